@@ -1,0 +1,269 @@
+/**
+ * The JWT signing key's life cycle, in one Lambda function:
+ * - as a CloudFormation custom resource, it puts the first key into the secret at deploy time;
+ * - as the secret's Secrets Manager rotation function, it prepends a fresh key on every rotation.
+ *
+ * Secret format (read by the runtime's key store): `{"keys": [<ES256 private JWK>, ...]}`. `keys[0]` signs;
+ * every key in the list is published in the JWKS, so tokens signed by the previous keys keep verifying
+ * until they expire.
+ */
+import {
+  DescribeSecretCommand,
+  GetSecretValueCommand,
+  PutSecretValueCommand,
+  ResourceNotFoundException,
+  SecretsManagerClient,
+  UpdateSecretVersionStageCommand,
+} from '@aws-sdk/client-secrets-manager';
+import type { CloudFormationCustomResourceEvent, Context, SecretsManagerRotationEvent } from 'aws-lambda';
+import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jose';
+
+export interface SigningKeyJwk extends JWK {
+  readonly kty: 'EC';
+  readonly crv: 'P-256';
+  readonly x: string;
+  readonly y: string;
+  readonly d: string;
+  /** RFC 7638 thumbprint of the public key. */
+  readonly kid: string;
+  readonly alg: 'ES256';
+  readonly use: 'sig';
+  /** ISO-8601 creation time. */
+  readonly createdAt: string;
+}
+
+export interface SigningKeySet {
+  readonly keys: readonly SigningKeyJwk[];
+}
+
+/**
+ * Keys kept after the signing key: access tokens live 15 minutes, so one previous key would do; a second one
+ * covers a rotation that is retried or run by hand right after a scheduled one.
+ */
+export const MAX_PREVIOUS_KEYS = 2;
+
+export class SigningKeySetError extends Error {
+  override readonly name = 'SigningKeySetError';
+}
+
+export class KeyRotationError extends Error {
+  override readonly name = 'KeyRotationError';
+}
+
+export async function generateSigningKey(now: Date): Promise<SigningKeyJwk> {
+  const { privateKey } = await generateKeyPair('ES256', { extractable: true });
+  const jwk = await exportJWK(privateKey);
+  if (jwk.kty !== 'EC' || jwk.crv !== 'P-256' || !jwk.x || !jwk.y || !jwk.d) {
+    throw new SigningKeySetError('jose exported an unexpected key type for ES256');
+  }
+  const kid = await calculateJwkThumbprint({ kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y }, 'sha256');
+  return {
+    kty: 'EC',
+    crv: 'P-256',
+    x: jwk.x,
+    y: jwk.y,
+    d: jwk.d,
+    kid,
+    alg: 'ES256',
+    use: 'sig',
+    createdAt: now.toISOString(),
+  };
+}
+
+const isNonEmptyString = (value: unknown): value is string => typeof value === 'string' && value.length > 0;
+
+function isSigningKeyJwk(value: unknown): value is SigningKeyJwk {
+  if (typeof value !== 'object' || value === null) return false;
+  const key = value as Record<string, unknown>;
+  return (
+    key['kty'] === 'EC' &&
+    key['crv'] === 'P-256' &&
+    key['alg'] === 'ES256' &&
+    key['use'] === 'sig' &&
+    isNonEmptyString(key['x']) &&
+    isNonEmptyString(key['y']) &&
+    isNonEmptyString(key['d']) &&
+    isNonEmptyString(key['kid']) &&
+    isNonEmptyString(key['createdAt'])
+  );
+}
+
+/**
+ * Reads a secret value. The placeholder the stack creates the secret with (`{"keys": [], ...}`) is an empty
+ * set; anything else that is not a list of ES256 private JWKs is refused rather than silently replaced, because
+ * dropping the current key would invalidate every live access token.
+ */
+export function parseSigningKeySet(secretString: string | undefined): SigningKeySet {
+  if (secretString === undefined || secretString === '') return { keys: [] };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(secretString);
+  } catch {
+    throw new SigningKeySetError('The signing key secret is not JSON');
+  }
+  const keys = (parsed as { keys?: unknown } | null)?.keys;
+  if (!Array.isArray(keys)) throw new SigningKeySetError('The signing key secret has no "keys" list');
+  const invalid = keys.findIndex((key) => !isSigningKeyJwk(key));
+  if (invalid !== -1) throw new SigningKeySetError(`keys[${invalid}] is not an ES256 private JWK with kid and createdAt`);
+  return { keys: keys as SigningKeyJwk[] };
+}
+
+/** The next secret value: the new key first (it signs), then at most `maxPrevious` of the keys before it. */
+export function nextSigningKeySet(
+  previous: SigningKeySet,
+  newKey: SigningKeyJwk,
+  maxPrevious: number = MAX_PREVIOUS_KEYS,
+): SigningKeySet {
+  const kept = previous.keys.filter((key) => key.kid !== newKey.kid).slice(0, maxPrevious);
+  return { keys: [newKey, ...kept] };
+}
+
+// ---- AWS adapters ----------------------------------------------------------------------------------------
+
+const secrets = new SecretsManagerClient({});
+
+async function readSecretString(secretId: string, options: { stage: string; versionId?: string }) {
+  const result = await secrets.send(
+    new GetSecretValueCommand({ SecretId: secretId, VersionStage: options.stage, VersionId: options.versionId }),
+  );
+  return result.SecretString;
+}
+
+async function createPendingVersion(secretId: string, token: string): Promise<void> {
+  try {
+    await readSecretString(secretId, { stage: 'AWSPENDING', versionId: token });
+    return; // A retried createSecret: the pending key already exists.
+  } catch (error) {
+    if (!(error instanceof ResourceNotFoundException)) throw error;
+  }
+  const current = parseSigningKeySet(await readSecretString(secretId, { stage: 'AWSCURRENT' }));
+  const next = nextSigningKeySet(current, await generateSigningKey(new Date()));
+  await secrets.send(
+    new PutSecretValueCommand({
+      SecretId: secretId,
+      ClientRequestToken: token,
+      SecretString: JSON.stringify(next),
+      VersionStages: ['AWSPENDING'],
+    }),
+  );
+}
+
+async function checkPendingVersion(secretId: string, token: string): Promise<void> {
+  const pending = parseSigningKeySet(await readSecretString(secretId, { stage: 'AWSPENDING', versionId: token }));
+  if (pending.keys.length === 0) throw new KeyRotationError('The pending signing key secret holds no key');
+}
+
+async function promotePendingVersion(secretId: string, token: string): Promise<void> {
+  const description = await secrets.send(new DescribeSecretCommand({ SecretId: secretId }));
+  const currentVersion = Object.entries(description.VersionIdsToStages ?? {}).find(([, stages]) =>
+    stages.includes('AWSCURRENT'),
+  )?.[0];
+  if (currentVersion === token) return;
+  await secrets.send(
+    new UpdateSecretVersionStageCommand({
+      SecretId: secretId,
+      VersionStage: 'AWSCURRENT',
+      MoveToVersionId: token,
+      RemoveFromVersionId: currentVersion,
+    }),
+  );
+}
+
+export async function rotate(event: SecretsManagerRotationEvent): Promise<void> {
+  const { SecretId: secretId, ClientRequestToken: token, Step: step } = event;
+  const description = await secrets.send(new DescribeSecretCommand({ SecretId: secretId }));
+  if (!description.RotationEnabled) throw new KeyRotationError('Rotation is not enabled on the signing key secret');
+  const stages = description.VersionIdsToStages?.[token];
+  if (!stages) throw new KeyRotationError('The rotation token is not a version of the signing key secret');
+  if (stages.includes('AWSCURRENT')) return; // Already finished: a retried step.
+  if (!stages.includes('AWSPENDING')) throw new KeyRotationError('The rotation version is not AWSPENDING');
+
+  switch (step) {
+    case 'createSecret':
+      return createPendingVersion(secretId, token);
+    case 'setSecret':
+      // Nothing downstream holds a copy of the key: verifiers read the key set from this secret (or the JWKS).
+      return;
+    case 'testSecret':
+      // There is no external system to log in to; checking that the pending value is a usable key set is
+      // the meaningful test before it becomes current.
+      return checkPendingVersion(secretId, token);
+    case 'finishSecret':
+      return promotePendingVersion(secretId, token);
+  }
+}
+
+// ---- CloudFormation custom resource: the first key at deploy ----------------------------------------------
+
+interface InitialKeyProperties {
+  readonly ServiceToken: string;
+  readonly SecretArn: string;
+}
+
+async function putInitialKeyIfMissing(secretArn: string, requestId: string): Promise<void> {
+  const current = parseSigningKeySetOrEmpty(await readSecretString(secretArn, { stage: 'AWSCURRENT' }));
+  if (current.keys.length > 0) return; // Never replace live keys: a re-run must not sign everyone out.
+  const first = nextSigningKeySet({ keys: [] }, await generateSigningKey(new Date()));
+  // Without VersionStages, PutSecretValue makes the new version AWSCURRENT; the request id makes retries idempotent.
+  await secrets.send(
+    new PutSecretValueCommand({ SecretId: secretArn, ClientRequestToken: requestId, SecretString: JSON.stringify(first) }),
+  );
+}
+
+/** At creation the secret holds the stack's generated placeholder, which may not parse as a key set. */
+function parseSigningKeySetOrEmpty(secretString: string | undefined): SigningKeySet {
+  try {
+    return parseSigningKeySet(secretString);
+  } catch {
+    return { keys: [] };
+  }
+}
+
+async function sendCloudFormationResponse(
+  event: CloudFormationCustomResourceEvent,
+  body: { Status: 'SUCCESS' | 'FAILED'; Reason: string; PhysicalResourceId: string },
+): Promise<void> {
+  const payload = JSON.stringify({
+    ...body,
+    StackId: event.StackId,
+    RequestId: event.RequestId,
+    LogicalResourceId: event.LogicalResourceId,
+  });
+  const response = await fetch(event.ResponseURL, {
+    method: 'PUT',
+    // The pre-signed S3 URL is signed without a content type.
+    headers: { 'content-type': '', 'content-length': String(Buffer.byteLength(payload)) },
+    body: payload,
+  });
+  if (!response.ok) throw new KeyRotationError(`CloudFormation response upload failed with ${response.status}`);
+}
+
+export async function handleCustomResource(
+  event: CloudFormationCustomResourceEvent<InitialKeyProperties>,
+  context: Pick<Context, 'logStreamName'>,
+): Promise<void> {
+  const secretArn = event.ResourceProperties.SecretArn;
+  const physicalResourceId = event.RequestType === 'Create' ? secretArn : event.PhysicalResourceId;
+  try {
+    // Update and Delete leave the keys alone: the secret's own removal policy decides their fate.
+    if (event.RequestType !== 'Delete') await putInitialKeyIfMissing(secretArn, event.RequestId);
+    await sendCloudFormationResponse(event, { Status: 'SUCCESS', Reason: 'OK', PhysicalResourceId: physicalResourceId });
+  } catch (error) {
+    // Never echo key material: only the error's name and message, which the SDK keeps free of secret values.
+    const reason = error instanceof Error ? `${error.name}: ${error.message}` : 'Unknown error';
+    console.error(JSON.stringify({ message: 'Initial signing key failed', reason }));
+    await sendCloudFormationResponse(event, {
+      Status: 'FAILED',
+      Reason: `${reason} (log stream ${context.logStreamName})`,
+      PhysicalResourceId: physicalResourceId,
+    });
+  }
+}
+
+export async function handler(
+  event: SecretsManagerRotationEvent | CloudFormationCustomResourceEvent<InitialKeyProperties>,
+  context: Context,
+): Promise<void> {
+  if ('RequestType' in event) return handleCustomResource(event, context);
+  return rotate(event);
+}

@@ -1,0 +1,34 @@
+/**
+ * Every HTTP route, the Lambda function (route group) that serves it and how it is authorised.
+ * The CDK stack, the local runner and the OpenAPI test all read this one list.
+ */
+export type RouteAuth = 'none' | 'bearer' | 'admin';
+
+export type FunctionName = 'accounts' | 'login' | 'sessions' | 'password' | 'mfa' | 'admin' | 'jwks';
+
+export interface RouteDefinition {
+  readonly method: 'GET' | 'POST' | 'DELETE';
+  readonly path: string;
+  readonly functionName: FunctionName;
+  readonly auth: RouteAuth;
+}
+
+export const routes: readonly RouteDefinition[] = [
+  { method: 'POST', path: '/v1/accounts', functionName: 'accounts', auth: 'none' },
+  { method: 'GET', path: '/v1/me', functionName: 'accounts', auth: 'bearer' },
+  { method: 'GET', path: '/v1/me/security-events', functionName: 'accounts', auth: 'bearer' },
+  { method: 'POST', path: '/v1/auth/login', functionName: 'login', auth: 'none' },
+  { method: 'POST', path: '/v1/auth/refresh', functionName: 'login', auth: 'none' },
+  { method: 'POST', path: '/v1/auth/logout', functionName: 'sessions', auth: 'bearer' },
+  { method: 'GET', path: '/v1/auth/session', functionName: 'sessions', auth: 'bearer' },
+  { method: 'GET', path: '/v1/auth/sessions', functionName: 'sessions', auth: 'bearer' },
+  { method: 'DELETE', path: '/v1/auth/sessions/{id}', functionName: 'sessions', auth: 'bearer' },
+  { method: 'POST', path: '/v1/auth/revoke-all', functionName: 'sessions', auth: 'bearer' },
+  { method: 'GET', path: '/.well-known/jwks.json', functionName: 'jwks', auth: 'none' },
+  { method: 'POST', path: '/v1/auth/mfa/totp/setup', functionName: 'mfa', auth: 'bearer' },
+  { method: 'POST', path: '/v1/auth/mfa/totp/confirm', functionName: 'mfa', auth: 'bearer' },
+  { method: 'DELETE', path: '/v1/auth/mfa/totp', functionName: 'mfa', auth: 'bearer' },
+  { method: 'POST', path: '/v1/admin/users', functionName: 'admin', auth: 'admin' },
+];
+
+export const routeKey = (route: Pick<RouteDefinition, 'method' | 'path'>): string => `${route.method} ${route.path}`;

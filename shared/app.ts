@@ -1,0 +1,56 @@
+import { KMSClient } from '@aws-sdk/client-kms';
+import { createAwsClients, type AwsClients } from './aws/clients.js';
+import { createKmsSecretBox } from './aws/kms-secret-box.js';
+import { createSecretsManagerKeyStore } from './aws/secrets-manager-key-store.js';
+import { createSqsNotificationQueue } from './aws/sqs-notification-queue.js';
+import type { Config } from './config.js';
+import { createAccessTokens } from './crypto/access-tokens.js';
+import { createFileKeyStore } from './crypto/key-store.js';
+import { createLocalSecretBox } from './crypto/local-secret-box.js';
+import { createArgon2Hasher } from './crypto/password-hasher.js';
+import { loadPasswordBlocklist } from './domain/password-blocklist.js';
+import { type Clock, systemClock } from './ports/clock.js';
+import { createRevocationStateReader } from './stores/revocation-state.js';
+import { SecurityEventsStore } from './stores/security-events-store.js';
+import { SessionsStore } from './stores/sessions-store.js';
+import { TenantPolicyStore } from './stores/tenant-policy-store.js';
+import { ThrottleStore } from './stores/throttle-store.js';
+import { UsersStore } from './stores/users-store.js';
+import type { Deps } from './use-cases/deps.js';
+import { dirname, join } from 'node:path';
+
+/** The composition root: wires real adapters into the ports use-cases take. Called once per cold start. */
+export function createDeps(config: Config, clients: AwsClients = createAwsClients(config), clock: Clock = systemClock): Deps {
+  const db = clients.dynamodb;
+  const tenantPolicy = new TenantPolicyStore(db, config.tables.records);
+  const keyStore =
+    config.signingKey.source === 'file'
+      ? createFileKeyStore(config.signingKey.file)
+      : createSecretsManagerKeyStore(clients.secretsManager, config.signingKey.secretArn);
+  const secretBox = config.totpKmsKeyId
+    ? createKmsSecretBox(new KMSClient({ region: config.region }), config.totpKmsKeyId)
+    : createLocalSecretBox(join(dirname(config.signingKey.source === 'file' ? config.signingKey.file : '.'), 'totp-secret.key'));
+  return {
+    config,
+    clock,
+    users: new UsersStore(db, config.tables),
+    sessions: new SessionsStore(db, config.tables.sessions),
+    tenantPolicy,
+    revocation: createRevocationStateReader({
+      db,
+      tables: config.tables,
+      tenantPolicy,
+      clock,
+      maxAgeMs: config.revocationCacheMs,
+    }),
+    events: new SecurityEventsStore(db, config.tables.records),
+    throttles: new ThrottleStore(db, config.tables.records),
+    hasher: createArgon2Hasher(config.argon2),
+    accessTokens: createAccessTokens(keyStore, config.jwt),
+    keyStore,
+    passwordBlocklist: loadPasswordBlocklist(),
+    breachedPasswords: undefined,
+    notifications: createSqsNotificationQueue(clients.sqs, config.notificationsQueueUrl),
+    secretBox,
+  };
+}

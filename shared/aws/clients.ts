@@ -1,0 +1,33 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SESv2Client } from '@aws-sdk/client-sesv2';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { Config } from '../config.js';
+
+export interface AwsClients {
+  readonly dynamodb: DynamoDBDocumentClient;
+  readonly sqs: SQSClient;
+  readonly ses: SESv2Client;
+  readonly secretsManager: SecretsManagerClient;
+}
+
+/**
+ * Built once per cold start. Every client has a request timeout so a hung dependency turns into a
+ * 503 within the Lambda's time budget instead of a timeout with no answer.
+ */
+export function createAwsClients(config: Config): AwsClients {
+  const common = {
+    region: config.region,
+    maxAttempts: 3,
+    requestHandler: { requestTimeout: 3_000, connectionTimeout: 1_000 },
+  };
+  return {
+    dynamodb: DynamoDBDocumentClient.from(new DynamoDBClient({ ...common, endpoint: config.endpoints.dynamodb }), {
+      marshallOptions: { removeUndefinedValues: true },
+    }),
+    sqs: new SQSClient({ ...common, endpoint: config.endpoints.sqs }),
+    ses: new SESv2Client({ ...common, endpoint: config.endpoints.ses }),
+    secretsManager: new SecretsManagerClient(common),
+  };
+}

@@ -1,0 +1,106 @@
+import { z } from 'zod';
+import { tableDefinitions } from './tables.js';
+
+const positiveInt = z.coerce.number().int().positive();
+const optionalUrl = z.string().url().optional();
+
+const schema = z.object({
+  USERS_TABLE: z.string().min(1),
+  IDENTIFIERS_TABLE: z.string().min(1),
+  SESSIONS_TABLE: z.string().min(1),
+  RECORDS_TABLE: z.string().min(1),
+  NOTIFICATIONS_QUEUE_URL: z.string().url().optional(),
+  AWS_REGION: z.string().min(1).default('us-east-1'),
+  /** Local emulators only; unset on AWS. */
+  DYNAMODB_ENDPOINT: optionalUrl,
+  SQS_ENDPOINT: optionalUrl,
+  SES_ENDPOINT: optionalUrl,
+  PUBLIC_APP_URL: z.string().url(),
+  MAIL_FROM: z.string().email().default('security@account-shield.local'),
+  SES_CONFIGURATION_SET: z.string().min(1).optional(),
+  JWT_ISSUER: z.string().min(1),
+  JWT_AUDIENCE: z.string().min(1),
+  SIGNING_KEY_SOURCE: z.enum(['file', 'secrets-manager']).default('file'),
+  SIGNING_KEY_FILE: z.string().min(1).optional(),
+  SIGNING_KEY_SECRET_ARN: z.string().min(1).optional(),
+  ARGON2_MEMORY_KIB: positiveInt.min(19456).default(19456),
+  ARGON2_ITERATIONS: positiveInt.min(2).default(2),
+  ARGON2_PARALLELISM: positiveInt.max(16).default(1),
+  /** How long a Lambda may reuse a revocation state it read; the contract allows at most one second. */
+  REVOCATION_CACHE_MS: z.coerce.number().int().min(0).max(1000).default(500),
+  /** KMS key for TOTP secrets on AWS; unset locally, where an AES key file beside the signing key is used. */
+  TOTP_KMS_KEY_ID: z.string().min(1).optional(),
+  /** Local runner only: the bearer token that stands in for IAM on admin routes. */
+  ADMIN_TOKEN: z.string().min(16).optional(),
+  LOGIN_MAX_FAILURES_PER_ACCOUNT: positiveInt.default(10),
+  LOGIN_MAX_FAILURES_PER_IP: positiveInt.default(100),
+  LOGIN_THROTTLE_WINDOW_SECONDS: positiveInt.default(900),
+  LOG_LEVEL: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT']).default('INFO'),
+});
+
+export type Config = Readonly<{
+  tables: Readonly<Record<keyof typeof tableDefinitions, string>>;
+  notificationsQueueUrl: string | undefined;
+  region: string;
+  endpoints: Readonly<{ dynamodb?: string; sqs?: string; ses?: string }>;
+  publicAppUrl: string;
+  mailFrom: string;
+  sesConfigurationSet: string | undefined;
+  jwt: Readonly<{ issuer: string; audience: string }>;
+  signingKey: Readonly<{ source: 'file'; file: string } | { source: 'secrets-manager'; secretArn: string }>;
+  argon2: Readonly<{ memoryCost: number; timeCost: number; parallelism: number }>;
+  revocationCacheMs: number;
+  adminToken: string | undefined;
+  totpKmsKeyId: string | undefined;
+  loginThrottle: Readonly<{ maxFailuresPerAccount: number; maxFailuresPerIp: number; windowSeconds: number }>;
+  logLevel: string;
+}>;
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** Parses the environment once at cold start; a missing or bad variable fails fast with its name. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
+  }
+  const e = parsed.data;
+  let signingKey: Config['signingKey'];
+  if (e.SIGNING_KEY_SOURCE === 'file') {
+    if (!e.SIGNING_KEY_FILE) throw new ConfigError('Invalid configuration: SIGNING_KEY_FILE is required');
+    signingKey = { source: 'file', file: e.SIGNING_KEY_FILE };
+  } else {
+    if (!e.SIGNING_KEY_SECRET_ARN) throw new ConfigError('Invalid configuration: SIGNING_KEY_SECRET_ARN is required');
+    signingKey = { source: 'secrets-manager', secretArn: e.SIGNING_KEY_SECRET_ARN };
+    if (!e.TOTP_KMS_KEY_ID) throw new ConfigError('Invalid configuration: TOTP_KMS_KEY_ID is required with secrets-manager keys');
+  }
+  return {
+    tables: {
+      users: e.USERS_TABLE,
+      identifiers: e.IDENTIFIERS_TABLE,
+      sessions: e.SESSIONS_TABLE,
+      records: e.RECORDS_TABLE,
+    },
+    notificationsQueueUrl: e.NOTIFICATIONS_QUEUE_URL,
+    region: e.AWS_REGION,
+    endpoints: { dynamodb: e.DYNAMODB_ENDPOINT, sqs: e.SQS_ENDPOINT, ses: e.SES_ENDPOINT },
+    publicAppUrl: e.PUBLIC_APP_URL.replace(/\/+$/, ''),
+    mailFrom: e.MAIL_FROM,
+    sesConfigurationSet: e.SES_CONFIGURATION_SET,
+    jwt: { issuer: e.JWT_ISSUER, audience: e.JWT_AUDIENCE },
+    signingKey,
+    argon2: { memoryCost: e.ARGON2_MEMORY_KIB, timeCost: e.ARGON2_ITERATIONS, parallelism: e.ARGON2_PARALLELISM },
+    revocationCacheMs: e.REVOCATION_CACHE_MS,
+    adminToken: e.ADMIN_TOKEN,
+    totpKmsKeyId: e.TOTP_KMS_KEY_ID,
+    loginThrottle: {
+      maxFailuresPerAccount: e.LOGIN_MAX_FAILURES_PER_ACCOUNT,
+      maxFailuresPerIp: e.LOGIN_MAX_FAILURES_PER_IP,
+      windowSeconds: e.LOGIN_THROTTLE_WINDOW_SECONDS,
+    },
+    logLevel: e.LOG_LEVEL,
+  };
+}

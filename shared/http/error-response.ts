@@ -1,0 +1,30 @@
+import { isDependencyFailure } from '../aws/dynamodb-errors.js';
+import { ApiError, DependencyUnavailableError } from '../errors.js';
+import type { HttpResult } from './responses.js';
+
+export interface ErrorLogger {
+  error(message: string, extra: Record<string, unknown>): void;
+  warn(message: string, extra: Record<string, unknown>): void;
+}
+
+/**
+ * The one place errors become HTTP: ApiErrors as the contract says, AWS/network outages as 503, and
+ * everything else as a bare 500 whose details go only to the log.
+ */
+export function errorToHttpResult(error: unknown, logger: ErrorLogger): HttpResult {
+  let apiError: ApiError;
+  if (error instanceof ApiError) {
+    apiError = error;
+  } else if (isDependencyFailure(error)) {
+    logger.warn('dependency unavailable', { error });
+    apiError = new DependencyUnavailableError(error);
+  } else {
+    logger.error('unhandled error', { error });
+    return { status: 500, body: { error: 'internal_error', message: 'Internal server error.' } };
+  }
+  return {
+    status: apiError.status,
+    body: { error: apiError.code, message: apiError.message, ...apiError.extra },
+    headers: apiError.headers,
+  };
+}

@@ -1,0 +1,51 @@
+import type { z } from 'zod';
+import { type ErrorDetail, InvalidRequestError, PayloadTooLargeError, UnsupportedMediaTypeError } from '../errors.js';
+
+export const MAX_BODY_BYTES = 16 * 1024;
+
+interface RawBody {
+  readonly body?: string;
+  readonly isBase64Encoded?: boolean;
+  readonly contentType?: string;
+}
+
+function isJsonContentType(contentType: string): boolean {
+  const mediaType = contentType.split(';')[0]?.trim().toLowerCase() ?? '';
+  return mediaType === 'application/json' || /^application\/[a-z0-9.+-]+\+json$/.test(mediaType);
+}
+
+/** zod issues -> the contract's `details` entries, naming each offending field. */
+export function toErrorDetails(error: z.ZodError): ErrorDetail[] {
+  return error.issues.flatMap((issue) => {
+    const base = issue.path.map(String).join('.');
+    if (issue.code === 'unrecognized_keys') {
+      return issue.keys.map((key) => ({ path: base ? `${base}.${key}` : key, message: 'Unknown field.' }));
+    }
+    if (issue.code === 'invalid_type' && issue.input === undefined) {
+      return [{ path: base || '(body)', message: 'Required.' }];
+    }
+    return [{ path: base || '(body)', message: issue.message }];
+  });
+}
+
+/**
+ * Size, media type, JSON syntax, then schema: each failure is the contract's 4xx with a sentence that
+ * says what to fix, never a parser's stack or message.
+ */
+export function parseJsonBody<S extends z.ZodType>(raw: RawBody, schema: S): z.infer<S> {
+  const text = raw.body === undefined ? '' : raw.isBase64Encoded ? Buffer.from(raw.body, 'base64').toString('utf8') : raw.body;
+  if (Buffer.byteLength(text, 'utf8') > MAX_BODY_BYTES) throw new PayloadTooLargeError(MAX_BODY_BYTES);
+  if (text.trim() === '') throw new InvalidRequestError('A JSON request body is required.', [{ path: '(body)', message: 'Required.' }]);
+  if (!raw.contentType || !isJsonContentType(raw.contentType)) throw new UnsupportedMediaTypeError();
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new InvalidRequestError('The request body is not valid JSON.', [{ path: '(body)', message: 'Malformed JSON.' }]);
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) {
+    throw new InvalidRequestError('The request body is invalid.', toErrorDetails(parsed.error));
+  }
+  return parsed.data;
+}

@@ -1,0 +1,67 @@
+import { z } from 'zod';
+import { USERNAME_PATTERN } from '../domain/identifiers.js';
+
+/**
+ * Request bodies. Objects are strict (unknown fields are a 400), strings are bounded, and password
+ * fields are bounded generously in UTF-16 units so the policy (8-256 code points) gives the 422.
+ */
+const email = z
+  .string()
+  .trim()
+  .max(254, 'Must be at most 254 characters.')
+  .email('Must be an email address.');
+const username = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .regex(USERNAME_PATTERN, 'Must be 3-32 characters of a-z, 0-9, "_", "." or "-".');
+const password = z.string().max(1024, 'Must be at most 256 characters.');
+const otp = z.string().trim().min(1).max(64);
+const deviceName = z.string().trim().min(1).max(100);
+const opaqueToken = z.string().min(1).max(512);
+
+export const createAccountBody = z.strictObject({ email, username, password });
+
+export const loginBody = z.strictObject({
+  login: z.string().trim().min(1, 'Required.').max(254),
+  password,
+  otp: otp.optional(),
+  deviceName: deviceName.optional(),
+});
+
+export const refreshBody = z.strictObject({ refreshToken: opaqueToken });
+
+export const adminCreateUserBody = z
+  .strictObject({
+    email,
+    username: username.optional(),
+    authMethod: z.enum(['password', 'sso']),
+    password: password.optional(),
+  })
+  .superRefine((value, ctx) => {
+    if (value.authMethod === 'password' && value.password === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['password'], message: 'Required for password accounts.' });
+    }
+    if (value.authMethod === 'sso' && value.password !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['password'], message: 'SSO accounts have no password.' });
+    }
+  });
+
+export const forgotPasswordBody = z.strictObject({ email });
+
+export const resetPasswordBody = z.strictObject({
+  token: opaqueToken,
+  newPassword: password,
+  signOutAllDevices: z.boolean().optional().default(true),
+  otp: otp.optional(),
+});
+
+export const changePasswordBody = z.strictObject({
+  currentPassword: password,
+  newPassword: password,
+  signOutOtherDevices: z.boolean().optional().default(true),
+});
+
+export const totpSetupBody = z.strictObject({ password });
+export const totpConfirmBody = z.strictObject({ otp });
+export const totpDisableBody = z.strictObject({ password, otp });

@@ -1,0 +1,78 @@
+import { randomBytes } from 'node:crypto';
+import { type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+
+export type SecurityEventType =
+  | 'account_created'
+  | 'login_succeeded'
+  | 'login_failed'
+  | 'token_refreshed'
+  | 'refresh_token_reused'
+  | 'logout'
+  | 'session_revoked'
+  | 'signed_out_all_devices'
+  | 'password_reset_requested'
+  | 'password_reset_completed'
+  | 'password_changed'
+  | 'password_reset_forced'
+  | 'mfa_enabled'
+  | 'mfa_disabled'
+  | 'recovery_code_used'
+  | 'incident_action';
+
+export interface SecurityEvent {
+  readonly type: SecurityEventType;
+  readonly at: string;
+  readonly ip: string | null;
+  readonly userAgent: string | null;
+  /** Free-form facts for the account owner; never a secret, hash or token. */
+  readonly detail: Readonly<Record<string, string | number | boolean | null>>;
+}
+
+export interface RequestOrigin {
+  readonly ip: string | null;
+  readonly userAgent: string | null;
+}
+
+const RETENTION_SECONDS = 365 * 24 * 60 * 60;
+const MAX_LISTED = 100;
+
+/** Per-user audit trail in the records table: pk `events#<userId>`, sk `<ISO time>#<random>`. */
+export class SecurityEventsStore {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly table: string,
+  ) {}
+
+  async record(userId: string, event: SecurityEvent): Promise<void> {
+    await this.db.send(
+      new PutCommand({
+        TableName: this.table,
+        Item: {
+          pk: `events#${userId}`,
+          sk: `${event.at}#${randomBytes(4).toString('hex')}`,
+          ...event,
+          expiresAt: Math.floor(Date.parse(event.at) / 1000) + RETENTION_SECONDS,
+        },
+      }),
+    );
+  }
+
+  async listNewestFirst(userId: string): Promise<SecurityEvent[]> {
+    const result = await this.db.send(
+      new QueryCommand({
+        TableName: this.table,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': `events#${userId}` },
+        ScanIndexForward: false,
+        Limit: MAX_LISTED,
+      }),
+    );
+    return (result.Items ?? []).map((item) => ({
+      type: item['type'] as SecurityEventType,
+      at: item['at'] as string,
+      ip: (item['ip'] as string | null) ?? null,
+      userAgent: (item['userAgent'] as string | null) ?? null,
+      detail: (item['detail'] as SecurityEvent['detail']) ?? {},
+    }));
+  }
+}

@@ -1,0 +1,52 @@
+import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { isConditionFailure } from '../aws/dynamodb-errors.js';
+
+/**
+ * The tenant-wide policy item: what makes `scope: all` incidents O(1). Instead of touching every
+ * account, one item says "tokens issued before T are revoked" and "passwords set before T must be
+ * reset"; every check compares against it (docs/adr/0001-token-design.md).
+ */
+export interface TenantPolicy {
+  /** Epoch ms; access tokens issued and sessions started before this are revoked. */
+  readonly revokeTokensIssuedBefore?: number;
+  /** Epoch ms; password accounts whose password was set before this must reset it. */
+  readonly forceResetPasswordsSetBefore?: number;
+}
+
+export type TenantPolicyField = keyof TenantPolicy;
+
+const KEY = { pk: 'tenant', sk: 'policy' } as const;
+
+export class TenantPolicyStore {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly table: string,
+  ) {}
+
+  async get(): Promise<TenantPolicy> {
+    const result = await this.db.send(new GetCommand({ TableName: this.table, Key: KEY, ConsistentRead: true }));
+    const item = result.Item ?? {};
+    return {
+      revokeTokensIssuedBefore: item['revokeTokensIssuedBefore'] as number | undefined,
+      forceResetPasswordsSetBefore: item['forceResetPasswordsSetBefore'] as number | undefined,
+    };
+  }
+
+  /** Moves a cut-off forward, never back, so a late or replayed incident cannot un-revoke anything. */
+  async raise(field: TenantPolicyField, atMs: number): Promise<void> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: KEY,
+          UpdateExpression: 'SET #field = :at, updatedAt = :now',
+          ConditionExpression: 'attribute_not_exists(#field) OR #field < :at',
+          ExpressionAttributeNames: { '#field': field },
+          ExpressionAttributeValues: { ':at': atMs, ':now': new Date(atMs).toISOString() },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+}

@@ -1,0 +1,116 @@
+import { BatchGetCommand, type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { isConditionFailure } from '../aws/dynamodb-errors.js';
+
+/**
+ * Fixed-window counters in the records table (pk `throttle#<scope>#<key>`, sk `<window start>`),
+ * incremented atomically with ADD so concurrent attempts are all counted. Used for login brute-force
+ * defence and for mail rate limits.
+ */
+export class ThrottleStore {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly table: string,
+  ) {}
+
+  private key(scope: string, key: string, windowSeconds: number, nowMs: number) {
+    const windowStart = Math.floor(nowMs / 1000 / windowSeconds) * windowSeconds;
+    return { key: { pk: `throttle#${scope}#${key}`, sk: String(windowStart) }, windowEnd: windowStart + windowSeconds };
+  }
+
+  /** Current counts for several counters in one round trip. */
+  async counts(
+    counters: readonly { scope: string; key: string }[],
+    windowSeconds: number,
+    nowMs: number,
+  ): Promise<{ counts: number[]; windowEndsAt: number }> {
+    const keys = counters.map((c) => this.key(c.scope, c.key, windowSeconds, nowMs));
+    const result = await this.db.send(
+      new BatchGetCommand({
+        RequestItems: { [this.table]: { Keys: keys.map((k) => k.key), ConsistentRead: true } },
+      }),
+    );
+    const items = result.Responses?.[this.table] ?? [];
+    const counts = keys.map((k) => {
+      const item = items.find((i) => i['pk'] === k.key.pk && i['sk'] === k.key.sk);
+      return (item?.['count'] as number | undefined) ?? 0;
+    });
+    return { counts, windowEndsAt: keys[0]?.windowEnd ?? 0 };
+  }
+
+  /** Adds one and returns the new count. */
+  async increment(scope: string, key: string, windowSeconds: number, nowMs: number): Promise<number> {
+    const { key: itemKey, windowEnd } = this.key(scope, key, windowSeconds, nowMs);
+    const result = await this.db.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: itemKey,
+        UpdateExpression: 'ADD #count :one SET expiresAt = :expires',
+        ExpressionAttributeNames: { '#count': 'count' },
+        ExpressionAttributeValues: { ':one': 1, ':expires': windowEnd + 60 },
+        ReturnValues: 'UPDATED_NEW',
+      }),
+    );
+    return result.Attributes?.['count'] as number;
+  }
+
+  /**
+   * Takes one slot if fewer than `limit` were taken in this window: one conditional write, so
+   * concurrent callers cannot exceed the limit. Returns false when the limit is reached.
+   */
+  async tryTake(scope: string, key: string, limit: number, windowSeconds: number, nowMs: number): Promise<boolean> {
+    const { key: itemKey, windowEnd } = this.key(scope, key, windowSeconds, nowMs);
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: itemKey,
+          UpdateExpression: 'ADD #count :one SET expiresAt = :expires',
+          ConditionExpression: 'attribute_not_exists(#count) OR #count < :limit',
+          ExpressionAttributeNames: { '#count': 'count' },
+          ExpressionAttributeValues: { ':one': 1, ':expires': windowEnd + 60, ':limit': limit },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  /**
+   * Sliding-window limit ("at most `limit` in any `windowSeconds`"), for mail limits where a fixed
+   * window would let twice the limit through around a window boundary. The item keeps the recent
+   * timestamps and a version; the write is conditional on the version read (optimistic locking).
+   */
+  async tryTakeSliding(scope: string, key: string, limit: number, windowSeconds: number, nowMs: number) {
+    const itemKey = { pk: `throttle#${scope}#${key}`, sk: 'sliding' };
+    for (let attempt = 0; attempt < 5; attempt += 1) {
+      const current = await this.db.send(new GetCommand({ TableName: this.table, Key: itemKey, ConsistentRead: true }));
+      const version = (current.Item?.['version'] as number | undefined) ?? 0;
+      const recent = ((current.Item?.['takenAt'] as number[] | undefined) ?? []).filter(
+        (at) => at > nowMs - windowSeconds * 1000,
+      );
+      if (recent.length >= limit) return false;
+      try {
+        await this.db.send(
+          new PutCommand({
+            TableName: this.table,
+            Item: {
+              ...itemKey,
+              takenAt: [...recent, nowMs],
+              version: version + 1,
+              expiresAt: Math.ceil(nowMs / 1000) + windowSeconds + 60,
+            },
+            ConditionExpression: 'attribute_not_exists(pk) OR version = :version',
+            ExpressionAttributeValues: { ':version': version },
+          }),
+        );
+        return true;
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error;
+      }
+    }
+    // Persistent contention on one account's limiter: refusing is the safe answer for a mail limit.
+    return false;
+  }
+}

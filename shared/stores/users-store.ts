@@ -1,0 +1,261 @@
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  TransactWriteCommand,
+  type TransactWriteCommandInput,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { cancelledConditionIndexes, isConditionFailure } from '../aws/dynamodb-errors.js';
+import { identifierKey, type LoginIdentifier } from '../domain/identifiers.js';
+import type { UserRecord } from '../domain/user.js';
+import { AccountExistsError, NotFoundError } from '../errors.js';
+
+type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
+
+/**
+ * Users live in the users table keyed by userId; email and username uniqueness is enforced by guard
+ * items in the identifiers table written in the same transaction (docs/adr/0002-table-key-layout.md).
+ */
+export class UsersStore {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly tables: { users: string; identifiers: string },
+  ) {}
+
+  async create(user: UserRecord): Promise<void> {
+    const identifiers: LoginIdentifier[] = [{ kind: 'email', value: user.email }];
+    if (user.username) identifiers.push({ kind: 'username', value: user.username });
+    try {
+      await this.db.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Put: {
+                TableName: this.tables.users,
+                Item: user,
+                ConditionExpression: 'attribute_not_exists(userId)',
+              },
+            },
+            ...identifiers.map((identifier) => ({
+              Put: {
+                TableName: this.tables.identifiers,
+                Item: { identifier: identifierKey(identifier), userId: user.userId },
+                ConditionExpression: 'attribute_not_exists(identifier)',
+              },
+            })),
+          ],
+        }),
+      );
+    } catch (error) {
+      if (cancelledConditionIndexes(error)) throw new AccountExistsError();
+      throw error;
+    }
+  }
+
+  async findUserId(identifier: LoginIdentifier): Promise<string | undefined> {
+    const result = await this.db.send(
+      new GetCommand({ TableName: this.tables.identifiers, Key: { identifier: identifierKey(identifier) } }),
+    );
+    return result.Item?.['userId'] as string | undefined;
+  }
+
+  async get(userId: string): Promise<UserRecord | undefined> {
+    const result = await this.db.send(
+      new GetCommand({ TableName: this.tables.users, Key: { userId }, ConsistentRead: true }),
+    );
+    return result.Item as UserRecord | undefined;
+  }
+
+  async findByIdentifier(identifier: LoginIdentifier): Promise<UserRecord | undefined> {
+    const userId = await this.findUserId(identifier);
+    return userId === undefined ? undefined : this.get(userId);
+  }
+
+  /** "Sign out of all devices": one conditional update, whatever the number of sessions. */
+  async bumpTokenVersionReturningUser(userId: string, now: Date): Promise<UserRecord> {
+    try {
+      const result = await this.db.send(
+        new UpdateCommand({
+          TableName: this.tables.users,
+          Key: { userId },
+          UpdateExpression: 'ADD tokenVersion :one SET updatedAt = :now',
+          ConditionExpression: 'attribute_exists(userId)',
+          ExpressionAttributeValues: { ':one': 1, ':now': now.toISOString() },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return result.Attributes as UserRecord;
+    } catch (error) {
+      if (isConditionFailure(error)) throw new NotFoundError('The account no longer exists.');
+      throw error;
+    }
+  }
+
+  /** Re-hash on login: only if nobody changed the password in between (else keep theirs). */
+  async replacePasswordHash(userId: string, expectedHash: string, newHash: string): Promise<boolean> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.tables.users,
+          Key: { userId },
+          UpdateExpression: 'SET passwordHash = :new',
+          ConditionExpression: 'passwordHash = :expected',
+          ExpressionAttributeValues: { ':new': newHash, ':expected': expectedHash },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  /**
+   * The transaction item that sets a new password: clears the forced-reset flag and, when asked,
+   * bumps the token version, so that both land together with whatever else the caller adds
+   * (e.g. consuming a reset token).
+   */
+  setPasswordItem(
+    userId: string,
+    input: { passwordHash: string; expectedHash?: string; signOut: boolean; now: Date },
+  ): TransactItem {
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = {
+      ':hash': input.passwordHash,
+      ':setAt': input.now.getTime(),
+      ':now': input.now.toISOString(),
+      ':false': false,
+    };
+    let update = 'SET passwordHash = :hash, passwordSetAt = :setAt, updatedAt = :now, mustResetPassword = :false';
+    if (input.signOut) {
+      update += ' ADD tokenVersion :one';
+      values[':one'] = 1;
+    }
+    let condition = 'attribute_exists(userId) AND authMethod = :password';
+    values[':password'] = 'password';
+    if (input.expectedHash !== undefined) {
+      condition += ' AND passwordHash = :expected';
+      values[':expected'] = input.expectedHash;
+    }
+    return {
+      Update: {
+        TableName: this.tables.users,
+        Key: { userId },
+        UpdateExpression: update,
+        ConditionExpression: condition,
+        ExpressionAttributeValues: values,
+        ...(Object.keys(names).length > 0 ? { ExpressionAttributeNames: names } : {}),
+      },
+    };
+  }
+
+  async setPassword(
+    userId: string,
+    input: { passwordHash: string; expectedHash?: string; signOut: boolean; now: Date },
+  ): Promise<boolean> {
+    const item = this.setPasswordItem(userId, input);
+    try {
+      await this.db.send(new UpdateCommand(item.Update!));
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  async setMustResetPassword(userId: string, input: { revokeSessions: boolean; now: Date }): Promise<UserRecord> {
+    try {
+      const result = await this.db.send(
+        new UpdateCommand({
+          TableName: this.tables.users,
+          Key: { userId },
+          UpdateExpression: `SET mustResetPassword = :true, updatedAt = :now${input.revokeSessions ? ' ADD tokenVersion :one' : ''}`,
+          ConditionExpression: 'attribute_exists(userId)',
+          ExpressionAttributeValues: {
+            ':true': true,
+            ':now': input.now.toISOString(),
+            ...(input.revokeSessions ? { ':one': 1 } : {}),
+          },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return result.Attributes as UserRecord;
+    } catch (error) {
+      if (isConditionFailure(error)) throw new NotFoundError('No such user.');
+      throw error;
+    }
+  }
+
+  /** Stores the sealed secret of a TOTP setup that is not confirmed yet (replacing an older one). */
+  async savePendingTotp(userId: string, sealedSecret: string, now: Date): Promise<void> {
+    await this.db.send(
+      new UpdateCommand({
+        TableName: this.tables.users,
+        Key: { userId },
+        UpdateExpression: 'SET totpPendingSecret = :secret, updatedAt = :now',
+        ConditionExpression: 'attribute_exists(userId)',
+        ExpressionAttributeValues: { ':secret': sealedSecret, ':now': now.toISOString() },
+      }),
+    );
+  }
+
+  /** Turns TOTP on with the pending secret, if that is still the one the code was checked against. */
+  async enableTotp(
+    userId: string,
+    input: { sealedSecret: string; step: number; recoveryCodeHashes: string[]; now: Date },
+  ): Promise<boolean> {
+    return this.conditionalUpdate({
+      Key: { userId },
+      UpdateExpression:
+        'SET mfaEnabled = :true, totpSecret = :secret, totpLastStep = :step, recoveryCodeHashes = :codes, updatedAt = :now REMOVE totpPendingSecret',
+      ConditionExpression: 'totpPendingSecret = :secret',
+      ExpressionAttributeValues: {
+        ':true': true,
+        ':secret': input.sealedSecret,
+        ':step': input.step,
+        ':codes': input.recoveryCodeHashes,
+        ':now': input.now.toISOString(),
+      },
+    });
+  }
+
+  async disableTotp(userId: string, now: Date): Promise<boolean> {
+    return this.conditionalUpdate({
+      Key: { userId },
+      UpdateExpression:
+        'SET mfaEnabled = :false, updatedAt = :now REMOVE totpSecret, totpLastStep, recoveryCodeHashes, totpPendingSecret',
+      ConditionExpression: 'mfaEnabled = :true',
+      ExpressionAttributeValues: { ':false': false, ':true': true, ':now': now.toISOString() },
+    });
+  }
+
+  /** Accepts a TOTP step once: concurrent or replayed uses of the same (or an older) step lose. */
+  async useTotpStep(userId: string, step: number): Promise<boolean> {
+    return this.conditionalUpdate({
+      Key: { userId },
+      UpdateExpression: 'SET totpLastStep = :step',
+      ConditionExpression: 'mfaEnabled = :true AND (attribute_not_exists(totpLastStep) OR totpLastStep < :step)',
+      ExpressionAttributeValues: { ':step': step, ':true': true },
+    });
+  }
+
+  /** Consumes one recovery code, identified by its position, only if it is still there. */
+  async useRecoveryCode(userId: string, index: number, codeHash: string): Promise<boolean> {
+    return this.conditionalUpdate({
+      Key: { userId },
+      UpdateExpression: `REMOVE recoveryCodeHashes[${index}]`,
+      ConditionExpression: `recoveryCodeHashes[${index}] = :hash`,
+      ExpressionAttributeValues: { ':hash': codeHash },
+    });
+  }
+
+  private async conditionalUpdate(input: Omit<ConstructorParameters<typeof UpdateCommand>[0], 'TableName'>) {
+    try {
+      await this.db.send(new UpdateCommand({ TableName: this.tables.users, ...input }));
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+}

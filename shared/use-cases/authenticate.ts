@@ -1,0 +1,36 @@
+import type { AccessTokenClaims } from '../crypto/access-tokens.js';
+import { InvalidTokenError } from '../errors.js';
+import type { RevocationState } from '../stores/revocation-state.js';
+import type { Deps } from './deps.js';
+
+export interface Principal {
+  readonly userId: string;
+  readonly sessionId: string;
+  readonly tokenVersion: number;
+  readonly issuedAt: number;
+  readonly expiresAt: number;
+}
+
+/**
+ * The revocation rules of the contract, as one pure function so that the API, the Lambda authorizer
+ * and the tests share them: stale token version, issued before the tenant-wide cut-off, or the
+ * session was ended or went idle.
+ */
+export function isRevoked(claims: AccessTokenClaims, state: RevocationState, nowMs: number): boolean {
+  if (state.tokenVersion === undefined || claims.tv < state.tokenVersion) return true;
+  const cutOff = state.tenant.revokeTokensIssuedBefore;
+  if (cutOff !== undefined && claims.iat < Math.ceil(cutOff / 1000)) return true;
+  if (state.sessionExpiresAt === undefined || state.sessionExpiresAt * 1000 <= nowMs) return true;
+  return false;
+}
+
+/** Checks a bearer access token: signature and claims first (no I/O), then revocation state. */
+export async function authenticate(
+  deps: Pick<Deps, 'accessTokens' | 'revocation' | 'clock'>,
+  accessToken: string,
+): Promise<Principal> {
+  const claims = await deps.accessTokens.verify(accessToken);
+  const state = await deps.revocation.read(claims.sub, claims.sid);
+  if (isRevoked(claims, state, deps.clock.now().getTime())) throw new InvalidTokenError();
+  return { userId: claims.sub, sessionId: claims.sid, tokenVersion: claims.tv, issuedAt: claims.iat, expiresAt: claims.exp };
+}

@@ -1,0 +1,92 @@
+import { randomBytes } from 'node:crypto';
+import { ACCESS_TOKEN_TTL_SECONDS } from '../crypto/access-tokens.js';
+import { randomSecret, sha256Hex } from '../crypto/secrets.js';
+import { type PublicUser, toPublicUser, type UserRecord } from '../domain/user.js';
+import type { TenantPolicy } from '../stores/tenant-policy-store.js';
+import { SESSION_IDLE_LIFETIME_SECONDS, type SessionRecord } from '../stores/sessions-store.js';
+import type { Deps } from './deps.js';
+
+export interface TokenResponse {
+  readonly accessToken: string;
+  readonly refreshToken: string;
+  readonly tokenType: 'Bearer';
+  readonly expiresIn: number;
+  readonly sessionId: string;
+  readonly user: PublicUser;
+}
+
+const REFRESH_TOKEN_PREFIX = 'rt1';
+
+/** `rt1.<userId>.<sessionId>.<secret>`: the ids locate the session; only the secret's hash is stored. */
+export function formatRefreshToken(userId: string, sessionId: string, secret: string): string {
+  return `${REFRESH_TOKEN_PREFIX}.${userId}.${sessionId}.${secret}`;
+}
+
+export function parseRefreshToken(token: string): { userId: string; sessionId: string } | undefined {
+  const parts = token.split('.');
+  if (parts.length !== 4 || parts[0] !== REFRESH_TOKEN_PREFIX) return undefined;
+  const [, userId, sessionId, secret] = parts as [string, string, string, string];
+  if (!/^[A-Za-z0-9-]{1,64}$/.test(userId) || !/^[A-Za-z0-9_-]{1,64}$/.test(sessionId) || secret.length < 43) {
+    return undefined;
+  }
+  return { userId, sessionId };
+}
+
+/**
+ * A token issued in the same second as a tenant-wide revocation must not look older than it, so iat
+ * is lifted to the first whole second after the cut-off (at most one second ahead of the clock).
+ */
+export function accessTokenIssuedAt(nowMs: number, tenant: TenantPolicy): number {
+  const nowSeconds = Math.floor(nowMs / 1000);
+  const cutOff = tenant.revokeTokensIssuedBefore;
+  return cutOff === undefined ? nowSeconds : Math.max(nowSeconds, Math.ceil(cutOff / 1000));
+}
+
+export async function issueAccessToken(
+  deps: Pick<Deps, 'accessTokens' | 'revocation' | 'clock'>,
+  session: Pick<SessionRecord, 'userId' | 'sessionId' | 'tokenVersion'>,
+): Promise<string> {
+  const tenant = await deps.revocation.readTenant();
+  const { token } = await deps.accessTokens.issue({
+    userId: session.userId,
+    sessionId: session.sessionId,
+    tokenVersion: session.tokenVersion,
+    issuedAt: accessTokenIssuedAt(deps.clock.now().getTime(), tenant),
+  });
+  return token;
+}
+
+/** Starts a new device session for a user who just proved who they are. */
+export async function startSession(
+  deps: Pick<Deps, 'sessions' | 'accessTokens' | 'revocation' | 'clock'>,
+  user: UserRecord,
+  deviceName: string | undefined,
+): Promise<TokenResponse> {
+  const now = deps.clock.now();
+  const sessionId = randomBytes(16).toString('base64url');
+  const secret = randomSecret(32);
+  const session: SessionRecord = {
+    userId: user.userId,
+    sessionId,
+    deviceName: deviceName ?? null,
+    refreshTokenHash: sha256Hex(secret),
+    tokenVersion: user.tokenVersion,
+    createdAt: now.toISOString(),
+    createdAtMs: now.getTime(),
+    lastUsedAt: now.toISOString(),
+    expiresAt: Math.floor(now.getTime() / 1000) + SESSION_IDLE_LIFETIME_SECONDS,
+  };
+  await deps.sessions.create(session);
+  return {
+    accessToken: await issueAccessToken(deps, session),
+    refreshToken: formatRefreshToken(user.userId, sessionId, secret),
+    tokenType: 'Bearer',
+    expiresIn: ACCESS_TOKEN_TTL_SECONDS,
+    sessionId,
+    user: toPublicUser(user),
+  };
+}
+
+export function refreshSecretOf(token: string): string {
+  return token.slice(token.lastIndexOf('.') + 1);
+}
