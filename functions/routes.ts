@@ -25,10 +25,18 @@ export const routes: readonly RouteDefinition[] = [
   { method: 'DELETE', path: '/v1/auth/sessions/{id}', functionName: 'sessions', auth: 'bearer' },
   { method: 'POST', path: '/v1/auth/revoke-all', functionName: 'sessions', auth: 'bearer' },
   { method: 'GET', path: '/.well-known/jwks.json', functionName: 'jwks', auth: 'none' },
+  { method: 'POST', path: '/v1/auth/password/forgot', functionName: 'password', auth: 'none' },
+  { method: 'POST', path: '/v1/auth/password/reset', functionName: 'password', auth: 'none' },
+  { method: 'POST', path: '/v1/auth/password/change', functionName: 'password', auth: 'bearer' },
   { method: 'POST', path: '/v1/auth/mfa/totp/setup', functionName: 'mfa', auth: 'bearer' },
   { method: 'POST', path: '/v1/auth/mfa/totp/confirm', functionName: 'mfa', auth: 'bearer' },
   { method: 'DELETE', path: '/v1/auth/mfa/totp', functionName: 'mfa', auth: 'bearer' },
   { method: 'POST', path: '/v1/admin/users', functionName: 'admin', auth: 'admin' },
+  { method: 'POST', path: '/v1/admin/users/{id}/force-reset', functionName: 'admin', auth: 'admin' },
+  { method: 'POST', path: '/v1/admin/incidents', functionName: 'admin', auth: 'admin' },
+  { method: 'GET', path: '/v1/admin/incidents', functionName: 'admin', auth: 'admin' },
+  { method: 'GET', path: '/v1/admin/incidents/{id}', functionName: 'admin', auth: 'admin' },
+  { method: 'POST', path: '/v1/admin/incidents/{id}/cancel', functionName: 'admin', auth: 'admin' },
 ];
 
 export const routeKey = (route: Pick<RouteDefinition, 'method' | 'path'>): string => `${route.method} ${route.path}`;

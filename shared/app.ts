@@ -11,6 +11,10 @@ import { createArgon2Hasher } from './crypto/password-hasher.js';
 import { loadPasswordBlocklist } from './domain/password-blocklist.js';
 import { type Clock, systemClock } from './ports/clock.js';
 import { createRevocationStateReader } from './stores/revocation-state.js';
+import { createSesMailer } from './aws/ses-mailer.js';
+import { DeliveriesStore } from './stores/deliveries-store.js';
+import { createDynamoSendRateLimiter } from './stores/send-rate-limiter.js';
+import { ResetTokensStore } from './stores/reset-tokens-store.js';
 import { SecurityEventsStore } from './stores/security-events-store.js';
 import { SessionsStore } from './stores/sessions-store.js';
 import { TenantPolicyStore } from './stores/tenant-policy-store.js';
@@ -52,5 +56,9 @@ export function createDeps(config: Config, clients: AwsClients = createAwsClient
     breachedPasswords: undefined,
     notifications: createSqsNotificationQueue(clients.sqs, config.notificationsQueueUrl),
     secretBox,
+    resetTokens: new ResetTokensStore(db, config.tables.records),
+    deliveries: new DeliveriesStore(db, config.tables.records),
+    mailer: createSesMailer(clients.ses, { from: config.mailFrom, configurationSet: config.sesConfigurationSet }),
+    sendRate: createDynamoSendRateLimiter({ db, table: config.tables.records, clock, maxPerSecond: config.sesMaxSendRate }),
   };
 }

@@ -18,6 +18,8 @@ const schema = z.object({
   PUBLIC_APP_URL: z.string().url(),
   MAIL_FROM: z.string().email().default('security@account-shield.local'),
   SES_CONFIGURATION_SET: z.string().min(1).optional(),
+  /** Emails per second across all notifiers; keep it at or under the SES account's sending quota. */
+  SES_MAX_SEND_RATE: positiveInt.default(14),
   JWT_ISSUER: z.string().min(1),
   JWT_AUDIENCE: z.string().min(1),
   SIGNING_KEY_SOURCE: z.enum(['file', 'secrets-manager']).default('file'),
@@ -46,6 +48,7 @@ export type Config = Readonly<{
   publicAppUrl: string;
   mailFrom: string;
   sesConfigurationSet: string | undefined;
+  sesMaxSendRate: number;
   jwt: Readonly<{ issuer: string; audience: string }>;
   signingKey: Readonly<{ source: 'file'; file: string } | { source: 'secrets-manager'; secretArn: string }>;
   argon2: Readonly<{ memoryCost: number; timeCost: number; parallelism: number }>;
@@ -90,6 +93,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     publicAppUrl: e.PUBLIC_APP_URL.replace(/\/+$/, ''),
     mailFrom: e.MAIL_FROM,
     sesConfigurationSet: e.SES_CONFIGURATION_SET,
+    sesMaxSendRate: e.SES_MAX_SEND_RATE,
     jwt: { issuer: e.JWT_ISSUER, audience: e.JWT_AUDIENCE },
     signingKey,
     argon2: { memoryCost: e.ARGON2_MEMORY_KIB, timeCost: e.ARGON2_ITERATIONS, parallelism: e.ARGON2_PARALLELISM },

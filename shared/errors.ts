@@ -63,6 +63,14 @@ export class InvalidTokenError extends ApiError {
   }
 }
 
+/** Unknown, expired and used reset tokens all get this same answer. */
+export class InvalidResetTokenError extends ApiError {
+  override readonly name = 'InvalidResetTokenError';
+  constructor() {
+    super(400, 'invalid_token', 'This password reset link is invalid, expired or already used. Request a new one.');
+  }
+}
+
 export class InvalidGrantError extends ApiError {
   override readonly name = 'InvalidGrantError';
   constructor() {

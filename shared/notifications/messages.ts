@@ -22,8 +22,23 @@ export const securityNoticeKinds = [
 ] as const;
 export type SecurityNoticeKind = (typeof securityNoticeKinds)[number];
 
-const passwordResetLink = z.object({ ...base, type: z.literal('password_reset_link') }).strict();
-const ssoSignInHelp = z.object({ ...base, type: z.literal('sso_sign_in_help') }).strict();
+/**
+ * "Send this address what it needs to get back in": the notifier resolves the account, applies the
+ * mail limits and mints the reset token at send time, so the API does the same work for known and
+ * unknown emails (no timing oracle) and no reset secret ever sits in the queue.
+ */
+const passwordResetRequest = z
+  .object({
+    version: z.literal(1),
+    type: z.literal('password_reset_request'),
+    deliveryKey: base.deliveryKey,
+    email: base.email,
+    reason: z.enum(['requested', 'forced']),
+    requestedAt: base.requestedAt,
+    ip: z.string().max(64).nullable(),
+    userAgent: z.string().max(512).nullable(),
+  })
+  .strict();
 const securityNotice = z
   .object({
     ...base,
@@ -56,8 +71,7 @@ const incidentBatch = z
   .strict();
 
 export const notificationMessageSchema = z.discriminatedUnion('type', [
-  passwordResetLink,
-  ssoSignInHelp,
+  passwordResetRequest,
   securityNotice,
   incidentBatch,
 ]);
@@ -65,4 +79,5 @@ export const notificationMessageSchema = z.discriminatedUnion('type', [
 export type NotificationMessage = z.infer<typeof notificationMessageSchema>;
 export type IncidentBatchMessage = z.infer<typeof incidentBatch>;
 export type IncidentRecipient = z.infer<typeof incidentRecipientSchema>;
-export type UserMailMessage = Exclude<NotificationMessage, IncidentBatchMessage>;
+export type PasswordResetRequestMessage = z.infer<typeof passwordResetRequest>;
+export type SecurityNoticeMessage = z.infer<typeof securityNotice>;

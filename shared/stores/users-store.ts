@@ -10,7 +10,7 @@ import { identifierKey, type LoginIdentifier } from '../domain/identifiers.js';
 import type { UserRecord } from '../domain/user.js';
 import { AccountExistsError, NotFoundError } from '../errors.js';
 
-type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
+export type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
 /**
  * Users live in the users table keyed by userId; email and username uniqueness is enforced by guard
@@ -149,16 +149,37 @@ export class UsersStore {
     };
   }
 
+  /**
+   * Sets the password together with other writes (e.g. consuming a reset token) in one transaction.
+   * Returns false when any condition failed: token used or expired, or the password changed meanwhile.
+   */
+  async setPasswordTogether(
+    userId: string,
+    input: { passwordHash: string; expectedHash?: string; signOut: boolean; now: Date },
+    otherItems: readonly TransactItem[],
+  ): Promise<boolean> {
+    try {
+      await this.db.send(
+        new TransactWriteCommand({ TransactItems: [...otherItems, this.setPasswordItem(userId, input)] }),
+      );
+      return true;
+    } catch (error) {
+      if (cancelledConditionIndexes(error)) return false;
+      throw error;
+    }
+  }
+
+  /** Returns the updated account, or undefined when the expected hash no longer matches. */
   async setPassword(
     userId: string,
     input: { passwordHash: string; expectedHash?: string; signOut: boolean; now: Date },
-  ): Promise<boolean> {
+  ): Promise<UserRecord | undefined> {
     const item = this.setPasswordItem(userId, input);
     try {
-      await this.db.send(new UpdateCommand(item.Update!));
-      return true;
+      const result = await this.db.send(new UpdateCommand({ ...item.Update!, ReturnValues: 'ALL_NEW' }));
+      return result.Attributes as UserRecord;
     } catch (error) {
-      if (isConditionFailure(error)) return false;
+      if (isConditionFailure(error)) return undefined;
       throw error;
     }
   }

@@ -6,6 +6,10 @@ import type { Clock } from '../ports/clock.js';
 import type { NotificationQueue } from '../ports/notification-queue.js';
 import type { BreachedPasswordChecker } from '../ports/breached-password-checker.js';
 import type { SecretBox } from '../ports/secret-box.js';
+import type { Mailer } from '../ports/mailer.js';
+import type { DeliveriesStore } from '../stores/deliveries-store.js';
+import type { SendRateLimiter } from '../stores/send-rate-limiter.js';
+import type { ResetTokensStore } from '../stores/reset-tokens-store.js';
 import type { RevocationStateReader } from '../stores/revocation-state.js';
 import type { SecurityEventsStore } from '../stores/security-events-store.js';
 import type { SessionsStore } from '../stores/sessions-store.js';
@@ -30,4 +34,8 @@ export interface Deps {
   readonly breachedPasswords: BreachedPasswordChecker | undefined;
   readonly notifications: NotificationQueue;
   readonly secretBox: SecretBox;
+  readonly resetTokens: ResetTokensStore;
+  readonly deliveries: DeliveriesStore;
+  readonly mailer: Mailer;
+  readonly sendRate: SendRateLimiter;
 }

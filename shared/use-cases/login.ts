@@ -82,7 +82,7 @@ export async function login(deps: LoginDeps, input: LoginInput, origin: RequestO
   await checkSecondFactor(deps, user, input.otp, origin);
 
   if (mustResetPassword(user, await deps.revocation.readTenant())) {
-    await queuePasswordResetMail(deps, user, origin, 'forced');
+    await queuePasswordResetMail(deps, user.email, origin, 'forced');
     await recordEvent(deps, user.userId, 'login_failed', origin, { reason: 'password_reset_required' });
     throw new PasswordResetRequiredError();
   }

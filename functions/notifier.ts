@@ -1,0 +1,39 @@
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { notificationMessageSchema } from '../shared/notifications/messages.js';
+import { deliverNotification } from '../shared/use-cases/deliver-notification.js';
+import { getDeps, logger } from './commons/runtime.js';
+
+const processor = new BatchProcessor(EventType.SQS);
+
+export class MalformedNotificationError extends Error {
+  override readonly name = 'MalformedNotificationError';
+}
+
+/**
+ * One record = one notification message. A record that fails (malformed, or a transient SES/DynamoDB
+ * error) is reported in batchItemFailures so only it is retried; after the queue's maxReceiveCount it
+ * lands in the dead-letter queue, and the rest of the batch is never held back.
+ */
+async function processRecord(record: SQSRecord): Promise<void> {
+  let json: unknown;
+  try {
+    json = JSON.parse(record.body);
+  } catch {
+    logger.error('notification is not JSON', { messageId: record.messageId });
+    throw new MalformedNotificationError('not JSON');
+  }
+  const parsed = notificationMessageSchema.safeParse(json);
+  if (!parsed.success) {
+    logger.error('notification does not match any message schema', {
+      messageId: record.messageId,
+      issues: parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`),
+    });
+    throw new MalformedNotificationError('invalid message');
+  }
+  const outcome = await deliverNotification(await getDeps(), parsed.data);
+  logger.info('notification processed', { messageId: record.messageId, type: parsed.data.type, outcome });
+}
+
+export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
+  processPartialResponse(event, processRecord, processor, { context, throwOnFullBatchFailure: false });

@@ -1,0 +1,43 @@
+import { SendEmailCommand, type SESv2Client } from '@aws-sdk/client-sesv2';
+import { MailRejectedError, type Mailer } from '../ports/mailer.js';
+
+/** SES v2 errors that will not go away by retrying the same mail. */
+const PERMANENT = new Set([
+  'MessageRejected',
+  'MailFromDomainNotVerifiedException',
+  'BadRequestException',
+  'NotFoundException',
+  'AccountSuspendedException',
+]);
+
+export function isPermanentSesError(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && PERMANENT.has((error as { name?: string }).name ?? '');
+}
+
+export function createSesMailer(ses: SESv2Client, options: { from: string; configurationSet?: string }): Mailer {
+  return {
+    async send(mail) {
+      try {
+        const result = await ses.send(
+          new SendEmailCommand({
+            FromEmailAddress: options.from,
+            Destination: { ToAddresses: [mail.to] },
+            ConfigurationSetName: options.configurationSet,
+            Content: {
+              Simple: {
+                Subject: { Data: mail.subject, Charset: 'UTF-8' },
+                Body: { Text: { Data: mail.text, Charset: 'UTF-8' }, Html: { Data: mail.html, Charset: 'UTF-8' } },
+              },
+            },
+          }),
+        );
+        return { messageId: result.MessageId ?? '' };
+      } catch (error) {
+        if (isPermanentSesError(error)) {
+          throw new MailRejectedError(`SES rejected the mail: ${(error as Error).name}`, { cause: error });
+        }
+        throw error;
+      }
+    },
+  };
+}

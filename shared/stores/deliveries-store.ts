@@ -1,0 +1,88 @@
+import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { isConditionFailure } from '../aws/dynamodb-errors.js';
+
+/**
+ * sending: claimed, SES call in flight (or the sender crashed: then it stays here, as "unknown",
+ *          and is never sent again);
+ * retryable: a transient failure released the claim; the next delivery of the message may claim it;
+ * sent / rejected / skipped: final.
+ */
+export type DeliveryStatus = 'sending' | 'retryable' | 'sent' | 'rejected' | 'skipped';
+
+const RETENTION_SECONDS = 30 * 24 * 60 * 60;
+
+export type ClaimOutcome = { claimed: true } | { claimed: false; status: DeliveryStatus };
+
+/** One item per mail, keyed by the message's business key: pk `delivery#<key>`, sk `mail`. */
+export class DeliveriesStore {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly table: string,
+  ) {}
+
+  private key(deliveryKey: string) {
+    return { pk: `delivery#${deliveryKey}`, sk: 'mail' };
+  }
+
+  /** The exactly-once gate: only one consumer, once, gets to send for a key. */
+  async claim(deliveryKey: string, now: Date): Promise<ClaimOutcome> {
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: {
+            ...this.key(deliveryKey),
+            status: 'sending' satisfies DeliveryStatus,
+            claimedAt: now.toISOString(),
+            expiresAt: Math.floor(now.getTime() / 1000) + RETENTION_SECONDS,
+          },
+          ConditionExpression: 'attribute_not_exists(pk) OR #status = :retryable',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':retryable': 'retryable' },
+        }),
+      );
+      return { claimed: true };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      const existing = await this.db.send(
+        new GetCommand({ TableName: this.table, Key: this.key(deliveryKey), ConsistentRead: true }),
+      );
+      return { claimed: false, status: (existing.Item?.['status'] as DeliveryStatus | undefined) ?? 'sending' };
+    }
+  }
+
+  async settle(
+    deliveryKey: string,
+    status: Exclude<DeliveryStatus, 'sending'>,
+    detail: { messageId?: string; reason?: string },
+    now: Date,
+  ): Promise<void> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: this.key(deliveryKey),
+          UpdateExpression: 'SET #status = :status, settledAt = :now, messageId = :messageId, reason = :reason',
+          ConditionExpression: '#status = :sending',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: {
+            ':status': status,
+            ':now': now.toISOString(),
+            ':messageId': detail.messageId ?? null,
+            ':reason': detail.reason ?? null,
+            ':sending': 'sending',
+          },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
+  async status(deliveryKey: string): Promise<DeliveryStatus | undefined> {
+    const result = await this.db.send(
+      new GetCommand({ TableName: this.table, Key: this.key(deliveryKey), ConsistentRead: true }),
+    );
+    return result.Item?.['status'] as DeliveryStatus | undefined;
+  }
+}

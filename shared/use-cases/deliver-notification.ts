@@ -1,0 +1,112 @@
+import { randomSecret, sha256Hex } from '../crypto/secrets.js';
+import type {
+  NotificationMessage,
+  PasswordResetRequestMessage,
+  SecurityNoticeMessage,
+} from '../notifications/messages.js';
+import {
+  type AppLinks,
+  passwordResetMail,
+  type RenderedMail,
+  securityNoticeMail,
+  ssoSignInHelpMail,
+} from '../notifications/templates.js';
+import { MailRejectedError } from '../ports/mailer.js';
+import { recordEvent } from './accounts.js';
+import { deliverIncidentBatch, type IncidentBatchOutcome } from './deliver-incident-batch.js';
+import type { Deps } from './deps.js';
+
+export const RESET_MAILS_PER_HOUR = 3;
+export const FORCED_RESET_MAIL_INTERVAL_SECONDS = 15 * 60;
+
+export type DeliveryOutcome = 'sent' | 'duplicate' | 'skipped' | 'rejected';
+
+type NotifierDeps = Pick<
+  Deps,
+  'config' | 'clock' | 'users' | 'throttles' | 'resetTokens' | 'deliveries' | 'mailer' | 'sendRate' | 'events'
+>;
+
+const appLinks = (deps: Pick<Deps, 'config'>): AppLinks => ({ appUrl: deps.config.publicAppUrl });
+
+/**
+ * Claim, compose, send, settle: a key that was ever claimed is never sent again unless a transient
+ * failure explicitly released it. A crash mid-send leaves the claim "sending" — counted as unknown,
+ * never re-sent (docs/adr/0003-exactly-once-mail.md).
+ */
+async function sendOnce(
+  deps: NotifierDeps,
+  deliveryKey: string,
+  to: string,
+  compose: () => Promise<RenderedMail | { skip: string }>,
+): Promise<DeliveryOutcome> {
+  const now = deps.clock.now();
+  const claim = await deps.deliveries.claim(deliveryKey, now);
+  if (!claim.claimed) return 'duplicate';
+  try {
+    const mail = await compose();
+    if ('skip' in mail) {
+      await deps.deliveries.settle(deliveryKey, 'skipped', { reason: mail.skip }, deps.clock.now());
+      return 'skipped';
+    }
+    await deps.sendRate.acquire(1);
+    const { messageId } = await deps.mailer.send({ ...mail, to });
+    await deps.deliveries.settle(deliveryKey, 'sent', { messageId }, deps.clock.now());
+    return 'sent';
+  } catch (error) {
+    if (error instanceof MailRejectedError) {
+      await deps.deliveries.settle(deliveryKey, 'rejected', { reason: error.message }, deps.clock.now());
+      return 'rejected';
+    }
+    await deps.deliveries.settle(deliveryKey, 'retryable', { reason: (error as Error).name }, deps.clock.now());
+    throw error;
+  }
+}
+
+export async function deliverPasswordResetRequest(
+  deps: NotifierDeps,
+  message: PasswordResetRequestMessage,
+): Promise<DeliveryOutcome> {
+  return sendOnce(deps, message.deliveryKey, message.email, async () => {
+    const user = await deps.users.findByIdentifier({ kind: 'email', value: message.email });
+    if (!user) return { skip: 'unknown_email' };
+    const nowMs = deps.clock.now().getTime();
+    if (
+      message.reason === 'forced' &&
+      !(await deps.throttles.tryTakeSliding('forced-reset-mail', user.userId, 1, FORCED_RESET_MAIL_INTERVAL_SECONDS, nowMs))
+    ) {
+      return { skip: 'forced_reset_mail_interval' };
+    }
+    if (!(await deps.throttles.tryTakeSliding('reset-mail', user.userId, RESET_MAILS_PER_HOUR, 3600, nowMs))) {
+      return { skip: 'reset_mail_hourly_limit' };
+    }
+    const origin = { ip: message.ip, userAgent: message.userAgent };
+    await recordEvent(deps, user.userId, 'password_reset_requested', origin, { reason: message.reason });
+    if (user.authMethod !== 'password') return ssoSignInHelpMail({ requestedAt: message.requestedAt }, appLinks(deps));
+    const token = randomSecret(32);
+    await deps.resetTokens.create(sha256Hex(token), user.userId, deps.clock.now());
+    return passwordResetMail({ token, requestedAt: message.requestedAt, reason: message.reason }, appLinks(deps));
+  });
+}
+
+export async function deliverSecurityNotice(deps: NotifierDeps, message: SecurityNoticeMessage): Promise<DeliveryOutcome> {
+  return sendOnce(deps, message.deliveryKey, message.email, async () =>
+    securityNoticeMail(
+      { notice: message.notice, at: message.requestedAt, ip: message.ip, userAgent: message.userAgent },
+      appLinks(deps),
+    ),
+  );
+}
+
+export async function deliverNotification(
+  deps: Deps,
+  message: NotificationMessage,
+): Promise<DeliveryOutcome | IncidentBatchOutcome> {
+  switch (message.type) {
+    case 'password_reset_request':
+      return deliverPasswordResetRequest(deps, message);
+    case 'security_notice':
+      return deliverSecurityNotice(deps, message);
+    case 'incident_batch':
+      return deliverIncidentBatch(deps, message);
+  }
+}

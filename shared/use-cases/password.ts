@@ -1,0 +1,142 @@
+import { sha256Hex } from '../crypto/secrets.js';
+import { normaliseEmail } from '../domain/identifiers.js';
+import { normalisePassword } from '../domain/password-policy.js';
+import type { UserRecord } from '../domain/user.js';
+import { InvalidCredentialsError, InvalidResetTokenError, NotFoundError, TooManyRequestsError } from '../errors.js';
+import type { RequestOrigin } from '../stores/security-events-store.js';
+import { recordEvent } from './accounts.js';
+import type { Principal } from './authenticate.js';
+import type { Deps } from './deps.js';
+import { checkSecondFactor } from './mfa.js';
+import { queueSecurityNotice } from './notices.js';
+import { acceptablePassword } from './password-acceptance.js';
+import { queuePasswordResetMail } from './password-reset-mail.js';
+import { startSession, type TokenResponse } from './session-tokens.js';
+
+/** Same answer and same work whatever the email: the notifier decides what, if anything, to send. */
+export async function forgotPassword(
+  deps: Pick<Deps, 'notifications' | 'clock'>,
+  email: string,
+  origin: RequestOrigin,
+): Promise<void> {
+  await queuePasswordResetMail(deps, normaliseEmail(email), origin, 'requested');
+}
+
+export interface ResetPasswordInput {
+  readonly token: string;
+  readonly newPassword: string;
+  readonly signOutAllDevices: boolean;
+  readonly otp?: string;
+}
+
+type ResetDeps = Pick<
+  Deps,
+  | 'users'
+  | 'resetTokens'
+  | 'hasher'
+  | 'clock'
+  | 'events'
+  | 'notifications'
+  | 'revocation'
+  | 'secretBox'
+  | 'passwordBlocklist'
+  | 'breachedPasswords'
+>;
+
+async function validResetTarget(deps: ResetDeps, tokenHash: string, now: Date): Promise<UserRecord> {
+  const token = await deps.resetTokens.get(tokenHash);
+  if (!token || token.usedAt !== undefined || token.expiresAt * 1000 <= now.getTime()) {
+    throw new InvalidResetTokenError();
+  }
+  const user = await deps.users.get(token.userId);
+  // A completed reset (or any later password change) makes every token minted before it useless.
+  if (!user || user.authMethod !== 'password' || (user.passwordSetAt ?? 0) >= token.createdAtMs) {
+    throw new InvalidResetTokenError();
+  }
+  return user;
+}
+
+export async function resetPassword(
+  deps: ResetDeps,
+  input: ResetPasswordInput,
+  origin: RequestOrigin,
+): Promise<{ signedOutAllDevices: boolean }> {
+  const now = deps.clock.now();
+  const tokenHash = sha256Hex(input.token);
+  const user = await validResetTarget(deps, tokenHash, now);
+  const password = await acceptablePassword(deps, input.newPassword, {
+    email: user.email,
+    username: user.username,
+    currentPasswordHash: user.passwordHash,
+  });
+  await checkSecondFactor(deps, user, input.otp, origin);
+  const passwordHash = await deps.hasher.hash(password);
+  const done = await deps.users.setPasswordTogether(
+    user.userId,
+    { passwordHash, expectedHash: user.passwordHash, signOut: input.signOutAllDevices, now },
+    [deps.resetTokens.consumeItem(tokenHash, now)],
+  );
+  // Lost a race with another confirm of this (or another) token: same answer as a used token.
+  if (!done) throw new InvalidResetTokenError();
+  deps.revocation.forget(user.userId);
+  await recordEvent(deps, user.userId, 'password_reset_completed', origin, {
+    signedOutAllDevices: input.signOutAllDevices,
+  });
+  await queueSecurityNotice(deps, user, 'password_changed', origin);
+  return { signedOutAllDevices: input.signOutAllDevices };
+}
+
+export interface ChangePasswordInput {
+  readonly currentPassword: string;
+  readonly newPassword: string;
+  readonly signOutOtherDevices: boolean;
+}
+
+export async function changePassword(
+  deps: ResetDeps & Pick<Deps, 'sessions' | 'accessTokens' | 'throttles' | 'config'>,
+  principal: Principal,
+  input: ChangePasswordInput,
+  origin: RequestOrigin,
+): Promise<TokenResponse> {
+  const now = deps.clock.now();
+  const user = await deps.users.get(principal.userId);
+  if (!user) throw new NotFoundError('The account no longer exists.');
+  const session = await deps.sessions.get(principal.userId, principal.sessionId);
+  // A stolen access token must not become an unlimited password oracle: share the login's account limit.
+  const throttle = deps.config.loginThrottle;
+  const accountKey = `user:${user.userId}`;
+  const { counts, windowEndsAt } = await deps.throttles.counts(
+    [{ scope: 'login-account', key: accountKey }],
+    throttle.windowSeconds,
+    now.getTime(),
+  );
+  if ((counts[0] ?? 0) >= throttle.maxFailuresPerAccount) {
+    throw new TooManyRequestsError(windowEndsAt - now.getTime() / 1000);
+  }
+  if (!user.passwordHash || !(await deps.hasher.verify(user.passwordHash, normalisePassword(input.currentPassword)))) {
+    await deps.throttles.increment('login-account', accountKey, throttle.windowSeconds, now.getTime());
+    throw new InvalidCredentialsError();
+  }
+  const password = await acceptablePassword(deps, input.newPassword, {
+    email: user.email,
+    username: user.username,
+    currentPasswordHash: user.passwordHash,
+  });
+  const passwordHash = await deps.hasher.hash(password);
+  const updated = await deps.users.setPassword(user.userId, {
+    passwordHash,
+    expectedHash: user.passwordHash,
+    signOut: input.signOutOtherDevices,
+    now,
+  });
+  if (!updated) throw new InvalidCredentialsError();
+  // This device continues on a fresh session; with sign-out, every other session is already stale.
+  await deps.sessions.delete(principal.userId, principal.sessionId);
+  deps.revocation.forget(user.userId);
+  const tokens = await startSession(deps, updated, session?.deviceName ?? undefined);
+  await recordEvent(deps, user.userId, 'password_changed', origin, {
+    signedOutOtherDevices: input.signOutOtherDevices,
+  });
+  await queueSecurityNotice(deps, user, 'password_changed', origin);
+  return tokens;
+}
