@@ -11,6 +11,7 @@ import { createArgon2Hasher } from './crypto/password-hasher.js';
 import { loadPasswordBlocklist } from './domain/password-blocklist.js';
 import { type Clock, systemClock } from './ports/clock.js';
 import { createRevocationStateReader } from './stores/revocation-state.js';
+import { createHibpChecker } from './aws/hibp-breached-password-checker.js';
 import { createSesMailer } from './aws/ses-mailer.js';
 import { DeliveriesStore } from './stores/deliveries-store.js';
 import { createDynamoSendRateLimiter } from './stores/send-rate-limiter.js';
@@ -22,6 +23,10 @@ import { ThrottleStore } from './stores/throttle-store.js';
 import { UsersStore } from './stores/users-store.js';
 import type { Deps } from './use-cases/deps.js';
 import { dirname, join } from 'node:path';
+
+/** Fail-open is deliberate, but never silent: one structured line per skipped check. */
+const breachLog = (reason: string) =>
+  console.warn(JSON.stringify({ level: 'WARN', message: 'breached-password check skipped (fail open)', reason }));
 
 /** The composition root: wires real adapters into the ports use-cases take. Called once per cold start. */
 export function createDeps(config: Config, clients: AwsClients = createAwsClients(config), clock: Clock = systemClock): Deps {
@@ -53,7 +58,13 @@ export function createDeps(config: Config, clients: AwsClients = createAwsClient
     accessTokens: createAccessTokens(keyStore, config.jwt),
     keyStore,
     passwordBlocklist: loadPasswordBlocklist(),
-    breachedPasswords: undefined,
+    breachedPasswords: config.breachedPasswordCheck.enabled
+      ? createHibpChecker({
+          baseUrl: config.breachedPasswordCheck.apiUrl,
+          timeoutMs: config.breachedPasswordCheck.timeoutMs,
+          onUnavailable: (reason) => breachLog(reason),
+        })
+      : undefined,
     notifications: createSqsNotificationQueue(clients.sqs, config.notificationsQueueUrl),
     secretBox,
     resetTokens: new ResetTokensStore(db, config.tables.records),

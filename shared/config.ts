@@ -32,6 +32,10 @@ const schema = z.object({
   REVOCATION_CACHE_MS: z.coerce.number().int().min(0).max(1000).default(500),
   /** KMS key for TOTP secrets on AWS; unset locally, where an AES key file beside the signing key is used. */
   TOTP_KMS_KEY_ID: z.string().min(1).optional(),
+  /** Optional online breached-password check (Have I Been Pwned range API); off by default. */
+  BREACHED_PASSWORD_CHECK: z.enum(['off', 'hibp']).default('off'),
+  HIBP_API_URL: z.string().url().default('https://api.pwnedpasswords.com'),
+  HIBP_TIMEOUT_MS: positiveInt.max(10_000).default(1500),
   /** Local runner only: the bearer token that stands in for IAM on admin routes. */
   ADMIN_TOKEN: z.string().min(16).optional(),
   LOGIN_MAX_FAILURES_PER_ACCOUNT: positiveInt.default(10),
@@ -55,6 +59,7 @@ export type Config = Readonly<{
   revocationCacheMs: number;
   adminToken: string | undefined;
   totpKmsKeyId: string | undefined;
+  breachedPasswordCheck: Readonly<{ enabled: boolean; apiUrl: string; timeoutMs: number }>;
   loginThrottle: Readonly<{ maxFailuresPerAccount: number; maxFailuresPerIp: number; windowSeconds: number }>;
   logLevel: string;
 }>;
@@ -100,6 +105,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     revocationCacheMs: e.REVOCATION_CACHE_MS,
     adminToken: e.ADMIN_TOKEN,
     totpKmsKeyId: e.TOTP_KMS_KEY_ID,
+    breachedPasswordCheck: {
+      enabled: e.BREACHED_PASSWORD_CHECK === 'hibp',
+      apiUrl: e.HIBP_API_URL,
+      timeoutMs: e.HIBP_TIMEOUT_MS,
+    },
     loginThrottle: {
       maxFailuresPerAccount: e.LOGIN_MAX_FAILURES_PER_ACCOUNT,
       maxFailuresPerIp: e.LOGIN_MAX_FAILURES_PER_IP,
