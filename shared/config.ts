@@ -41,7 +41,20 @@ const schema = z.object({
   LOGIN_MAX_FAILURES_PER_ACCOUNT: positiveInt.default(10),
   LOGIN_MAX_FAILURES_PER_IP: positiveInt.default(100),
   LOGIN_THROTTLE_WINDOW_SECONDS: positiveInt.default(900),
+  FORGOT_PASSWORD_MAX_PER_IP_PER_HOUR: positiveInt.default(30),
   LOG_LEVEL: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT']).default('INFO'),
+  /** The dispatcher Lambda the admin function invokes for an immediate send; unset locally (see ports/dispatcher-trigger.ts). */
+  DISPATCHER_FUNCTION_NAME: z.string().min(1).optional(),
+  /** Parallel Scan segments a `scope: all` campaign is walked with; fixed per round once the walk starts. */
+  CAMPAIGN_SCAN_SEGMENTS: positiveInt.max(64).default(4),
+  /** Users read per Scan page (one SQS batch and one cursor save per page, so bigger pages mean fewer requests). */
+  CAMPAIGN_PAGE_SIZE: positiveInt.min(50).max(5000).default(1000),
+  /** How long claimed-but-unsettled recipients may stay silent before they are counted as failed (unknown outcome). */
+  CAMPAIGN_SETTLE_GRACE_SECONDS: z.coerce.number().min(0).default(900),
+  /** The dispatcher stops starting new pages this long before its Lambda deadline. */
+  DISPATCHER_SAFETY_MARGIN_MS: z.coerce.number().int().min(0).default(10_000),
+  /** Reminder rounds of a forced-reset incident with `notify.remindAfterHours`. */
+  MAX_INCIDENT_REMINDERS: z.coerce.number().int().min(0).max(10).default(2),
 });
 
 export type Config = Readonly<{
@@ -62,6 +75,15 @@ export type Config = Readonly<{
   breachedPasswordCheck: Readonly<{ enabled: boolean; apiUrl: string; timeoutMs: number }>;
   loginThrottle: Readonly<{ maxFailuresPerAccount: number; maxFailuresPerIp: number; windowSeconds: number }>;
   logLevel: string;
+  forgotPasswordMaxPerIpPerHour: number;
+  dispatcherFunctionName: string | undefined;
+  campaigns: Readonly<{
+    scanSegments: number;
+    pageSize: number;
+    settleGraceMs: number;
+    dispatcherSafetyMarginMs: number;
+    maxReminders: number;
+  }>;
 }>;
 
 export class ConfigError extends Error {
@@ -115,6 +137,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxFailuresPerIp: e.LOGIN_MAX_FAILURES_PER_IP,
       windowSeconds: e.LOGIN_THROTTLE_WINDOW_SECONDS,
     },
+    forgotPasswordMaxPerIpPerHour: e.FORGOT_PASSWORD_MAX_PER_IP_PER_HOUR,
     logLevel: e.LOG_LEVEL,
+    dispatcherFunctionName: e.DISPATCHER_FUNCTION_NAME,
+    campaigns: {
+      scanSegments: e.CAMPAIGN_SCAN_SEGMENTS,
+      pageSize: e.CAMPAIGN_PAGE_SIZE,
+      settleGraceMs: e.CAMPAIGN_SETTLE_GRACE_SECONDS * 1000,
+      dispatcherSafetyMarginMs: e.DISPATCHER_SAFETY_MARGIN_MS,
+      maxReminders: e.MAX_INCIDENT_REMINDERS,
+    },
   };
 }

@@ -35,7 +35,12 @@ export function toErrorDetails(error: z.ZodError): ErrorDetail[] {
 export function parseJsonBody<S extends z.ZodType>(raw: RawBody, schema: S): z.infer<S> {
   const text = raw.body === undefined ? '' : raw.isBase64Encoded ? Buffer.from(raw.body, 'base64').toString('utf8') : raw.body;
   if (Buffer.byteLength(text, 'utf8') > MAX_BODY_BYTES) throw new PayloadTooLargeError(MAX_BODY_BYTES);
-  if (text.trim() === '') throw new InvalidRequestError('A JSON request body is required.', [{ path: '(body)', message: 'Required.' }]);
+  if (text.trim() === '') {
+    // Routes whose fields are all optional accept no body at all, as a careful client would expect.
+    const empty = schema.safeParse({});
+    if (empty.success) return empty.data;
+    throw new InvalidRequestError('A JSON request body is required.', [{ path: '(body)', message: 'Required.' }]);
+  }
   if (!raw.contentType || !isJsonContentType(raw.contentType)) throw new UnsupportedMediaTypeError();
   let json: unknown;
   try {

@@ -77,6 +77,15 @@ export class ThrottleStore {
     }
   }
 
+  /** Whether a sliding-window limit has room, without taking anything. */
+  async hasRoomSliding(scope: string, key: string, limit: number, windowSeconds: number, nowMs: number) {
+    const current = await this.db.send(
+      new GetCommand({ TableName: this.table, Key: { pk: `throttle#${scope}#${key}`, sk: 'sliding' }, ConsistentRead: true }),
+    );
+    const takenAt = (current.Item?.['takenAt'] as number[] | undefined) ?? [];
+    return takenAt.filter((at) => at > nowMs - windowSeconds * 1000).length < limit;
+  }
+
   /**
    * Sliding-window limit ("at most `limit` in any `windowSeconds`"), for mail limits where a fixed
    * window would let twice the limit through around a window boundary. The item keeps the recent

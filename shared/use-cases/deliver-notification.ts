@@ -70,6 +70,10 @@ export async function deliverPasswordResetRequest(
     const user = await deps.users.findByIdentifier({ kind: 'email', value: message.email });
     if (!user) return { skip: 'unknown_email' };
     const nowMs = deps.clock.now().getTime();
+    // Check the hourly limit before spending the forced-mail slot, so a blocked mail uses up neither.
+    if (!(await deps.throttles.hasRoomSliding('reset-mail', user.userId, RESET_MAILS_PER_HOUR, 3600, nowMs))) {
+      return { skip: 'reset_mail_hourly_limit' };
+    }
     if (
       message.reason === 'forced' &&
       !(await deps.throttles.tryTakeSliding('forced-reset-mail', user.userId, 1, FORCED_RESET_MAIL_INTERVAL_SECONDS, nowMs))

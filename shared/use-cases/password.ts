@@ -2,11 +2,18 @@ import { sha256Hex } from '../crypto/secrets.js';
 import { normaliseEmail } from '../domain/identifiers.js';
 import { normalisePassword } from '../domain/password-policy.js';
 import type { UserRecord } from '../domain/user.js';
-import { InvalidCredentialsError, InvalidResetTokenError, NotFoundError, TooManyRequestsError } from '../errors.js';
+import {
+  InvalidCredentialsError,
+  InvalidResetTokenError,
+  NotFoundError,
+  PasswordResetRequiredError,
+  TooManyRequestsError,
+} from '../errors.js';
 import type { RequestOrigin } from '../stores/security-events-store.js';
 import { recordEvent } from './accounts.js';
 import type { Principal } from './authenticate.js';
 import type { Deps } from './deps.js';
+import { mustResetPassword } from './login.js';
 import { checkSecondFactor } from './mfa.js';
 import { queueSecurityNotice } from './notices.js';
 import { acceptablePassword } from './password-acceptance.js';
@@ -15,10 +22,14 @@ import { startSession, type TokenResponse } from './session-tokens.js';
 
 /** Same answer and same work whatever the email: the notifier decides what, if anything, to send. */
 export async function forgotPassword(
-  deps: Pick<Deps, 'notifications' | 'clock'>,
+  deps: Pick<Deps, 'notifications' | 'clock' | 'throttles' | 'config'>,
   email: string,
   origin: RequestOrigin,
 ): Promise<void> {
+  // Mail limits protect inboxes; this protects the queue and our bill from one noisy address.
+  const limit = deps.config.forgotPasswordMaxPerIpPerHour;
+  const count = await deps.throttles.increment('forgot-ip', origin.ip ?? 'unknown', 3600, deps.clock.now().getTime());
+  if (count > limit) throw new TooManyRequestsError(3600 - ((deps.clock.now().getTime() / 1000) % 3600));
   await queuePasswordResetMail(deps, normaliseEmail(email), origin, 'requested');
 }
 
@@ -101,6 +112,8 @@ export async function changePassword(
   const now = deps.clock.now();
   const user = await deps.users.get(principal.userId);
   if (!user) throw new NotFoundError('The account no longer exists.');
+  // An old session plus the leaked password must not be able to undo a forced reset: reset by email instead.
+  if (mustResetPassword(user, await deps.revocation.readTenant())) throw new PasswordResetRequiredError();
   const session = await deps.sessions.get(principal.userId, principal.sessionId);
   // A stolen access token must not become an unlimited password oracle: share the login's account limit.
   const throttle = deps.config.loginThrottle;
