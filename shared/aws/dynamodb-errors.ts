@@ -36,6 +36,9 @@ export function isDependencyFailure(error: unknown): boolean {
   if (candidate.name && TRANSIENT_NAMES.has(candidate.name)) return true;
   if (candidate.code && NETWORK_CODES.has(candidate.code)) return true;
   if ((candidate.$metadata?.httpStatusCode ?? 0) >= 500) return true;
+  // The SDK wraps socket-level failures ("AWS SDK error wrapper for TimeoutError"): it tried, and no
+  // HTTP response ever came back.
+  if (candidate.$metadata !== undefined && candidate.$metadata.httpStatusCode === undefined) return true;
   if (candidate.name === 'TransactionCanceledException') {
     const reasons = (error as TransactionCanceledException).CancellationReasons ?? [];
     if (reasons.some((r) => r.Code === 'ThrottlingError' || r.Code === 'TransactionConflict')) return true;
