@@ -28,7 +28,28 @@ export interface AccessTokens {
   verify(token: string): Promise<AccessTokenClaims>;
 }
 
-export function createAccessTokens(keyStore: KeyStore, jwt: { issuer: string; audience: string }): AccessTokens {
+/** Bounded so a flood of distinct (valid) tokens cannot grow memory without limit. */
+const VERIFIED_CACHE_MAX_ENTRIES = 10_000;
+
+export function createAccessTokens(
+  keyStore: KeyStore,
+  jwt: { issuer: string; audience: string },
+  now: () => number = Date.now,
+): AccessTokens {
+  /**
+   * Tokens whose signature and claims were already verified, keyed by the exact token string. An ES256
+   * verify costs ~0.3 ms on a Lambda core; a resource server sees the same token for its whole
+   * 15-minute life, so re-verifying identical bytes is wasted work. Expiry and the signing key are
+   * re-checked on every hit; revocation is never cached here (see revocation-state.ts).
+   */
+  const verified = new Map<string, { claims: AccessTokenClaims; kid: string }>();
+  const remember = (token: string, entry: { claims: AccessTokenClaims; kid: string }) => {
+    if (verified.size >= VERIFIED_CACHE_MAX_ENTRIES) {
+      const oldest = verified.keys().next();
+      if (!oldest.done) verified.delete(oldest.value);
+    }
+    verified.set(token, entry);
+  };
   return {
     async issue(input) {
       const keys = await keyStore.load();
@@ -53,6 +74,14 @@ export function createAccessTokens(keyStore: KeyStore, jwt: { issuer: string; au
     },
 
     async verify(token) {
+      const hit = verified.get(token);
+      if (hit) {
+        const keys = await keyStore.load();
+        // A retired key or an expired token invalidates the cached verdict.
+        if (keys.verificationKeys.has(hit.kid) && hit.claims.exp * 1000 > now()) return hit.claims;
+        verified.delete(token);
+        throw new InvalidTokenError();
+      }
       let kid: string | undefined;
       try {
         kid = decodeProtectedHeader(token).kid;
@@ -69,6 +98,7 @@ export function createAccessTokens(keyStore: KeyStore, jwt: { issuer: string; au
           audience: jwt.audience,
           typ: 'at+jwt',
           requiredClaims: ['sub', 'sid', 'tv', 'iat', 'exp', 'jti'],
+          currentDate: new Date(now()),
         });
         const { sub, sid, tv, iat, exp, jti } = payload;
         if (
@@ -81,7 +111,9 @@ export function createAccessTokens(keyStore: KeyStore, jwt: { issuer: string; au
         ) {
           throw new InvalidTokenError();
         }
-        return { sub, sid, tv, iat, exp, jti };
+        const claims = { sub, sid, tv, iat, exp, jti };
+        remember(token, { claims, kid: kid! });
+        return claims;
       } catch (error) {
         if (error instanceof InvalidTokenError || error instanceof joseErrors.JOSEError) throw new InvalidTokenError();
         throw error;

@@ -1,0 +1,38 @@
+/**
+ * `npm run bench`: every benchmark, each reported as ratios measured in one run against the local
+ * emulators (their throughput is the floor, not our code). Results go to bench/results/*.json and the
+ * figures quoted in the README come from here.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { runAuthBenchmarks } from './auth.js';
+import { runNotifierBenchmark } from './notifier.js';
+import { startBenchStack } from './support/bench-stack.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+async function main() {
+  const results: Record<string, unknown> = { measuredAt: new Date().toISOString(), node: process.version };
+  const stack = await startBenchStack({ LOG_LEVEL: 'ERROR' });
+  try {
+    results['auth'] = await runAuthBenchmarks(stack);
+    results['notifier'] = await runNotifierBenchmark(stack);
+  } finally {
+    await stack.stop();
+  }
+  results['passwordBlocklistMemory'] = JSON.parse(
+    execFileSync(process.execPath, ['--expose-gc', '--import', 'tsx', join(here, 'blocklist-memory.ts')], {
+      encoding: 'utf8',
+    }),
+  );
+  mkdirSync(join(here, 'results'), { recursive: true });
+  writeFileSync(join(here, 'results', 'auth-and-notifier.json'), `${JSON.stringify(results, null, 2)}\n`);
+  console.log(JSON.stringify(results, null, 2));
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});
