@@ -1,0 +1,54 @@
+import type { APIGatewayRequestAuthorizerEventV2 } from 'aws-lambda';
+import { api } from '../support/http.js';
+import { type Api, logIn, signUp } from '../support/fixtures.js';
+import { startTestStack, type TestStack } from '../support/test-stack.js';
+
+let stack: TestStack;
+let client: Api;
+let authorize: (event: APIGatewayRequestAuthorizerEventV2) => Promise<{ isAuthorized: boolean; context: object }>;
+
+beforeAll(async () => {
+  stack = await startTestStack({ notifier: false });
+  client = api(stack.apiUrl);
+  // Imported after the stack set the environment the function reads at cold start.
+  ({ handler: authorize } = await import('../../functions/token-authorizer.js'));
+});
+afterAll(async () => {
+  await stack?.stop();
+});
+
+const eventWith = (authorization?: string) =>
+  ({
+    version: '2.0',
+    type: 'REQUEST',
+    routeArn: 'arn:aws:execute-api:us-east-1:123456789012:api/$default/GET/videos',
+    identitySource: authorization ? [authorization] : [],
+    routeKey: 'GET /videos',
+    rawPath: '/videos',
+    rawQueryString: '',
+    headers: authorization ? { authorization } : {},
+    requestContext: {} as APIGatewayRequestAuthorizerEventV2['requestContext'],
+  }) as APIGatewayRequestAuthorizerEventV2;
+
+describe('Lambda token authorizer for resource servers', () => {
+  it('authorises a live token and passes the user and session on', async () => {
+    const account = await signUp(client);
+    const tokens = await logIn(client, account);
+    const result = await authorize(eventWith(`Bearer ${tokens.accessToken}`));
+    expect(result).toEqual({
+      isAuthorized: true,
+      context: { userId: account.id, sessionId: tokens.sessionId, tokenVersion: 0 },
+    });
+  });
+
+  it('denies missing, malformed and revoked tokens', async () => {
+    const account = await signUp(client);
+    const tokens = await logIn(client, account);
+    expect((await authorize(eventWith())).isAuthorized).toBe(false);
+    expect((await authorize(eventWith('Bearer nonsense'))).isAuthorized).toBe(false);
+    await client.post('/v1/auth/revoke-all', undefined, { token: tokens.accessToken });
+    // The authorizer runs in its own "instance" cache here, so this shows the <= 1 s bound.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect((await authorize(eventWith(`Bearer ${tokens.accessToken}`))).isAuthorized).toBe(false);
+  });
+});
