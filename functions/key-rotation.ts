@@ -104,7 +104,8 @@ export function parseSigningKeySet(secretString: string | undefined): SigningKey
   const keys = (parsed as { keys?: unknown } | null)?.keys;
   if (!Array.isArray(keys)) throw new SigningKeySetError('The signing key secret has no "keys" list');
   const invalid = keys.findIndex((key) => !isSigningKeyJwk(key));
-  if (invalid !== -1) throw new SigningKeySetError(`keys[${invalid}] is not an ES256 private JWK with kid and createdAt`);
+  if (invalid !== -1)
+    throw new SigningKeySetError(`keys[${invalid}] is not an ES256 private JWK with kid and createdAt`);
   return { keys: keys as SigningKeyJwk[] };
 }
 
@@ -118,96 +119,123 @@ export function nextSigningKeySet(
   return { keys: [newKey, ...kept] };
 }
 
-// ---- AWS adapters ----------------------------------------------------------------------------------------
+// ---- Secrets Manager, behind a port so the rotation steps can be tested without AWS --------------------------
 
-const secrets = new SecretsManagerClient({});
-
-async function readSecretString(secretId: string, options: { stage: string; versionId?: string }) {
-  const result = await secrets.send(
-    new GetSecretValueCommand({ SecretId: secretId, VersionStage: options.stage, VersionId: options.versionId }),
-  );
-  return result.SecretString;
+/** The few Secrets Manager operations the life cycle needs. */
+export interface SigningKeySecrets {
+  /** Whether rotation is on, and the staging labels of every version. */
+  describe(secretId: string): Promise<{ rotationEnabled: boolean; versionStages: Record<string, string[]> }>;
+  /** The value of a version, or undefined when there is no such version or stage. */
+  read(secretId: string, version: { stage: string; versionId?: string }): Promise<string | undefined>;
+  /** Writes a version; without stages it becomes AWSCURRENT. `token` makes a retried write idempotent. */
+  write(secretId: string, version: { token: string; value: string; stages?: string[] }): Promise<void>;
+  /** Moves AWSCURRENT to `to` (from `from`, which then becomes AWSPREVIOUS). */
+  makeCurrent(secretId: string, move: { to: string; from: string | undefined }): Promise<void>;
 }
 
-async function createPendingVersion(secretId: string, token: string): Promise<void> {
-  try {
-    await readSecretString(secretId, { stage: 'AWSPENDING', versionId: token });
-    return; // A retried createSecret: the pending key already exists.
-  } catch (error) {
-    if (!(error instanceof ResourceNotFoundException)) throw error;
-  }
-  const current = parseSigningKeySet(await readSecretString(secretId, { stage: 'AWSCURRENT' }));
-  const next = nextSigningKeySet(current, await generateSigningKey(new Date()));
-  await secrets.send(
-    new PutSecretValueCommand({
-      SecretId: secretId,
-      ClientRequestToken: token,
-      SecretString: JSON.stringify(next),
-      VersionStages: ['AWSPENDING'],
-    }),
-  );
+export function createSecretsManagerPort(client: SecretsManagerClient): SigningKeySecrets {
+  return {
+    async describe(secretId) {
+      const result = await client.send(new DescribeSecretCommand({ SecretId: secretId }));
+      return {
+        rotationEnabled: result.RotationEnabled === true,
+        versionStages: result.VersionIdsToStages ?? {},
+      };
+    },
+    async read(secretId, version) {
+      try {
+        const result = await client.send(
+          new GetSecretValueCommand({
+            SecretId: secretId,
+            VersionStage: version.stage,
+            VersionId: version.versionId,
+          }),
+        );
+        return result.SecretString;
+      } catch (error) {
+        if (error instanceof ResourceNotFoundException) return undefined;
+        throw error;
+      }
+    },
+    async write(secretId, version) {
+      await client.send(
+        new PutSecretValueCommand({
+          SecretId: secretId,
+          ClientRequestToken: version.token,
+          SecretString: version.value,
+          VersionStages: version.stages,
+        }),
+      );
+    },
+    async makeCurrent(secretId, move) {
+      await client.send(
+        new UpdateSecretVersionStageCommand({
+          SecretId: secretId,
+          VersionStage: 'AWSCURRENT',
+          MoveToVersionId: move.to,
+          RemoveFromVersionId: move.from,
+        }),
+      );
+    },
+  };
 }
 
-async function checkPendingVersion(secretId: string, token: string): Promise<void> {
-  const pending = parseSigningKeySet(await readSecretString(secretId, { stage: 'AWSPENDING', versionId: token }));
+// ---- Rotation steps -----------------------------------------------------------------------------------------
+
+async function createPendingVersion(secrets: SigningKeySecrets, secretId: string, token: string, now: Date) {
+  const pending = await secrets.read(secretId, { stage: 'AWSPENDING', versionId: token });
+  if (pending !== undefined) return; // A retried createSecret: the pending key already exists.
+  const current = parseSigningKeySet(await secrets.read(secretId, { stage: 'AWSCURRENT' }));
+  const next = nextSigningKeySet(current, await generateSigningKey(now));
+  await secrets.write(secretId, { token, value: JSON.stringify(next), stages: ['AWSPENDING'] });
+}
+
+async function checkPendingVersion(secrets: SigningKeySecrets, secretId: string, token: string) {
+  const pending = parseSigningKeySet(await secrets.read(secretId, { stage: 'AWSPENDING', versionId: token }));
   if (pending.keys.length === 0) throw new KeyRotationError('The pending signing key secret holds no key');
 }
 
-async function promotePendingVersion(secretId: string, token: string): Promise<void> {
-  const description = await secrets.send(new DescribeSecretCommand({ SecretId: secretId }));
-  const currentVersion = Object.entries(description.VersionIdsToStages ?? {}).find(([, stages]) =>
-    stages.includes('AWSCURRENT'),
-  )?.[0];
-  if (currentVersion === token) return;
-  await secrets.send(
-    new UpdateSecretVersionStageCommand({
-      SecretId: secretId,
-      VersionStage: 'AWSCURRENT',
-      MoveToVersionId: token,
-      RemoveFromVersionId: currentVersion,
-    }),
-  );
+async function promotePendingVersion(secrets: SigningKeySecrets, secretId: string, token: string) {
+  const { versionStages } = await secrets.describe(secretId);
+  const current = Object.entries(versionStages).find(([, stages]) => stages.includes('AWSCURRENT'))?.[0];
+  if (current === token) return;
+  await secrets.makeCurrent(secretId, { to: token, from: current });
 }
 
-export async function rotate(event: SecretsManagerRotationEvent): Promise<void> {
+/** One step of a Secrets Manager rotation (createSecret, setSecret, testSecret, finishSecret). */
+export async function rotate(
+  event: SecretsManagerRotationEvent,
+  secrets: SigningKeySecrets,
+  now: Date = new Date(),
+): Promise<void> {
   const { SecretId: secretId, ClientRequestToken: token, Step: step } = event;
-  const description = await secrets.send(new DescribeSecretCommand({ SecretId: secretId }));
-  if (!description.RotationEnabled) throw new KeyRotationError('Rotation is not enabled on the signing key secret');
-  const stages = description.VersionIdsToStages?.[token];
+  const { rotationEnabled, versionStages } = await secrets.describe(secretId);
+  if (!rotationEnabled) throw new KeyRotationError('Rotation is not enabled on the signing key secret');
+  const stages = versionStages[token];
   if (!stages) throw new KeyRotationError('The rotation token is not a version of the signing key secret');
   if (stages.includes('AWSCURRENT')) return; // Already finished: a retried step.
   if (!stages.includes('AWSPENDING')) throw new KeyRotationError('The rotation version is not AWSPENDING');
 
   switch (step) {
     case 'createSecret':
-      return createPendingVersion(secretId, token);
+      return createPendingVersion(secrets, secretId, token, now);
     case 'setSecret':
       // Nothing downstream holds a copy of the key: verifiers read the key set from this secret (or the JWKS).
       return;
     case 'testSecret':
       // There is no external system to log in to; checking that the pending value is a usable key set is
       // the meaningful test before it becomes current.
-      return checkPendingVersion(secretId, token);
+      return checkPendingVersion(secrets, secretId, token);
     case 'finishSecret':
-      return promotePendingVersion(secretId, token);
+      return promotePendingVersion(secrets, secretId, token);
   }
 }
 
 // ---- CloudFormation custom resource: the first key at deploy ----------------------------------------------
 
-interface InitialKeyProperties {
+export interface InitialKeyProperties {
   readonly ServiceToken: string;
   readonly SecretArn: string;
-}
-
-async function putInitialKeyIfMissing(secretArn: string, requestId: string): Promise<void> {
-  const current = parseSigningKeySetOrEmpty(await readSecretString(secretArn, { stage: 'AWSCURRENT' }));
-  if (current.keys.length > 0) return; // Never replace live keys: a re-run must not sign everyone out.
-  const first = nextSigningKeySet({ keys: [] }, await generateSigningKey(new Date()));
-  // Without VersionStages, PutSecretValue makes the new version AWSCURRENT; the request id makes retries idempotent.
-  await secrets.send(
-    new PutSecretValueCommand({ SecretId: secretArn, ClientRequestToken: requestId, SecretString: JSON.stringify(first) }),
-  );
 }
 
 /** At creation the secret holds the stack's generated placeholder, which may not parse as a key set. */
@@ -219,10 +247,27 @@ function parseSigningKeySetOrEmpty(secretString: string | undefined): SigningKey
   }
 }
 
-async function sendCloudFormationResponse(
+/** Puts a first key unless the secret already holds one: a re-run must never sign everyone out. */
+export async function putInitialKeyIfMissing(
+  secrets: SigningKeySecrets,
+  secretArn: string,
+  requestId: string,
+  now: Date = new Date(),
+): Promise<void> {
+  const current = parseSigningKeySetOrEmpty(await secrets.read(secretArn, { stage: 'AWSCURRENT' }));
+  if (current.keys.length > 0) return;
+  const first = nextSigningKeySet({ keys: [] }, await generateSigningKey(now));
+  // No stages: the new version becomes AWSCURRENT. The request id makes CloudFormation's retries idempotent.
+  await secrets.write(secretArn, { token: requestId, value: JSON.stringify(first) });
+}
+
+export type CloudFormationResponder = (
   event: CloudFormationCustomResourceEvent,
   body: { Status: 'SUCCESS' | 'FAILED'; Reason: string; PhysicalResourceId: string },
-): Promise<void> {
+) => Promise<void>;
+
+/** PUTs the outcome to the pre-signed S3 URL CloudFormation waits on. */
+export const respondToCloudFormation: CloudFormationResponder = async (event, body) => {
   const payload = JSON.stringify({
     ...body,
     StackId: event.StackId,
@@ -235,24 +280,28 @@ async function sendCloudFormationResponse(
     headers: { 'content-type': '', 'content-length': String(Buffer.byteLength(payload)) },
     body: payload,
   });
-  if (!response.ok) throw new KeyRotationError(`CloudFormation response upload failed with ${response.status}`);
-}
+  if (!response.ok)
+    throw new KeyRotationError(`CloudFormation response upload failed with ${response.status}`);
+};
 
+/** Always answers CloudFormation, so a failure fails the deployment at once instead of after an hour. */
 export async function handleCustomResource(
   event: CloudFormationCustomResourceEvent<InitialKeyProperties>,
   context: Pick<Context, 'logStreamName'>,
+  secrets: SigningKeySecrets,
+  respond: CloudFormationResponder = respondToCloudFormation,
 ): Promise<void> {
   const secretArn = event.ResourceProperties.SecretArn;
   const physicalResourceId = event.RequestType === 'Create' ? secretArn : event.PhysicalResourceId;
   try {
     // Update and Delete leave the keys alone: the secret's own removal policy decides their fate.
-    if (event.RequestType !== 'Delete') await putInitialKeyIfMissing(secretArn, event.RequestId);
-    await sendCloudFormationResponse(event, { Status: 'SUCCESS', Reason: 'OK', PhysicalResourceId: physicalResourceId });
+    if (event.RequestType !== 'Delete') await putInitialKeyIfMissing(secrets, secretArn, event.RequestId);
+    await respond(event, { Status: 'SUCCESS', Reason: 'OK', PhysicalResourceId: physicalResourceId });
   } catch (error) {
-    // Never echo key material: only the error's name and message, which the SDK keeps free of secret values.
+    // Never echo key material: only the error's name and message, which carry no secret value.
     const reason = error instanceof Error ? `${error.name}: ${error.message}` : 'Unknown error';
     console.error(JSON.stringify({ message: 'Initial signing key failed', reason }));
-    await sendCloudFormationResponse(event, {
+    await respond(event, {
       Status: 'FAILED',
       Reason: `${reason} (log stream ${context.logStreamName})`,
       PhysicalResourceId: physicalResourceId,
@@ -260,10 +309,14 @@ export async function handleCustomResource(
   }
 }
 
+// ---- Lambda entry point ---------------------------------------------------------------------------------------
+
+const secretsManager = createSecretsManagerPort(new SecretsManagerClient({}));
+
 export async function handler(
   event: SecretsManagerRotationEvent | CloudFormationCustomResourceEvent<InitialKeyProperties>,
   context: Context,
 ): Promise<void> {
-  if ('RequestType' in event) return handleCustomResource(event, context);
-  return rotate(event);
+  if ('RequestType' in event) return handleCustomResource(event, context, secretsManager);
+  return rotate(event, secretsManager);
 }

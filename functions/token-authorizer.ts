@@ -1,7 +1,30 @@
+import { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayRequestAuthorizerEventV2, APIGatewaySimpleAuthorizerWithContextResult } from 'aws-lambda';
+import { z } from 'zod';
+import { createAwsClients } from '../shared/aws/clients.js';
+import { createAccessTokenVerifier } from '../shared/crypto/access-tokens.js';
+import { createRemoteJwksSource } from '../shared/crypto/remote-jwks.js';
 import { ApiError } from '../shared/errors.js';
+import { systemClock } from '../shared/ports/clock.js';
+import { createRevocationStateReader } from '../shared/stores/revocation-state.js';
+import { TenantPolicyStore } from '../shared/stores/tenant-policy-store.js';
 import { authenticate } from '../shared/use-cases/authenticate.js';
-import { getDeps, logger } from './commons/runtime.js';
+
+/**
+ * The authorizer runs next to resource servers, so it gets only what a token check needs: the public
+ * JWKS (never the signing secret), read access to three tables, and no argon2, mail or queue.
+ */
+const authorizerConfig = z.object({
+  USERS_TABLE: z.string().min(1),
+  SESSIONS_TABLE: z.string().min(1),
+  RECORDS_TABLE: z.string().min(1),
+  JWKS_URL: z.string().url(),
+  JWT_ISSUER: z.string().min(1),
+  JWT_AUDIENCE: z.string().min(1),
+  REVOCATION_CACHE_MS: z.coerce.number().int().min(0).max(1000).default(500),
+  AWS_REGION: z.string().min(1).default('us-east-1'),
+  DYNAMODB_ENDPOINT: z.string().url().optional(),
+});
 
 export interface TokenAuthorizerContext {
   readonly userId: string;
@@ -11,19 +34,50 @@ export interface TokenAuthorizerContext {
 
 type Result = APIGatewaySimpleAuthorizerWithContextResult<TokenAuthorizerContext | Record<string, never>>;
 
+const logger = new Logger({ serviceName: 'account-shield-authorizer' });
+
+function createChecker(env: NodeJS.ProcessEnv) {
+  const parsed = authorizerConfig.safeParse(env);
+  if (!parsed.success) {
+    throw new Error(`Invalid configuration: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  }
+  const config = parsed.data;
+  const { dynamodb } = createAwsClients({
+    region: config.AWS_REGION,
+    endpoints: { dynamodb: config.DYNAMODB_ENDPOINT },
+  });
+  const tenantPolicy = new TenantPolicyStore(dynamodb, config.RECORDS_TABLE);
+  return {
+    clock: systemClock,
+    accessTokens: createAccessTokenVerifier(createRemoteJwksSource(config.JWKS_URL), {
+      issuer: config.JWT_ISSUER,
+      audience: config.JWT_AUDIENCE,
+    }),
+    revocation: createRevocationStateReader({
+      db: dynamodb,
+      tables: { users: config.USERS_TABLE, sessions: config.SESSIONS_TABLE },
+      tenantPolicy,
+      clock: systemClock,
+      maxAgeMs: config.REVOCATION_CACHE_MS,
+    }),
+  };
+}
+
+let checker: ReturnType<typeof createChecker> | undefined;
 const deny: Result = { isAuthorized: false, context: {} };
 
 /**
  * Lambda authorizer (HTTP API, simple responses) for resource servers behind API Gateway: the same
  * check as GET /v1/auth/session — signature, iss/aud, token version, session, tenant-wide cut-off —
- * with the same revocation cache of at most one second.
+ * with a revocation cache of at most one second.
  */
 export const handler = async (event: APIGatewayRequestAuthorizerEventV2): Promise<Result> => {
+  checker ??= createChecker(process.env);
   const header = event.headers?.['authorization'] ?? event.identitySource?.[0] ?? '';
   const token = /^Bearer +(\S+) *$/i.exec(header)?.[1];
   if (!token) return deny;
   try {
-    const principal = await authenticate(await getDeps(), token);
+    const principal = await authenticate(checker, token);
     return {
       isAuthorized: true,
       context: { userId: principal.userId, sessionId: principal.sessionId, tokenVersion: principal.tokenVersion },

@@ -16,7 +16,7 @@ export interface AwsClients {
  * Built once per cold start. Every client has a request timeout so a hung dependency turns into a
  * 503 within the Lambda's time budget instead of a timeout with no answer.
  */
-export function createAwsClients(config: Config): AwsClients {
+export function createAwsClients(config: Pick<Config, 'region' | 'endpoints'>): AwsClients {
   const common = {
     region: config.region,
     maxAttempts: 3,

@@ -12,7 +12,11 @@ export function createSecretsManagerKeyStore(client: SecretsManagerClient, secre
     if (!result.SecretString) throw new Error('The signing key secret has no value');
     return importSigningKeys(JSON.parse(result.SecretString) as SigningKeyDocument);
   };
-  return {
+  const store: KeyStore = {
+    reload() {
+      cached = undefined;
+      return store.load();
+    },
     load() {
       if (!cached || Date.now() - cached.loadedAt > REFRESH_MS) {
         const keys = fetchKeys();
@@ -28,4 +32,5 @@ export function createSecretsManagerKeyStore(client: SecretsManagerClient, secre
       return cached.keys;
     },
   };
+  return store;
 }

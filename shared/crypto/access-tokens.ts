@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomUUID, type webcrypto } from 'node:crypto';
 import { decodeProtectedHeader, errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import { InvalidTokenError } from '../errors.js';
 import { type KeyStore, SIGNING_ALGORITHM } from './key-store.js';
@@ -22,10 +22,20 @@ export interface IssueAccessTokenInput {
   readonly issuedAt: number;
 }
 
-export interface AccessTokens {
-  issue(input: IssueAccessTokenInput): Promise<{ token: string; claims: AccessTokenClaims }>;
+export interface AccessTokenVerifier {
   /** Checks signature (algorithm pinned), iss, aud, exp and claim types; says nothing about revocation. */
   verify(token: string): Promise<AccessTokenClaims>;
+}
+
+export interface AccessTokens extends AccessTokenVerifier {
+  issue(input: IssueAccessTokenInput): Promise<{ token: string; claims: AccessTokenClaims }>;
+}
+
+/** Where verification keys come from: the key store (API) or the published JWKS (resource servers' authorizer). */
+export interface VerificationKeySource {
+  load(): Promise<{ readonly verificationKeys: ReadonlyMap<string, webcrypto.CryptoKey> }>;
+  /** Fetches the keys again, e.g. when a token names a kid that a rotation just introduced. */
+  reload?(): Promise<unknown>;
 }
 
 /** Bounded so a flood of distinct (valid) tokens cannot grow memory without limit. */
@@ -36,20 +46,7 @@ export function createAccessTokens(
   jwt: { issuer: string; audience: string },
   now: () => number = Date.now,
 ): AccessTokens {
-  /**
-   * Tokens whose signature and claims were already verified, keyed by the exact token string. An ES256
-   * verify costs ~0.3 ms on a Lambda core; a resource server sees the same token for its whole
-   * 15-minute life, so re-verifying identical bytes is wasted work. Expiry and the signing key are
-   * re-checked on every hit; revocation is never cached here (see revocation-state.ts).
-   */
-  const verified = new Map<string, { claims: AccessTokenClaims; kid: string }>();
-  const remember = (token: string, entry: { claims: AccessTokenClaims; kid: string }) => {
-    if (verified.size >= VERIFIED_CACHE_MAX_ENTRIES) {
-      const oldest = verified.keys().next();
-      if (!oldest.done) verified.delete(oldest.value);
-    }
-    verified.set(token, entry);
-  };
+  const verifier = createAccessTokenVerifier(keyStore, jwt, now);
   return {
     async issue(input) {
       const keys = await keyStore.load();
@@ -73,12 +70,45 @@ export function createAccessTokens(
       return { token, claims };
     },
 
+    verify: verifier.verify,
+  };
+}
+
+export function createAccessTokenVerifier(
+  keys: VerificationKeySource,
+  jwt: { issuer: string; audience: string },
+  now: () => number = Date.now,
+): AccessTokenVerifier {
+  /**
+   * Tokens whose signature and claims were already verified, keyed by the exact token string. An ES256
+   * verify costs ~0.3 ms on a Lambda core; a resource server sees the same token for its whole
+   * 15-minute life, so re-verifying identical bytes is wasted work. Expiry and the signing key are
+   * re-checked on every hit; revocation is never cached here (see revocation-state.ts).
+   */
+  const verified = new Map<string, { claims: AccessTokenClaims; kid: string }>();
+  const remember = (token: string, entry: { claims: AccessTokenClaims; kid: string }) => {
+    if (verified.size >= VERIFIED_CACHE_MAX_ENTRIES) {
+      const oldest = verified.keys().next();
+      if (!oldest.done) verified.delete(oldest.value);
+    }
+    verified.set(token, entry);
+  };
+  let lastReloadAt = 0;
+  const keyFor = async (kid: string) => {
+    const key = (await keys.load()).verificationKeys.get(kid);
+    // An unknown kid may be a key a rotation has just added: look again, at most every 30 s.
+    if (key || !keys.reload || now() - lastReloadAt < 30_000) return key;
+    lastReloadAt = now();
+    await keys.reload();
+    return (await keys.load()).verificationKeys.get(kid);
+  };
+  return {
     async verify(token) {
       const hit = verified.get(token);
       if (hit) {
-        const keys = await keyStore.load();
+        const current = await keys.load();
         // A retired key or an expired token invalidates the cached verdict.
-        if (keys.verificationKeys.has(hit.kid) && hit.claims.exp * 1000 > now()) return hit.claims;
+        if (current.verificationKeys.has(hit.kid) && hit.claims.exp * 1000 > now()) return hit.claims;
         verified.delete(token);
         throw new InvalidTokenError();
       }
@@ -88,8 +118,7 @@ export function createAccessTokens(
       } catch {
         throw new InvalidTokenError();
       }
-      const keys = await keyStore.load();
-      const key = kid === undefined ? undefined : keys.verificationKeys.get(kid);
+      const key = kid === undefined ? undefined : await keyFor(kid);
       if (!key) throw new InvalidTokenError();
       try {
         const { payload } = await jwtVerify(token, key, {

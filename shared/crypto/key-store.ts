@@ -21,6 +21,8 @@ export interface SigningKeys {
 /** Port: where signing keys come from (a local file, Secrets Manager on AWS). */
 export interface KeyStore {
   load(): Promise<SigningKeys>;
+  /** Re-reads the keys now (after a rotation); stores that never change may omit it. */
+  reload?(): Promise<SigningKeys>;
 }
 
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k'] as const;

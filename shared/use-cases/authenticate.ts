@@ -1,4 +1,4 @@
-import type { AccessTokenClaims } from '../crypto/access-tokens.js';
+import type { AccessTokenClaims, AccessTokenVerifier } from '../crypto/access-tokens.js';
 import { InvalidTokenError } from '../errors.js';
 import type { RevocationState } from '../stores/revocation-state.js';
 import type { Deps } from './deps.js';
@@ -26,7 +26,7 @@ export function isRevoked(claims: AccessTokenClaims, state: RevocationState, now
 
 /** Checks a bearer access token: signature and claims first (no I/O), then revocation state. */
 export async function authenticate(
-  deps: Pick<Deps, 'accessTokens' | 'revocation' | 'clock'>,
+  deps: Pick<Deps, 'revocation' | 'clock'> & { readonly accessTokens: AccessTokenVerifier },
   accessToken: string,
 ): Promise<Principal> {
   const claims = await deps.accessTokens.verify(accessToken);

@@ -10,7 +10,8 @@ let authorize: (event: APIGatewayRequestAuthorizerEventV2) => Promise<{ isAuthor
 beforeAll(async () => {
   stack = await startTestStack({ notifier: false });
   client = api(stack.apiUrl);
-  // Imported after the stack set the environment the function reads at cold start.
+  // The authorizer trusts only the published JWKS; the stack set the table and JWT variables.
+  process.env.JWKS_URL = `${stack.apiUrl}/.well-known/jwks.json`;
   ({ handler: authorize } = await import('../../functions/token-authorizer.js'));
 });
 afterAll(async () => {
@@ -47,7 +48,7 @@ describe('Lambda token authorizer for resource servers', () => {
     expect((await authorize(eventWith())).isAuthorized).toBe(false);
     expect((await authorize(eventWith('Bearer nonsense'))).isAuthorized).toBe(false);
     await client.post('/v1/auth/revoke-all', undefined, { token: tokens.accessToken });
-    // The authorizer runs in its own "instance" cache here, so this shows the <= 1 s bound.
+    // The authorizer keeps its own revocation cache, like a separate Lambda instance: at most 1 s.
     await new Promise((resolve) => setTimeout(resolve, 1000));
     expect((await authorize(eventWith(`Bearer ${tokens.accessToken}`))).isAuthorized).toBe(false);
   });

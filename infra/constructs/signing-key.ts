@@ -1,0 +1,82 @@
+import { join } from 'node:path';
+import { CustomResource, Duration, type RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Schedule } from 'aws-cdk-lib/aws-events';
+import { ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { CfnRotationSchedule, type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import { AppFunction, type WorkloadResources } from './app-function.js';
+
+export interface SigningKeyProps {
+  readonly functionsDir: string;
+  readonly tables: WorkloadResources['tables'];
+  readonly rotationDays: number;
+  readonly removalPolicy: RemovalPolicy;
+  readonly logRetention: RetentionDays;
+}
+
+/**
+ * The JWT signing key set in Secrets Manager (`{"keys": [...]}`, keys[0] signs), its first key created at deploy
+ * by a custom resource, and its scheduled rotation. One function (functions/key-rotation.ts) does both.
+ */
+export class SigningKey extends Construct {
+  readonly secret: ISecret;
+  readonly rotationFunction: AppFunction;
+  /** Completes once the first key is in the secret; functions that sign or verify depend on it. */
+  readonly initialKey: CustomResource;
+
+  constructor(scope: Construct, id: string, props: SigningKeyProps) {
+    super(scope, id);
+
+    const secret = new Secret(this, 'Secret', {
+      description: 'account-shield JWT signing keys (ES256 private JWKs; keys[0] signs, all are published)',
+      // A placeholder with an empty key list until the custom resource below puts the first key.
+      generateSecretString: {
+        secretStringTemplate: JSON.stringify({ keys: [] }),
+        generateStringKey: 'placeholder',
+        excludePunctuation: true,
+        passwordLength: 16,
+      },
+      removalPolicy: props.removalPolicy,
+    });
+    this.secret = secret;
+
+    this.rotationFunction = new AppFunction(this, 'KeyRotation', {
+      workload: 'keyRotation',
+      entry: join(props.functionsDir, 'key-rotation.ts'),
+      resources: { tables: props.tables, signingKeySecret: secret },
+      environment: {},
+      logRetention: props.logRetention,
+      logRemovalPolicy: props.removalPolicy,
+    });
+    const rotationFunction = this.rotationFunction.function;
+
+    this.initialKey = new CustomResource(this, 'InitialKey', {
+      serviceToken: rotationFunction.functionArn,
+      resourceType: 'Custom::SigningKey',
+      properties: { SecretArn: secret.secretArn },
+    });
+    // The role's policy must exist before CloudFormation calls the function.
+    this.initialKey.node.addDependency(this.rotationFunction.role);
+
+    rotationFunction.addPermission('InvokedBySecretsManager', {
+      principal: new ServicePrincipal('secretsmanager.amazonaws.com'),
+      action: 'lambda:InvokeFunction',
+      sourceAccount: Stack.of(this).account,
+    });
+
+    // The L1 resource, not secret.addRotationSchedule(): the L2 also grants secretsmanager:GetRandomPassword on
+    // "*", which this function never calls.
+    const schedule = new CfnRotationSchedule(this, 'RotationSchedule', {
+      secretId: secret.secretArn,
+      rotationLambdaArn: rotationFunction.functionArn,
+      rotationRules: {
+        scheduleExpression: Schedule.rate(Duration.days(props.rotationDays)).expressionString,
+      },
+      // The custom resource creates the first key; an immediate rotation would only add a second one.
+      rotateImmediatelyOnUpdate: false,
+    });
+    // The function's subtree includes the invoke permission Secrets Manager checks when rotation is configured.
+    schedule.node.addDependency(this.initialKey, rotationFunction);
+  }
+}

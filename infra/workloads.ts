@@ -1,0 +1,210 @@
+/**
+ * Every Lambda function of the stack and exactly what it may touch. This is the one place to change when a
+ * handler starts using a table, the queue or a key: the constructs derive each role's policy from it.
+ */
+import type { FunctionName } from '../functions/routes.js';
+import type { TableName } from '../shared/tables.js';
+import { TOTP_ENCRYPTION_CONTEXT } from '../shared/aws/kms-secret-box.js';
+
+export type Workload = FunctionName | 'notifier' | 'dispatcher' | 'keyRotation';
+
+/**
+ * - read: GetItem, BatchGetItem, Query and ConditionCheckItem (transactions need it on guarded items)
+ * - write: PutItem, UpdateItem, DeleteItem, BatchWriteItem and ConditionCheckItem
+ * - scan: Scan, only for walking a whole table (the dispatcher's "scope: all" campaigns)
+ */
+export type TableAccess = 'read' | 'write' | 'scan';
+
+export const tableActions: Readonly<Record<TableAccess, readonly string[]>> = {
+  read: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:ConditionCheckItem'],
+  write: [
+    'dynamodb:PutItem',
+    'dynamodb:UpdateItem',
+    'dynamodb:DeleteItem',
+    'dynamodb:BatchWriteItem',
+    'dynamodb:ConditionCheckItem',
+  ],
+  scan: ['dynamodb:Scan'],
+};
+
+/**
+ * The encryption context shared/aws/kms-secret-box.ts seals TOTP secrets with; grants on the TOTP key require it.
+ */
+export const totpEncryptionContextCondition = {
+  'kms:EncryptionContext:purpose': TOTP_ENCRYPTION_CONTEXT.purpose,
+} as const;
+
+export interface WorkloadAccess {
+  readonly tables: Readonly<Partial<Record<TableName, readonly TableAccess[]>>>;
+  /** sqs:SendMessage on the notifications queue (consuming is granted by the notifier's event source). */
+  readonly sendNotifications?: true;
+  /** secretsmanager:GetSecretValue on the signing key ('read'), or the rotation actions ('rotate'). */
+  readonly signingKey?: 'read' | 'rotate';
+  /** kms:Encrypt / kms:Decrypt on the TOTP secrets key, for ciphertexts bound to the TOTP encryption context. */
+  readonly totpKey?: readonly ('encrypt' | 'decrypt')[];
+  /** ses:SendEmail and ses:SendBulkEmail (incident campaigns) from the configured sender, via the configuration set. */
+  readonly sendMail?: true;
+  /** lambda:InvokeFunction on the dispatcher (an incident with an immediate send). */
+  readonly invokeDispatcher?: true;
+}
+
+export interface WorkloadSpec {
+  readonly description: string;
+  /**
+   * argon2id at m = 19 MiB needs little memory, but Lambda allocates CPU in proportion to memory: 1024 MB keeps
+   * a hash near its single-core time, which the login latency budget assumes.
+   */
+  readonly memorySize: number;
+  readonly timeoutSeconds: number;
+  /** Hashes or verifies passwords (argon2id); these get 1024 MB. */
+  readonly hashesPasswords: boolean;
+  /**
+   * Ships @node-rs/argon2 as an installed module with the linux-arm64 binary instead of bundling it (esbuild cannot
+   * bundle a native addon). Every function built on shared/app.ts's composition root imports the hasher, whether
+   * or not it hashes, so all of them ship it; only the standalone key rotation does not.
+   */
+  readonly shipsArgon2: boolean;
+  readonly access: WorkloadAccess;
+}
+
+/** Bearer routes check the token version, the session and the tenant-wide not-before on every request. */
+const verifiesBearerTokens = { users: ['read'], sessions: ['read'], records: ['read'] } as const;
+
+export const workloads: Readonly<Record<Workload, WorkloadSpec>> = {
+  accounts: {
+    description: 'Sign-up, profile and security events',
+    memorySize: 1024,
+    timeoutSeconds: 10,
+    hashesPasswords: true,
+    shipsArgon2: true,
+    access: {
+      tables: {
+        ...verifiesBearerTokens,
+        users: ['read', 'write'],
+        identifiers: ['read', 'write'],
+        records: ['read', 'write'],
+      },
+      signingKey: 'read',
+    },
+  },
+  login: {
+    description: 'Password login and refresh-token rotation',
+    memorySize: 1024,
+    timeoutSeconds: 10,
+    hashesPasswords: true,
+    shipsArgon2: true,
+    access: {
+      tables: {
+        users: ['read', 'write'],
+        identifiers: ['read'],
+        sessions: ['read', 'write'],
+        records: ['read', 'write'],
+      },
+      signingKey: 'read',
+      totpKey: ['decrypt'],
+      sendNotifications: true,
+    },
+  },
+  sessions: {
+    description: 'Session listing, logout and revoke-all',
+    memorySize: 512,
+    timeoutSeconds: 10,
+    hashesPasswords: false,
+    shipsArgon2: true,
+    access: {
+      tables: { users: ['read', 'write'], sessions: ['read', 'write'], records: ['read', 'write'] },
+      signingKey: 'read',
+      sendNotifications: true,
+    },
+  },
+  password: {
+    description: 'Forgotten password, reset and change',
+    memorySize: 1024,
+    timeoutSeconds: 10,
+    hashesPasswords: true,
+    shipsArgon2: true,
+    access: {
+      tables: {
+        users: ['read', 'write'],
+        identifiers: ['read'],
+        sessions: ['read', 'write'],
+        records: ['read', 'write'],
+      },
+      signingKey: 'read',
+      totpKey: ['decrypt'],
+      sendNotifications: true,
+    },
+  },
+  mfa: {
+    description: 'TOTP setup, confirmation and removal',
+    memorySize: 1024,
+    timeoutSeconds: 10,
+    hashesPasswords: true,
+    shipsArgon2: true,
+    access: {
+      tables: { ...verifiesBearerTokens, users: ['read', 'write'], records: ['read', 'write'] },
+      signingKey: 'read',
+      totpKey: ['encrypt', 'decrypt'],
+      sendNotifications: true,
+    },
+  },
+  admin: {
+    description: 'Operator API: users, forced resets and incidents (IAM-authorised)',
+    memorySize: 1024,
+    timeoutSeconds: 15,
+    hashesPasswords: true,
+    shipsArgon2: true,
+    access: {
+      // Revoking an account's sessions is a token-version bump on its user item; sessions are never touched.
+      tables: {
+        users: ['read', 'write'],
+        identifiers: ['read', 'write'],
+        records: ['read', 'write'],
+      },
+      sendNotifications: true,
+      invokeDispatcher: true,
+    },
+  },
+  jwks: {
+    description: 'Public signing keys (JWKS)',
+    memorySize: 256,
+    timeoutSeconds: 5,
+    hashesPasswords: false,
+    shipsArgon2: true,
+    access: { tables: {}, signingKey: 'read' },
+  },
+  notifier: {
+    description: 'Sends the queued security emails through SES',
+    memorySize: 512,
+    timeoutSeconds: 30,
+    hashesPasswords: false,
+    shipsArgon2: true,
+    access: {
+      // identifiers: mail addressed by email is matched to its account; records: deliveries, reset tokens, rate.
+      tables: { users: ['read'], identifiers: ['read'], records: ['read', 'write'] },
+      sendMail: true,
+      // Recipients that hit the send rate or a transient SES error are queued again with a delay.
+      sendNotifications: true,
+    },
+  },
+  dispatcher: {
+    description: 'Walks the scope of due incidents and queues their emails',
+    memorySize: 512,
+    // It runs every minute and resumes from its cursor, so a run stops before the next one starts.
+    timeoutSeconds: 60,
+    hashesPasswords: false,
+    shipsArgon2: true,
+    access: {
+      tables: { users: ['read', 'scan'], identifiers: ['read'], records: ['read', 'write'] },
+      sendNotifications: true,
+    },
+  },
+  keyRotation: {
+    description: 'Creates and rotates the JWT signing key',
+    memorySize: 256,
+    timeoutSeconds: 30,
+    hashesPasswords: false,
+    shipsArgon2: false,
+    access: { tables: {}, signingKey: 'rotate' },
+  },
+};

@@ -1,0 +1,647 @@
+import type { CfnElement } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { CloudAssembly } from 'aws-cdk-lib/cx-api';
+import { routeKey, routes } from '../../functions/routes.js';
+import { addAccountShield } from '../../infra/account-shield-app.js';
+import type { AccountShieldStack } from '../../infra/account-shield-stack.js';
+import type { AppFunction } from '../../infra/constructs/app-function.js';
+import { routeGroups } from '../../infra/constructs/functions.js';
+import { accessLogFields } from '../../infra/constructs/http-api.js';
+import { maxReceiveCount, notifierMaxConcurrency } from '../../infra/constructs/notifications.js';
+import { tableActions, type Workload, workloads } from '../../infra/workloads.js';
+import { type TableName, tableDefinitions } from '../../shared/tables.js';
+import { testApp } from './support/app.js';
+
+type Resource = { Type: string; Properties: Record<string, unknown>; DependsOn?: string[] };
+type Statement = { Effect: string; Action: string | string[]; Resource: unknown; Condition?: unknown };
+
+let stack: AccountShieldStack;
+let template: Template;
+let resources: Record<string, Resource>;
+
+const asArray = <T>(value: T | T[]): T[] => (Array.isArray(value) ? value : [value]);
+const json = (value: unknown): string => JSON.stringify(value) ?? '';
+const logicalId = (element: { node: { defaultChild?: unknown } }): string =>
+  stack.resolve(stack.getLogicalId(element.node.defaultChild as CfnElement)) as string;
+/** The template resource of a construct; fails the test if the construct rendered nothing. */
+function resourceOf(construct: { node: { defaultChild?: unknown; path: string } }): Resource {
+  const resource = resources[logicalId(construct)];
+  if (!resource) throw new Error(`${construct.node.path} is not in the template`);
+  return resource;
+}
+const ofType = (type: string) => Object.entries(resources).filter(([, resource]) => resource.Type === type);
+
+/** Every workload's function construct, keyed by workload. */
+function appFunctions(): Map<Workload, AppFunction> {
+  const map = new Map<Workload, AppFunction>(stack.apiFunctions.functions);
+  map.set('notifier', stack.notifications.notifier);
+  map.set('dispatcher', stack.dispatcher.dispatcher);
+  map.set('keyRotation', stack.signingKey.rotationFunction);
+  return map;
+}
+
+/** `action -> resource` pairs granted to a role by all the policies attached to it. */
+function grantedPairs(fn: AppFunction): Set<string> {
+  const roleRef = json({ Ref: logicalId(fn.role) });
+  const pairs = new Set<string>();
+  for (const [, policy] of ofType('AWS::IAM::Policy')) {
+    const roles = (policy.Properties['Roles'] as unknown[]).map(json);
+    if (!roles.includes(roleRef)) continue;
+    for (const statement of (policy.Properties['PolicyDocument'] as { Statement: Statement[] }).Statement) {
+      expect(statement.Effect).toBe('Allow');
+      for (const action of asArray(statement.Action)) {
+        for (const resource of asArray(statement.Resource)) pairs.add(`${action} @ ${json(resource)}`);
+      }
+    }
+  }
+  return pairs;
+}
+
+/** The pairs the access map of `workload` calls for, computed independently of the construct code. */
+function expectedPairs(workload: Workload, fn: AppFunction): Set<string> {
+  const access = workloads[workload].access;
+  const pairs = new Set<string>();
+  const add = (actions: readonly string[], arns: readonly string[]) => {
+    for (const action of actions)
+      for (const arn of arns) pairs.add(`${action} @ ${json(stack.resolve(arn))}`);
+  };
+  add(['logs:CreateLogStream', 'logs:PutLogEvents'], [fn.logGroup.logGroupArn]);
+  for (const [table, levels] of Object.entries(access.tables) as [
+    TableName,
+    (keyof typeof tableActions)[],
+  ][]) {
+    add(
+      levels.flatMap((level) => tableActions[level]),
+      [stack.tables.tables[table].tableArn],
+    );
+  }
+  if (access.sendNotifications) add(['sqs:SendMessage'], [stack.notifications.queue.queueArn]);
+  if (access.signingKey === 'read')
+    add(['secretsmanager:GetSecretValue'], [stack.signingKey.secret.secretArn]);
+  if (access.signingKey === 'rotate') {
+    add(
+      [
+        'secretsmanager:DescribeSecret',
+        'secretsmanager:GetSecretValue',
+        'secretsmanager:PutSecretValue',
+        'secretsmanager:UpdateSecretVersionStage',
+      ],
+      [stack.signingKey.secret.secretArn],
+    );
+  }
+  for (const operation of access.totpKey ?? []) {
+    add([operation === 'encrypt' ? 'kms:Encrypt' : 'kms:Decrypt'], [stack.totpKey.key.keyArn]);
+  }
+  if (access.sendMail) {
+    add(
+      ['ses:SendEmail', 'ses:SendBulkEmail'],
+      [...stack.mail.sender.identityArns, stack.mail.sender.configurationSetArn],
+    );
+  }
+  if (access.invokeDispatcher)
+    add(['lambda:InvokeFunction'], [stack.dispatcher.dispatcher.function.functionArn]);
+  if (workload === 'notifier') {
+    // Granted by the SQS event source so Lambda can poll on the notifier's behalf.
+    add(
+      [
+        'sqs:ReceiveMessage',
+        'sqs:ChangeMessageVisibility',
+        'sqs:GetQueueUrl',
+        'sqs:DeleteMessage',
+        'sqs:GetQueueAttributes',
+      ],
+      [stack.notifications.queue.queueArn],
+    );
+  }
+  return pairs;
+}
+
+function functionProperties(fn: AppFunction): Record<string, unknown> {
+  return resourceOf(fn.function).Properties;
+}
+
+const environmentOf = (fn: AppFunction) =>
+  (functionProperties(fn)['Environment'] as { Variables: Record<string, unknown> }).Variables;
+
+beforeAll(() => {
+  // GIVEN the required context plus an alarm email, WHEN the app is synthesized (once for this file)
+  const app = testApp({ context: { alarmEmail: 'ops@example.com' } });
+  stack = addAccountShield(app, { env: {} });
+  template = Template.fromStack(stack);
+  resources = template.toJSON().Resources as Record<string, Resource>;
+}, 120_000);
+
+afterAll(() => {
+  CloudAssembly.cleanupTemporaryDirectories();
+});
+
+describe('GIVEN the stack WHEN synthesized THEN the tables', () => {
+  test('are one per definition of shared/tables.ts, with its keys', () => {
+    expect(ofType('AWS::DynamoDB::Table')).toHaveLength(Object.keys(tableDefinitions).length);
+    for (const [name, definition] of Object.entries(tableDefinitions) as [
+      TableName,
+      (typeof tableDefinitions)[TableName],
+    ][]) {
+      const table = resourceOf(stack.tables.tables[name]);
+      const keySchema = [
+        { AttributeName: definition.partitionKey, KeyType: 'HASH' },
+        ...('sortKey' in definition ? [{ AttributeName: definition.sortKey, KeyType: 'RANGE' }] : []),
+      ];
+      expect(table.Properties['KeySchema']).toEqual(keySchema);
+    }
+  });
+
+  test('are on-demand with point-in-time recovery, deletion protection and a Retain policy', () => {
+    for (const [, table] of ofType('AWS::DynamoDB::Table')) {
+      expect(table.Properties).toMatchObject({
+        BillingMode: 'PAY_PER_REQUEST',
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        DeletionProtectionEnabled: true,
+        SSESpecification: { SSEEnabled: true },
+      });
+      expect(table).toMatchObject({ DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+    }
+  });
+
+  test('expire items through TTL exactly where a definition names an expiry attribute', () => {
+    for (const [name, definition] of Object.entries(tableDefinitions) as [
+      TableName,
+      (typeof tableDefinitions)[TableName],
+    ][]) {
+      const ttl = resourceOf(stack.tables.tables[name]).Properties['TimeToLiveSpecification'];
+      if ('ttlAttribute' in definition)
+        expect(ttl).toEqual({ AttributeName: definition.ttlAttribute, Enabled: true });
+      else expect(ttl).toBeUndefined();
+    }
+  });
+
+  test('reach every function through the environment variable the definition names', () => {
+    for (const fn of appFunctions().values()) {
+      if (fn === stack.signingKey.rotationFunction) continue;
+      const env = environmentOf(fn);
+      for (const [name, definition] of Object.entries(tableDefinitions) as [
+        TableName,
+        { envVar: string },
+      ][]) {
+        expect(env[definition.envVar]).toEqual({ Ref: logicalId(stack.tables.tables[name]) });
+      }
+    }
+  });
+});
+
+describe('GIVEN the stack WHEN synthesized THEN the HTTP API', () => {
+  const routeResources = () => ofType('AWS::ApiGatewayV2::Route').map(([, route]) => route.Properties);
+
+  test('has exactly the routes of functions/routes.ts', () => {
+    const keys = routeResources().map((route) => route['RouteKey']);
+    expect(keys.sort()).toEqual(routes.map(routeKey).sort());
+  });
+
+  test("sends each route to its route group's function with payload format 2.0", () => {
+    const integrationTarget = new Map<string, unknown>();
+    for (const [id, integration] of ofType('AWS::ApiGatewayV2::Integration')) {
+      expect(integration.Properties).toMatchObject({
+        IntegrationType: 'AWS_PROXY',
+        PayloadFormatVersion: '2.0',
+      });
+      integrationTarget.set(id, integration.Properties['IntegrationUri']);
+    }
+    for (const route of routes) {
+      const properties = routeResources().find((candidate) => candidate['RouteKey'] === routeKey(route));
+      const target = json(properties?.['Target']);
+      const integrationId = [...integrationTarget.keys()].find((id) => target.includes(`"${id}"`));
+      const fn = stack.apiFunctions.functionFor(route.functionName).function;
+      expect({ route: routeKey(route), uri: integrationTarget.get(integrationId ?? '') }).toEqual({
+        route: routeKey(route),
+        uri: stack.resolve(fn.functionArn),
+      });
+    }
+  });
+
+  test('authorises admin routes with IAM and leaves the others to the handlers', () => {
+    for (const route of routes) {
+      const properties = routeResources().find((candidate) => candidate['RouteKey'] === routeKey(route));
+      expect({ route: routeKey(route), auth: properties?.['AuthorizationType'] }).toEqual({
+        route: routeKey(route),
+        auth: route.auth === 'admin' ? 'AWS_IAM' : 'NONE',
+      });
+    }
+  });
+
+  test('throttles the stage and writes JSON access logs without headers, query strings or bodies', () => {
+    const stage = resourceOf(stack.httpApi.stage);
+    expect(stage.Properties).toMatchObject({
+      StageName: '$default',
+      AutoDeploy: true,
+      DefaultRouteSettings: {
+        ThrottlingRateLimit: 100,
+        ThrottlingBurstLimit: 200,
+        DetailedMetricsEnabled: true,
+      },
+      AccessLogSettings: { DestinationArn: { 'Fn::GetAtt': [logicalId(stack.httpApi.accessLogs), 'Arn'] } },
+    });
+    const format = JSON.parse((stage.Properties['AccessLogSettings'] as { Format: string }).Format);
+    expect(format).toEqual(accessLogFields);
+    expect(format.requestId).toBe('$context.requestId');
+    for (const variable of Object.values(format) as string[]) {
+      expect(variable).not.toMatch(/header|querystring|userAgent|requestBody|authorizer\.(?!error)/i);
+    }
+    template.hasResourceProperties('AWS::Logs::LogGroup', {
+      RetentionInDays: 90,
+    });
+  });
+
+  test('allows CORS only from the public app origin, without credentials', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Api', {
+      ProtocolType: 'HTTP',
+      CorsConfiguration: {
+        AllowOrigins: ['https://app.example.com'],
+        AllowCredentials: false,
+        AllowHeaders: ['authorization', 'content-type'],
+        AllowMethods: Match.arrayWith(['GET', 'POST', 'DELETE']),
+      },
+    });
+  });
+
+  test('offers operators a managed policy that can call the admin routes and nothing else', () => {
+    const policy = resourceOf(stack.httpApi.adminInvokePolicy);
+    const statements = (policy.Properties['PolicyDocument'] as { Statement: Statement[] }).Statement;
+    const invoked = statements.flatMap((statement) => asArray(statement.Resource).map(json));
+    const adminRoutes = routes.filter((route) => route.auth === 'admin');
+    expect(invoked).toHaveLength(adminRoutes.length);
+    for (const route of adminRoutes) {
+      expect(
+        invoked.some((arn) =>
+          arn.includes(`/$default/${route.method}${route.path.replace(/\{[^}]+\}/g, '*')}"`),
+        ),
+      ).toBe(true);
+    }
+    expect(statements.every((statement) => asArray(statement.Action).join() === 'execute-api:Invoke')).toBe(
+      true,
+    );
+  });
+});
+
+describe('GIVEN the stack WHEN synthesized THEN the functions', () => {
+  test('are one per route group, plus the notifier, the dispatcher and the key rotation', () => {
+    expect([...stack.apiFunctions.functions.keys()].sort()).toEqual(routeGroups(routes).sort());
+    expect(ofType('AWS::Lambda::Function')).toHaveLength(routeGroups(routes).length + 3);
+  });
+
+  test('run Node.js 22 on arm64 with the memory and timeout of their workload, and source maps on', () => {
+    for (const [workload, fn] of appFunctions()) {
+      const spec = workloads[workload];
+      expect({ workload, ...functionProperties(fn) }).toMatchObject({
+        workload,
+        Runtime: 'nodejs22.x',
+        Architectures: ['arm64'],
+        Handler: 'index.handler',
+        MemorySize: spec.memorySize,
+        Timeout: spec.timeoutSeconds,
+        LoggingConfig: { LogGroup: { Ref: logicalId(fn.logGroup) } },
+      });
+      expect(environmentOf(fn)['NODE_OPTIONS']).toBe('--enable-source-maps');
+    }
+  });
+
+  test('give the workloads that hash passwords 1024 MB, and ship argon2 to them', () => {
+    for (const [workload, fn] of appFunctions()) {
+      if (!workloads[workload].hashesPasswords) continue;
+      expect({ workload, memory: functionProperties(fn)['MemorySize'] }).toEqual({ workload, memory: 1024 });
+      expect({ workload, ships: workloads[workload].shipsArgon2 }).toEqual({ workload, ships: true });
+    }
+  });
+
+  test('keep their logs for the configured retention', () => {
+    for (const fn of appFunctions().values()) {
+      expect(resourceOf(fn.logGroup).Properties['RetentionInDays']).toBe(90);
+    }
+  });
+
+  test('read the signing key from Secrets Manager and never get an admin token', () => {
+    for (const [workload, fn] of appFunctions()) {
+      if (workload === 'keyRotation') continue;
+      const env = environmentOf(fn);
+      expect(env).toMatchObject({
+        SIGNING_KEY_SOURCE: 'secrets-manager',
+        SIGNING_KEY_SECRET_ARN: { Ref: logicalId(stack.signingKey.secret) },
+        PUBLIC_APP_URL: 'https://app.example.com',
+        JWT_ISSUER: 'https://app.example.com',
+        JWT_AUDIENCE: 'account-shield',
+        ARGON2_MEMORY_KIB: '19456',
+        ARGON2_ITERATIONS: '2',
+        ARGON2_PARALLELISM: '1',
+      });
+      expect(env).not.toHaveProperty('ADMIN_TOKEN');
+    }
+  });
+
+  test('get NOTIFICATIONS_QUEUE_URL and DISPATCHER_FUNCTION_NAME exactly when they may use them', () => {
+    for (const [workload, fn] of appFunctions()) {
+      const env = environmentOf(fn);
+      const access = workloads[workload].access;
+      expect({ workload, queue: env['NOTIFICATIONS_QUEUE_URL'] }).toEqual({
+        workload,
+        queue: access.sendNotifications ? stack.resolve(stack.notifications.queue.queueUrl) : undefined,
+      });
+      expect({ workload, dispatcher: env['DISPATCHER_FUNCTION_NAME'] }).toEqual({
+        workload,
+        dispatcher: access.invokeDispatcher
+          ? { Ref: logicalId(stack.dispatcher.dispatcher.function) }
+          : undefined,
+      });
+    }
+  });
+
+  test('all know the TOTP key id, which shared/config.ts requires on AWS', () => {
+    for (const [workload, fn] of appFunctions()) {
+      if (workload === 'keyRotation') continue;
+      expect({ workload, kms: environmentOf(fn)['TOTP_KMS_KEY_ID'] }).toEqual({
+        workload,
+        kms: stack.resolve(stack.totpKey.key.keyArn),
+      });
+    }
+    expect(workloads.mfa.access.totpKey).toEqual(['encrypt', 'decrypt']);
+    expect(workloads.login.access.totpKey).toEqual(['decrypt']);
+  });
+
+  test('wait for the first signing key before they are created', () => {
+    const initialKey = logicalId(stack.signingKey.initialKey);
+    for (const [workload, fn] of appFunctions()) {
+      if (workload === 'keyRotation') continue;
+      expect(resourceOf(fn.function).DependsOn).toContain(initialKey);
+    }
+  });
+});
+
+describe('GIVEN the stack WHEN synthesized THEN least privilege', () => {
+  test("gives each function's role exactly what its access map lists, and nothing else", () => {
+    for (const [workload, fn] of appFunctions()) {
+      expect({ workload, granted: [...grantedPairs(fn)].sort() }).toEqual({
+        workload,
+        granted: [...expectedPairs(workload, fn)].sort(),
+      });
+    }
+  });
+
+  test('uses no AWS managed policies and no "*" resource or action in any IAM policy', () => {
+    for (const [, role] of ofType('AWS::IAM::Role'))
+      expect(role.Properties['ManagedPolicyArns']).toBeUndefined();
+    const policies = [...ofType('AWS::IAM::Policy'), ...ofType('AWS::IAM::ManagedPolicy')];
+    for (const [id, policy] of policies) {
+      for (const statement of (policy.Properties['PolicyDocument'] as { Statement: Statement[] }).Statement) {
+        for (const action of asArray(statement.Action))
+          expect({ id, action }).not.toEqual({ id, action: expect.stringContaining('*') });
+        for (const resource of asArray(statement.Resource))
+          expect({ id, resource }).not.toEqual({ id, resource: '*' });
+      }
+    }
+  });
+
+  test('lets only the dispatcher scan, and only the users table', () => {
+    for (const [workload, fn] of appFunctions()) {
+      const scans = [...grantedPairs(fn)].filter((pair) => pair.startsWith('dynamodb:Scan'));
+      expect({ workload, scans }).toEqual({
+        workload,
+        scans:
+          workload === 'dispatcher'
+            ? [`dynamodb:Scan @ ${json(stack.resolve(stack.tables.tables.users.tableArn))}`]
+            : [],
+      });
+    }
+  });
+
+  test('pins the notifier to the configured sender through the configuration set', () => {
+    const notifierRole = logicalId(stack.notifications.notifier.role);
+    const statements = ofType('AWS::IAM::Policy')
+      .filter(([, policy]) => json(policy.Properties['Roles']).includes(`"${notifierRole}"`))
+      .flatMap(([, policy]) => (policy.Properties['PolicyDocument'] as { Statement: Statement[] }).Statement);
+    expect(statements).toContainEqual(
+      expect.objectContaining({
+        Action: ['ses:SendBulkEmail', 'ses:SendEmail'],
+        Condition: { StringEquals: { 'ses:FromAddress': 'security@example.com' } },
+      }),
+    );
+  });
+});
+
+describe('GIVEN the stack WHEN synthesized THEN the notifications', () => {
+  const queueProperties = () => resourceOf(stack.notifications.queue).Properties;
+  const dlqProperties = () => resourceOf(stack.notifications.deadLetterQueue).Properties;
+
+  test('queue hides a received message for at least 6 x the notifier timeout', () => {
+    const notifierTimeout = functionProperties(stack.notifications.notifier)['Timeout'] as number;
+    expect(queueProperties()['VisibilityTimeout']).toBeGreaterThanOrEqual(6 * notifierTimeout);
+  });
+
+  test('queue moves a message to the DLQ after at least 5 receives, and the DLQ keeps it longer', () => {
+    expect(queueProperties()['RedrivePolicy']).toEqual({
+      deadLetterTargetArn: { 'Fn::GetAtt': [logicalId(stack.notifications.deadLetterQueue), 'Arn'] },
+      maxReceiveCount,
+    });
+    expect(maxReceiveCount).toBeGreaterThanOrEqual(5);
+    expect(dlqProperties()['MessageRetentionPeriod']).toBeGreaterThan(
+      queueProperties()['MessageRetentionPeriod'] as number,
+    );
+  });
+
+  test('queues are encrypted at rest and refuse requests without TLS', () => {
+    expect(queueProperties()['SqsManagedSseEnabled']).toBe(true);
+    expect(dlqProperties()['SqsManagedSseEnabled']).toBe(true);
+    for (const queue of [stack.notifications.queue, stack.notifications.deadLetterQueue]) {
+      template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+        Queues: Match.arrayWith([{ Ref: logicalId(queue) }]),
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+          ]),
+        },
+      });
+    }
+  });
+
+  test('notifier consumes the queue with partial batch responses and a concurrency cap from the SES rate', () => {
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: { 'Fn::GetAtt': [logicalId(stack.notifications.queue), 'Arn'] },
+      FunctionName: { Ref: logicalId(stack.notifications.notifier.function) },
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      ScalingConfig: { MaximumConcurrency: notifierMaxConcurrency(14) },
+      BatchSize: 10,
+    });
+    expect(environmentOf(stack.notifications.notifier)).toMatchObject({
+      MAIL_FROM: 'security@example.com',
+      SES_CONFIGURATION_SET: { Ref: logicalId(stack.mail.configurationSet) },
+      SES_MAX_SEND_RATE: '14',
+    });
+  });
+});
+
+describe('GIVEN the stack WHEN synthesized THEN the dispatcher', () => {
+  test('runs every minute without retries (the next tick resumes)', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(1 minute)',
+      State: 'ENABLED',
+      Targets: [
+        Match.objectLike({
+          Arn: { 'Fn::GetAtt': [logicalId(stack.dispatcher.dispatcher.function), 'Arn'] },
+          RetryPolicy: { MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 60 },
+        }),
+      ],
+    });
+    template.hasResourceProperties('AWS::Lambda::Permission', {
+      Action: 'lambda:InvokeFunction',
+      Principal: 'events.amazonaws.com',
+      FunctionName: { 'Fn::GetAtt': [logicalId(stack.dispatcher.dispatcher.function), 'Arn'] },
+      SourceArn: { 'Fn::GetAtt': [logicalId(stack.dispatcher.schedule), 'Arn'] },
+    });
+  });
+});
+
+describe('GIVEN the stack WHEN synthesized THEN mail', () => {
+  test('goes through a configuration set that suppresses bounces and complaints and requires TLS', () => {
+    template.hasResourceProperties('AWS::SES::ConfigurationSet', {
+      SuppressionOptions: { SuppressedReasons: ['BOUNCE', 'COMPLAINT'] },
+      ReputationOptions: { ReputationMetricsEnabled: true },
+      SendingOptions: { SendingEnabled: true },
+      DeliveryOptions: { TlsPolicy: 'REQUIRE' },
+    });
+  });
+
+  test('publishes bounce and complaint events to CloudWatch', () => {
+    template.hasResourceProperties('AWS::SES::ConfigurationSetEventDestination', {
+      ConfigurationSetName: { Ref: logicalId(stack.mail.configurationSet) },
+      EventDestination: {
+        Enabled: true,
+        MatchingEventTypes: Match.arrayWith(['send', 'delivery', 'bounce', 'complaint']),
+        CloudWatchDestination: {
+          DimensionConfigurations: [Match.objectLike({ DimensionValueSource: 'messageTag' })],
+        },
+      },
+    });
+  });
+
+  test('is sent from a domain identity whose DKIM records are stack outputs', () => {
+    template.hasResourceProperties('AWS::SES::EmailIdentity', {
+      EmailIdentity: 'example.com',
+      ConfigurationSetAttributes: { ConfigurationSetName: { Ref: logicalId(stack.mail.configurationSet) } },
+    });
+    const outputs = Object.keys(template.toJSON().Outputs as Record<string, unknown>);
+    expect(outputs.filter((name) => name.includes('DkimRecord'))).toHaveLength(3);
+  });
+});
+
+describe('GIVEN the stack WHEN synthesized THEN the signing key', () => {
+  test('is a secret whose first key a custom resource backed by the key-rotation function creates', () => {
+    template.hasResourceProperties('Custom::SigningKey', {
+      ServiceToken: { 'Fn::GetAtt': [logicalId(stack.signingKey.rotationFunction.function), 'Arn'] },
+      SecretArn: { Ref: logicalId(stack.signingKey.secret) },
+    });
+    template.hasResourceProperties('AWS::SecretsManager::Secret', {
+      GenerateSecretString: Match.objectLike({ SecretStringTemplate: '{"keys":[]}' }),
+    });
+  });
+
+  test('rotates every 30 days through the same function, after the first key exists', () => {
+    const [[, schedule] = []] = ofType('AWS::SecretsManager::RotationSchedule');
+    expect(schedule?.Properties).toEqual({
+      SecretId: { Ref: logicalId(stack.signingKey.secret) },
+      RotationLambdaARN: { 'Fn::GetAtt': [logicalId(stack.signingKey.rotationFunction.function), 'Arn'] },
+      RotationRules: { ScheduleExpression: 'rate(30 days)' },
+      RotateImmediatelyOnUpdate: false,
+    });
+    expect(schedule?.DependsOn).toContain(logicalId(stack.signingKey.initialKey));
+    template.hasResourceProperties('AWS::Lambda::Permission', {
+      Principal: 'secretsmanager.amazonaws.com',
+      FunctionName: { 'Fn::GetAtt': [logicalId(stack.signingKey.rotationFunction.function), 'Arn'] },
+      SourceAccount: { Ref: 'AWS::AccountId' },
+    });
+  });
+});
+
+describe('GIVEN the stack WHEN synthesized THEN the TOTP key', () => {
+  test('is a KMS key with automatic rotation that only the TOTP workloads may use', () => {
+    expect(resourceOf(stack.totpKey.key).Properties['EnableKeyRotation']).toBe(true);
+    const keyArn = json(stack.resolve(stack.totpKey.key.keyArn));
+    for (const [workload, fn] of appFunctions()) {
+      const kms = [...grantedPairs(fn)]
+        .filter((pair) => pair.endsWith(keyArn))
+        .map((pair) => pair.split(' @ ')[0]);
+      const expected = (workloads[workload].access.totpKey ?? []).map((op) =>
+        op === 'encrypt' ? 'kms:Encrypt' : 'kms:Decrypt',
+      );
+      expect({ workload, kms: kms.sort() }).toEqual({ workload, kms: expected.sort() });
+    }
+  });
+
+  test('may only be used for ciphertexts bound to the TOTP encryption context', () => {
+    const keyArn = stack.resolve(stack.totpKey.key.keyArn);
+    const kmsStatements = [...ofType('AWS::IAM::Policy')]
+      .flatMap(([, policy]) => (policy.Properties['PolicyDocument'] as { Statement: Statement[] }).Statement)
+      .filter((statement) => asArray(statement.Resource).some((resource) => json(resource) === json(keyArn)));
+    expect(kmsStatements.length).toBeGreaterThan(0);
+    for (const statement of kmsStatements) {
+      expect(statement.Condition).toEqual({
+        StringEquals: { 'kms:EncryptionContext:purpose': 'account-shield-totp' },
+      });
+    }
+  });
+});
+
+describe('GIVEN the stack WHEN synthesized THEN the alarms', () => {
+  const alarms = () => ofType('AWS::CloudWatch::Alarm').map(([, alarm]) => alarm.Properties);
+  const topicRef = () => ({ Ref: logicalId(stack.alarms.topic) });
+
+  test('fire when the dead-letter queue holds a message', () => {
+    expect(alarms()).toContainEqual(
+      expect.objectContaining({
+        MetricName: 'ApproximateNumberOfMessagesVisible',
+        Dimensions: [
+          {
+            Name: 'QueueName',
+            Value: { 'Fn::GetAtt': [logicalId(stack.notifications.deadLetterQueue), 'QueueName'] },
+          },
+        ],
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      }),
+    );
+  });
+
+  test('watch errors and throttles of every function', () => {
+    for (const fn of appFunctions().values()) {
+      for (const metric of ['Errors', 'Throttles']) {
+        expect(alarms()).toContainEqual(
+          expect.objectContaining({
+            Namespace: 'AWS/Lambda',
+            MetricName: metric,
+            Dimensions: [{ Name: 'FunctionName', Value: { Ref: logicalId(fn.function) } }],
+          }),
+        );
+      }
+    }
+  });
+
+  test('watch the API 5xx rate and the SES bounce and complaint rates', () => {
+    const api5xx = alarms().find((alarm) => json(alarm['Metrics']).includes('errors / requests'));
+    expect(json(api5xx?.['Metrics'])).toContain('"MetricName":"5xx"');
+    expect(json(api5xx?.['Metrics'])).toContain('"MetricName":"Count"');
+    for (const metric of ['Reputation.BounceRate', 'Reputation.ComplaintRate']) {
+      expect(alarms()).toContainEqual(expect.objectContaining({ Namespace: 'AWS/SES', MetricName: metric }));
+    }
+  });
+
+  test('notify an encrypted SNS topic, with the configured email subscribed', () => {
+    for (const alarm of alarms()) {
+      expect(alarm['AlarmActions']).toEqual([topicRef()]);
+      expect(alarm['OKActions']).toEqual([topicRef()]);
+    }
+    template.hasResourceProperties('AWS::SNS::Topic', {
+      KmsMasterKeyId: { 'Fn::GetAtt': [Match.anyValue(), 'Arn'] },
+    });
+    template.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'email',
+      Endpoint: 'ops@example.com',
+      TopicArn: topicRef(),
+    });
+  });
+});

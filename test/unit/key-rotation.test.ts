@@ -1,0 +1,365 @@
+import type { CloudFormationCustomResourceEvent, SecretsManagerRotationEvent } from 'aws-lambda';
+import { calculateJwkThumbprint, importJWK, jwtVerify, SignJWT } from 'jose';
+import {
+  type CloudFormationResponder,
+  generateSigningKey,
+  handleCustomResource,
+  type InitialKeyProperties,
+  KeyRotationError,
+  MAX_PREVIOUS_KEYS,
+  nextSigningKeySet,
+  parseSigningKeySet,
+  putInitialKeyIfMissing,
+  rotate,
+  type SigningKeyJwk,
+  type SigningKeySecrets,
+  SigningKeySetError,
+} from '../../functions/key-rotation.js';
+
+const now = new Date('2026-11-22T10:00:00.000Z');
+
+describe('generateSigningKey', () => {
+  test('creates an ES256 private JWK whose kid is its RFC 7638 thumbprint', async () => {
+    const key = await generateSigningKey(now);
+
+    expect(key).toMatchObject({
+      kty: 'EC',
+      crv: 'P-256',
+      alg: 'ES256',
+      use: 'sig',
+      createdAt: now.toISOString(),
+    });
+    expect(key.d).toEqual(expect.any(String));
+    expect(key.kid).toBe(
+      await calculateJwkThumbprint({ kty: 'EC', crv: 'P-256', x: key.x, y: key.y }, 'sha256'),
+    );
+  });
+
+  test('signs tokens that its public half verifies', async () => {
+    const key = await generateSigningKey(now);
+    const { d: _private, ...publicJwk } = key;
+
+    const token = await new SignJWT({ sub: 'user-1' })
+      .setProtectedHeader({ alg: 'ES256', kid: key.kid })
+      .sign(await importJWK(key, 'ES256'));
+
+    const { payload } = await jwtVerify(token, await importJWK(publicJwk, 'ES256'), {
+      algorithms: ['ES256'],
+    });
+    expect(payload.sub).toBe('user-1');
+  });
+
+  test('never returns the same key twice', async () => {
+    const [a, b] = await Promise.all([generateSigningKey(now), generateSigningKey(now)]);
+    expect(a.kid).not.toBe(b.kid);
+  });
+});
+
+describe('nextSigningKeySet', () => {
+  const key = (kid: string): SigningKeyJwk => ({
+    kty: 'EC',
+    crv: 'P-256',
+    x: `x-${kid}`,
+    y: `y-${kid}`,
+    d: `d-${kid}`,
+    kid,
+    alg: 'ES256',
+    use: 'sig',
+    createdAt: now.toISOString(),
+  });
+
+  test('puts the new key first, so it signs, and keeps the previous ones for verification', () => {
+    const next = nextSigningKeySet({ keys: [key('b'), key('a')] }, key('c'));
+    expect(next.keys.map((k) => k.kid)).toEqual(['c', 'b', 'a']);
+  });
+
+  test(`keeps at most ${MAX_PREVIOUS_KEYS} previous keys, dropping the oldest`, () => {
+    const next = nextSigningKeySet({ keys: [key('c'), key('b'), key('a')] }, key('d'));
+    expect(next.keys.map((k) => k.kid)).toEqual(['d', 'c', 'b']);
+    expect(MAX_PREVIOUS_KEYS).toBe(2);
+  });
+
+  test('starts a set from nothing with the one new key', () => {
+    expect(nextSigningKeySet({ keys: [] }, key('a')).keys.map((k) => k.kid)).toEqual(['a']);
+  });
+
+  test('does not list a key twice when the same key is added again', () => {
+    const next = nextSigningKeySet({ keys: [key('a'), key('z')] }, key('a'));
+    expect(next.keys.map((k) => k.kid)).toEqual(['a', 'z']);
+  });
+
+  test('does not change the previous set', () => {
+    const previous = { keys: [key('a')] };
+    nextSigningKeySet(previous, key('b'));
+    expect(previous.keys.map((k) => k.kid)).toEqual(['a']);
+  });
+});
+
+describe('parseSigningKeySet', () => {
+  test('reads back what the rotation writes', async () => {
+    const set = nextSigningKeySet({ keys: [] }, await generateSigningKey(now));
+    expect(parseSigningKeySet(JSON.stringify(set))).toEqual(set);
+  });
+
+  test("treats the stack's placeholder value as an empty set", () => {
+    expect(parseSigningKeySet('{"keys":[],"placeholder":"Xy12"}')).toEqual({ keys: [] });
+  });
+
+  test.each([
+    ['not JSON', 'not json at all'],
+    ['no key list', '{"key": []}'],
+    [
+      'a public key without d',
+      JSON.stringify({
+        keys: [
+          { kty: 'EC', crv: 'P-256', x: 'x', y: 'y', kid: 'k', alg: 'ES256', use: 'sig', createdAt: 't' },
+        ],
+      }),
+    ],
+    [
+      'another algorithm',
+      JSON.stringify({ keys: [{ kty: 'RSA', alg: 'RS256', use: 'sig', kid: 'k', createdAt: 't' }] }),
+    ],
+  ])('refuses %s instead of silently replacing the keys', (_case, value) => {
+    expect(() => parseSigningKeySet(value)).toThrow(SigningKeySetError);
+  });
+});
+
+/** An in-memory Secrets Manager secret with staging labels, as the rotation protocol sees it. */
+class FakeSecret implements SigningKeySecrets {
+  readonly versions = new Map<string, { value: string | undefined; stages: Set<string> }>();
+  rotationEnabled = true;
+  failReads = false;
+
+  constructor(initialValue: string) {
+    this.versions.set('v0', { value: initialValue, stages: new Set(['AWSCURRENT']) });
+  }
+
+  /** What Secrets Manager does before calling createSecret: a version with AWSPENDING and no value yet. */
+  startRotation(token: string): void {
+    this.moveStage('AWSPENDING', token);
+    this.versions.set(token, { value: undefined, stages: new Set(['AWSPENDING']) });
+  }
+
+  current(): SigningKeyJwk[] {
+    const version = [...this.versions.values()].find((candidate) => candidate.stages.has('AWSCURRENT'));
+    return parseSigningKeySet(version?.value).keys as SigningKeyJwk[];
+  }
+
+  private moveStage(stage: string, to: string): void {
+    for (const version of this.versions.values()) version.stages.delete(stage);
+    this.versions.get(to)?.stages.add(stage);
+  }
+
+  async describe() {
+    const versionStages = Object.fromEntries(
+      [...this.versions].map(([id, version]) => [id, [...version.stages]]),
+    );
+    return { rotationEnabled: this.rotationEnabled, versionStages };
+  }
+
+  async read(_secretId: string, version: { stage: string; versionId?: string }) {
+    if (this.failReads) throw new Error('Secrets Manager is unavailable');
+    const found = version.versionId
+      ? this.versions.get(version.versionId)
+      : [...this.versions.values()].find((candidate) => candidate.stages.has(version.stage));
+    return found?.stages.has(version.stage) ? found.value : undefined;
+  }
+
+  async write(_secretId: string, version: { token: string; value: string; stages?: string[] }) {
+    const existing = this.versions.get(version.token);
+    if (existing?.value !== undefined) {
+      if (existing.value !== version.value) throw new Error('ResourceExistsException');
+      return;
+    }
+    this.versions.set(version.token, { value: version.value, stages: existing?.stages ?? new Set() });
+    if (!version.stages) {
+      this.moveStage(
+        'AWSPREVIOUS',
+        [...this.versions].find(([, v]) => v.stages.has('AWSCURRENT'))?.[0] ?? '',
+      );
+      this.moveStage('AWSCURRENT', version.token);
+    } else {
+      for (const stage of version.stages) this.moveStage(stage, version.token);
+    }
+  }
+
+  async makeCurrent(_secretId: string, move: { to: string; from: string | undefined }) {
+    if (move.from) this.moveStage('AWSPREVIOUS', move.from);
+    this.moveStage('AWSCURRENT', move.to);
+  }
+}
+
+const secretArn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:signing-AbCdEf';
+const placeholder = '{"keys":[],"placeholder":"Xy12"}';
+const step = (Step: SecretsManagerRotationEvent['Step'], token: string): SecretsManagerRotationEvent => ({
+  Step,
+  SecretId: secretArn,
+  ClientRequestToken: token,
+});
+
+async function rotateFully(secret: FakeSecret, token: string): Promise<void> {
+  secret.startRotation(token);
+  for (const name of ['createSecret', 'setSecret', 'testSecret', 'finishSecret'] as const) {
+    await rotate(step(name, token), secret, now);
+  }
+}
+
+function customResourceEvent(
+  RequestType: 'Create' | 'Update' | 'Delete',
+  RequestId = 'request-1',
+): CloudFormationCustomResourceEvent<InitialKeyProperties> {
+  const common = {
+    ServiceToken: 'arn:aws:lambda:eu-west-1:123456789012:function:key-rotation',
+    ResponseURL: 'https://cloudformation-custom-resource-response.example/presigned',
+    StackId: 'arn:aws:cloudformation:eu-west-1:123456789012:stack/AccountShield/1',
+    RequestId,
+    LogicalResourceId: 'SigningKeyInitialKey',
+    ResourceType: 'Custom::SigningKey',
+    ResourceProperties: { ServiceToken: 'token', SecretArn: secretArn },
+  };
+  if (RequestType === 'Create') return { ...common, RequestType };
+  if (RequestType === 'Update') {
+    return {
+      ...common,
+      RequestType,
+      PhysicalResourceId: secretArn,
+      OldResourceProperties: common.ResourceProperties,
+    };
+  }
+  return { ...common, RequestType, PhysicalResourceId: secretArn };
+}
+
+/** Records what the handler would PUT to CloudFormation. */
+function recordingResponder() {
+  const responses: Parameters<CloudFormationResponder>[1][] = [];
+  const respond: CloudFormationResponder = async (_event, body) => {
+    responses.push(body);
+  };
+  return { respond, responses };
+}
+
+describe('the custom resource at deploy', () => {
+  test('puts a first signing key into the placeholder secret and reports success', async () => {
+    const secret = new FakeSecret(placeholder);
+    const { respond, responses } = recordingResponder();
+
+    await handleCustomResource(customResourceEvent('Create'), { logStreamName: 'stream' }, secret, respond);
+
+    expect(secret.current()).toHaveLength(1);
+    expect(responses).toEqual([{ Status: 'SUCCESS', Reason: 'OK', PhysicalResourceId: secretArn }]);
+  });
+
+  test('never replaces keys that are already there (a re-run must not sign everyone out)', async () => {
+    const secret = new FakeSecret(placeholder);
+    const { respond, responses } = recordingResponder();
+    await handleCustomResource(customResourceEvent('Create', 'r1'), { logStreamName: 's' }, secret, respond);
+    const [first] = secret.current();
+
+    await handleCustomResource(customResourceEvent('Create', 'r2'), { logStreamName: 's' }, secret, respond);
+    await handleCustomResource(customResourceEvent('Update', 'r3'), { logStreamName: 's' }, secret, respond);
+
+    expect(secret.current()).toEqual([first]);
+    expect(responses.map((response) => response.Status)).toEqual(['SUCCESS', 'SUCCESS', 'SUCCESS']);
+  });
+
+  test('leaves the secret alone on delete', async () => {
+    const secret = new FakeSecret(placeholder);
+    const { respond, responses } = recordingResponder();
+
+    await handleCustomResource(customResourceEvent('Delete'), { logStreamName: 's' }, secret, respond);
+
+    expect(secret.versions.size).toBe(1);
+    expect(responses).toEqual([{ Status: 'SUCCESS', Reason: 'OK', PhysicalResourceId: secretArn }]);
+  });
+
+  test('reports a failure to CloudFormation at once, naming the log stream', async () => {
+    const secret = new FakeSecret(placeholder);
+    secret.failReads = true;
+    const { respond, responses } = recordingResponder();
+    const consoleError = console.error;
+    console.error = () => {};
+    try {
+      await handleCustomResource(
+        customResourceEvent('Create'),
+        { logStreamName: 'stream-42' },
+        secret,
+        respond,
+      );
+    } finally {
+      console.error = consoleError;
+    }
+
+    expect(responses).toEqual([
+      {
+        Status: 'FAILED',
+        Reason: 'Error: Secrets Manager is unavailable (log stream stream-42)',
+        PhysicalResourceId: secretArn,
+      },
+    ]);
+  });
+});
+
+describe('a Secrets Manager rotation', () => {
+  test('makes a new key current and keeps the previous one published', async () => {
+    const secret = new FakeSecret(placeholder);
+    await putInitialKeyIfMissing(secret, secretArn, 'request-1', now);
+    const [initial] = secret.current();
+
+    await rotateFully(secret, 'rotation-1');
+
+    const keys = secret.current();
+    expect(keys).toHaveLength(2);
+    expect(keys[1]).toEqual(initial);
+    expect(keys[0]?.kid).not.toBe(initial?.kid);
+    expect(secret.versions.get('rotation-1')?.stages.has('AWSCURRENT')).toBe(true);
+  });
+
+  test('publishes at most the current key and two previous ones after many rotations', async () => {
+    const secret = new FakeSecret(placeholder);
+    await putInitialKeyIfMissing(secret, secretArn, 'request-1', now);
+    for (const token of ['r1', 'r2', 'r3', 'r4']) await rotateFully(secret, token);
+    expect(secret.current()).toHaveLength(1 + MAX_PREVIOUS_KEYS);
+  });
+
+  test('is safe to retry: a repeated createSecret keeps the pending key, a repeated finishSecret does nothing', async () => {
+    const secret = new FakeSecret(placeholder);
+    await putInitialKeyIfMissing(secret, secretArn, 'request-1', now);
+    secret.startRotation('rotation-1');
+    await rotate(step('createSecret', 'rotation-1'), secret, now);
+    const pending = secret.versions.get('rotation-1')?.value;
+
+    await rotate(step('createSecret', 'rotation-1'), secret, now);
+    await rotate(step('finishSecret', 'rotation-1'), secret, now);
+    await rotate(step('finishSecret', 'rotation-1'), secret, now);
+
+    expect(secret.versions.get('rotation-1')?.value).toBe(pending);
+    expect(secret.versions.get('rotation-1')?.stages.has('AWSCURRENT')).toBe(true);
+  });
+
+  test('refuses to run when rotation is off or the token is not the pending version', async () => {
+    const secret = new FakeSecret(placeholder);
+    secret.startRotation('rotation-1');
+
+    await expect(rotate(step('createSecret', 'unknown-token'), secret, now)).rejects.toThrow(
+      KeyRotationError,
+    );
+    secret.rotationEnabled = false;
+    await expect(rotate(step('createSecret', 'rotation-1'), secret, now)).rejects.toThrow('not enabled');
+  });
+
+  test('fails testSecret when the pending version holds no key, so it never becomes current', async () => {
+    const secret = new FakeSecret(placeholder);
+    secret.startRotation('rotation-1');
+    await secret.write(secretArn, { token: 'rotation-1', value: '{"keys":[]}', stages: ['AWSPENDING'] });
+
+    await expect(rotate(step('testSecret', 'rotation-1'), secret, now)).rejects.toThrow('holds no key');
+  });
+
+  test('refuses to rotate a secret whose current value is corrupt rather than dropping its keys', async () => {
+    const secret = new FakeSecret('{"keys":[{"kid":"half-a-key"}]}');
+    secret.startRotation('rotation-1');
+
+    await expect(rotate(step('createSecret', 'rotation-1'), secret, now)).rejects.toThrow(SigningKeySetError);
+  });
+});
