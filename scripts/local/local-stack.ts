@@ -1,0 +1,291 @@
+/**
+ * The whole local stack behind `npm start` and the integration tests: emulators, tables and queues, the
+ * environment the functions read, the HTTP gateway, the notifier's queue poller and the dispatcher's schedule.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { type FunctionName, routes } from '../../functions/routes.js';
+import type { TableName } from '../../shared/tables.js';
+import { createLambdaContext, type HttpHandler, startApiServer } from './api-server.js';
+import { type EmulatorEndpoints, type EmulatorPorts, type Emulators, startEmulators } from './emulators.js';
+import { createQueues, createTables, type QueueOptions } from './provision.js';
+import { type ScheduledInvoke, type Scheduler, scheduledEvent, startScheduler } from './scheduler.js';
+import { type SqsPoller, startSqsPoller } from './sqs-poller.js';
+
+export interface LocalStackOptions {
+  /** Emulators already running (the tests' global setup); when absent they are started and owned by the stack. */
+  readonly emulators?: EmulatorEndpoints;
+  /** Ports for emulators the stack starts itself. */
+  readonly emulatorPorts?: EmulatorPorts;
+  /** Prefix of every table and queue name, so stacks sharing emulators do not see each other's data. */
+  readonly prefix: string;
+  /** 0 picks a free port. @default 0 */
+  readonly apiPort?: number;
+  /** @default '127.0.0.1' */
+  readonly apiHost?: string;
+  /** Bearer token standing in for IAM on admin routes. @default a random one */
+  readonly adminToken?: string;
+  /** Base of the links in emails. @default the API's own URL */
+  readonly publicAppUrl?: string;
+  /** Where the functions keep their signing key (they create it when missing). */
+  readonly signingKeyFile: string;
+  /** Poll the notifications queue into functions/notifier.ts. @default true */
+  readonly notifier?:
+    | boolean
+    | { readonly batchSize?: number; readonly waitTimeSeconds?: number; readonly concurrency?: number };
+  /** Invoke functions/dispatcher.ts on a timer. @default true, every 5 s */
+  readonly dispatcher?: boolean | { readonly intervalMs?: number };
+  readonly queue?: QueueOptions;
+  /** Extra or overriding variables for the functions (LOG_LEVEL, throttle limits, ...). */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Progress and notes (e.g. a function not written yet). @default silent */
+  readonly log?: (line: string) => void;
+  /**
+   * Import every function right after start-up instead of on first use, so the first requests are fast and
+   * a function that fails to load is reported at once (the others keep working). @default false
+   */
+  readonly preloadFunctions?: boolean;
+  /** One line per HTTP request. @default off */
+  readonly accessLog?: (line: string) => void;
+  /** Handler failures. @default console.error */
+  readonly logError?: (message: string, error: unknown) => void;
+}
+
+export interface LocalStack {
+  readonly apiUrl: string;
+  readonly adminToken: string;
+  readonly endpoints: EmulatorEndpoints;
+  /** Physical table names by logical name. */
+  readonly tables: Readonly<Record<TableName, string>>;
+  readonly queueUrl: string;
+  readonly dlqUrl: string;
+  /** Process id of DynamoDB Local when this stack started it. */
+  readonly dynamodbPid: number | undefined;
+  /** Whether functions/notifier.ts is being fed from the queue. */
+  readonly notifierRunning: boolean;
+  /** Runs the dispatcher once now (after any scheduled run in progress) and resolves with its result. */
+  runDispatcher(): Promise<unknown>;
+  stop(): Promise<void>;
+}
+
+type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | undefined>;
+type ScheduledHandler = (event: Parameters<ScheduledInvoke>[0], context: Context) => Promise<unknown>;
+
+export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+const REGION = 'us-east-1';
+/** Keeps a call the emulators do not support from hanging a test or the runner (LOCAL.md). */
+const SDK_REQUEST_HANDLER = { requestTimeout: 5_000, connectionTimeout: 2_000 };
+const NOTIFIER_TIMEOUT_MS = 30_000;
+const DISPATCHER_TIMEOUT_MS = 60_000;
+
+export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+  const log = options.log ?? (() => undefined);
+  const logError = options.logError ?? ((message: string, error: unknown) => console.error(message, error));
+  const cleanup: (() => Promise<void>)[] = [];
+  const runCleanup = async (): Promise<void> => {
+    for (const step of cleanup.reverse()) {
+      try {
+        await step();
+      } catch (error) {
+        logError('Stopping part of the local stack failed', error);
+      }
+    }
+  };
+
+  // Before the first SDK client exists: the Node 20 support notice is printed when one is created.
+  cleanup.push(setEnv({ AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' }));
+  try {
+    let emulators: Emulators | undefined;
+    let endpoints = options.emulators;
+    if (!endpoints) {
+      const started = performance.now();
+      emulators = await startEmulators(options.emulatorPorts);
+      cleanup.push(() => emulators?.stop() ?? Promise.resolve());
+      endpoints = emulators.endpoints;
+      log(`Emulators ready in ${Math.round(performance.now() - started)} ms`);
+    }
+
+    const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
+    const dynamodb = new DynamoDBClient({
+      endpoint: endpoints.dynamodb,
+      region: REGION,
+      credentials,
+      requestHandler: SDK_REQUEST_HANDLER,
+    });
+    const sqs = new SQSClient({
+      endpoint: endpoints.sqs,
+      region: REGION,
+      credentials,
+      requestHandler: SDK_REQUEST_HANDLER,
+    });
+    cleanup.push(async () => {
+      dynamodb.destroy();
+      sqs.destroy();
+    });
+    const provisioningStarted = performance.now();
+    const [tables, queues] = await Promise.all([
+      createTables(dynamodb, options.prefix),
+      createQueues(sqs, options.prefix, options.queue),
+    ]);
+
+    log(`Tables and queues ready in ${Math.round(performance.now() - provisioningStarted)} ms`);
+
+    const adminToken = options.adminToken ?? randomBytes(24).toString('base64url');
+    mkdirSync(dirname(options.signingKeyFile), { recursive: true });
+    const restoreEnv = setEnv({
+      ...tables.env,
+      NOTIFICATIONS_QUEUE_URL: queues.queueUrl,
+      AWS_REGION: REGION,
+      // Dummy credentials always win over a developer's real ones: nothing local may ever reach AWS.
+      AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+      DYNAMODB_ENDPOINT: endpoints.dynamodb,
+      SQS_ENDPOINT: endpoints.sqs,
+      SES_ENDPOINT: endpoints.ses,
+      MAIL_FROM: 'security@account-shield.local',
+      JWT_AUDIENCE: 'account-shield',
+      SIGNING_KEY_SOURCE: 'file',
+      SIGNING_KEY_FILE: options.signingKeyFile,
+      ADMIN_TOKEN: adminToken,
+      ...options.env,
+    });
+    cleanup.push(restoreEnv);
+
+    const loadHttpHandler = (functionName: FunctionName): Promise<HttpHandler> =>
+      importHandler<HttpHandler>(functionName);
+    const api = await startApiServer({
+      port: options.apiPort ?? 0,
+      host: options.apiHost,
+      routes,
+      loadHandler: loadHttpHandler,
+      accessLog: options.accessLog,
+      logError,
+    });
+    cleanup.push(() => api.close());
+    // Set before this function yields again, so even the first request sees them; they depend on the port.
+    const restoreUrls = setEnv({
+      PUBLIC_APP_URL: options.publicAppUrl ?? options.env?.PUBLIC_APP_URL ?? api.url,
+      JWT_ISSUER: options.env?.JWT_ISSUER ?? api.url,
+    });
+    cleanup.push(restoreUrls);
+
+    if (options.preloadFunctions) {
+      const names = new Set<string>(routes.map((route) => route.functionName));
+      for (const name of ['notifier', 'dispatcher']) if (functionExists(name)) names.add(name);
+      await Promise.all(
+        [...names].map((name) =>
+          importHandler(name).catch((error: unknown) =>
+            logError(`functions/${name}.ts failed to load`, error),
+          ),
+        ),
+      );
+    }
+
+    let poller: SqsPoller | undefined;
+    if (options.notifier !== false) {
+      if (functionExists('notifier')) {
+        const settings = typeof options.notifier === 'object' ? options.notifier : {};
+        poller = await startSqsPoller({
+          sqs,
+          queueUrl: queues.queueUrl,
+          batchSize: settings.batchSize,
+          waitTimeSeconds: settings.waitTimeSeconds,
+          concurrency: settings.concurrency,
+          logError,
+          handler: async (event) =>
+            (await importHandler<SqsHandler>('notifier'))(
+              event,
+              createLambdaContext('notifier', NOTIFIER_TIMEOUT_MS),
+            ),
+        });
+        const started = poller;
+        cleanup.push(() => started.stop());
+      } else {
+        log('functions/notifier.ts not found: queued notifications are not sent');
+      }
+    }
+
+    const dispatcherExists = functionExists('dispatcher');
+    const invokeDispatcher: ScheduledInvoke = async (event) =>
+      (await importHandler<ScheduledHandler>('dispatcher'))(
+        event,
+        createLambdaContext('dispatcher', DISPATCHER_TIMEOUT_MS),
+      );
+    let scheduler: Scheduler | undefined;
+    if (options.dispatcher !== false) {
+      if (dispatcherExists) {
+        const settings = typeof options.dispatcher === 'object' ? options.dispatcher : {};
+        scheduler = startScheduler({
+          intervalMs: settings.intervalMs ?? 5_000,
+          invoke: invokeDispatcher,
+          logError,
+        });
+        const started = scheduler;
+        cleanup.push(() => started.stop());
+      } else {
+        log('functions/dispatcher.ts not found: incident notifications are not dispatched');
+      }
+    }
+
+    let stopping: Promise<void> | undefined;
+    return {
+      apiUrl: api.url,
+      adminToken,
+      endpoints,
+      tables: tables.names,
+      queueUrl: queues.queueUrl,
+      dlqUrl: queues.dlqUrl,
+      dynamodbPid: emulators?.dynamodbPid,
+      notifierRunning: poller !== undefined,
+      runDispatcher() {
+        if (scheduler) return scheduler.runNow();
+        if (!dispatcherExists) return Promise.reject(new Error('functions/dispatcher.ts does not exist yet'));
+        return invokeDispatcher(scheduledEvent());
+      },
+      stop() {
+        stopping ??= runCleanup();
+        return stopping;
+      },
+    };
+  } catch (error) {
+    await runCleanup();
+    throw error;
+  }
+}
+
+function functionExists(name: string): boolean {
+  return existsSync(join(repoRoot, 'functions', `${name}.ts`));
+}
+
+/**
+ * Imported on first use rather than up front: the functions read their configuration once, at their first
+ * invocation, so the environment must be in place first, and routes whose function is not written yet must
+ * not stop the others from working.
+ */
+async function importHandler<T>(name: string): Promise<T> {
+  const file = join(repoRoot, 'functions', `${name}.ts`);
+  const module: { handler?: unknown } = await import(file);
+  if (typeof module.handler !== 'function')
+    throw new TypeError(`functions/${name}.ts does not export a handler`);
+  return module.handler as T;
+}
+
+/** Sets variables and returns a function restoring their previous values. */
+function setEnv(values: Readonly<Record<string, string>>): () => Promise<void> {
+  const previous = new Map<string, string | undefined>();
+  for (const [name, value] of Object.entries(values)) {
+    if (!previous.has(name)) previous.set(name, process.env[name]);
+    process.env[name] = value;
+  }
+  return async () => {
+    for (const [name, value] of previous) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  };
+}
