@@ -1,5 +1,5 @@
-import { json } from '../shared/http/responses.js';
 import { createHttpHandler, route } from '../shared/http/http-api.js';
+import { json } from '../shared/http/responses.js';
 import { createAccountBody } from '../shared/http/schemas.js';
 import { createAccount, getProfile, listSecurityEvents } from '../shared/use-cases/accounts.js';
 import { getDeps, logger } from './commons/runtime.js';
@@ -15,7 +15,8 @@ export const handler = createHttpHandler(
       handle: async ({ principal }, deps) => json(200, { user: await getProfile(deps, principal!.userId) }),
     }),
     'GET /v1/me/security-events': route({
-      handle: async ({ principal }, deps) => json(200, { events: await listSecurityEvents(deps, principal!.userId) }),
+      handle: async ({ principal }, deps) =>
+        json(200, { events: await listSecurityEvents(deps, principal!.userId) }),
     }),
   },
   getDeps,

@@ -13,7 +13,8 @@ export const handler = createHttpHandler(
     }),
     'POST /v1/auth/refresh': route({
       body: refreshBody,
-      handle: async ({ body, origin }, deps) => json(200, await refreshSession(deps, body.refreshToken, origin)),
+      handle: async ({ body, origin }, deps) =>
+        json(200, await refreshSession(deps, body.refreshToken, origin)),
     }),
   },
   getDeps,

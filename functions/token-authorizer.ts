@@ -1,5 +1,8 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import type { APIGatewayRequestAuthorizerEventV2, APIGatewaySimpleAuthorizerWithContextResult } from 'aws-lambda';
+import type {
+  APIGatewayRequestAuthorizerEventV2,
+  APIGatewaySimpleAuthorizerWithContextResult,
+} from 'aws-lambda';
 import { z } from 'zod';
 import { createAwsClients } from '../shared/aws/clients.js';
 import { createAccessTokenVerifier } from '../shared/crypto/access-tokens.js';
@@ -39,7 +42,9 @@ const logger = new Logger({ serviceName: 'account-shield-authorizer' });
 function createChecker(env: NodeJS.ProcessEnv) {
   const parsed = authorizerConfig.safeParse(env);
   if (!parsed.success) {
-    throw new Error(`Invalid configuration: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    throw new Error(
+      `Invalid configuration: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
   }
   const config = parsed.data;
   const { dynamodb } = createAwsClients({
@@ -80,7 +85,11 @@ export const handler = async (event: APIGatewayRequestAuthorizerEventV2): Promis
     const principal = await authenticate(checker, token);
     return {
       isAuthorized: true,
-      context: { userId: principal.userId, sessionId: principal.sessionId, tokenVersion: principal.tokenVersion },
+      context: {
+        userId: principal.userId,
+        sessionId: principal.sessionId,
+        tokenVersion: principal.tokenVersion,
+      },
     };
   } catch (error) {
     if (error instanceof ApiError) return deny;

@@ -3,8 +3,8 @@
  * handler starts using a table, the queue or a key: the constructs derive each role's policy from it.
  */
 import type { FunctionName } from '../functions/routes.js';
-import type { TableName } from '../shared/tables.js';
 import { TOTP_ENCRYPTION_CONTEXT } from '../shared/aws/kms-secret-box.js';
+import type { TableName } from '../shared/tables.js';
 
 export type Workload = FunctionName | 'notifier' | 'dispatcher' | 'keyRotation';
 

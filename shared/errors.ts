@@ -67,7 +67,11 @@ export class InvalidTokenError extends ApiError {
 export class InvalidResetTokenError extends ApiError {
   override readonly name = 'InvalidResetTokenError';
   constructor() {
-    super(400, 'invalid_token', 'This password reset link is invalid, expired or already used. Request a new one.');
+    super(
+      400,
+      'invalid_token',
+      'This password reset link is invalid, expired or already used. Request a new one.',
+    );
   }
 }
 
@@ -156,7 +160,13 @@ export class WeakPasswordError extends ApiError {
 export class TooManyRequestsError extends ApiError {
   override readonly name = 'TooManyRequestsError';
   constructor(retryAfterSeconds: number, message = 'Too many attempts. Try again later.') {
-    super(429, 'too_many_requests', message, {}, { 'retry-after': String(Math.max(1, Math.ceil(retryAfterSeconds))) });
+    super(
+      429,
+      'too_many_requests',
+      message,
+      {},
+      { 'retry-after': String(Math.max(1, Math.ceil(retryAfterSeconds))) },
+    );
   }
 }
 
@@ -164,8 +174,15 @@ export class TooManyRequestsError extends ApiError {
 export class DependencyUnavailableError extends ApiError {
   override readonly name = 'DependencyUnavailableError';
   constructor(cause?: unknown) {
-    super(503, 'unavailable', 'The service is temporarily unavailable. Try again shortly.', {}, { 'retry-after': '5' }, {
-      cause,
-    });
+    super(
+      503,
+      'unavailable',
+      'The service is temporarily unavailable. Try again shortly.',
+      {},
+      { 'retry-after': '5' },
+      {
+        cause,
+      },
+    );
   }
 }

@@ -17,7 +17,12 @@ export const tableDefinitions = {
   /** Uniqueness guards: `email#<normalised email>` and `username#<lower-cased username>` -> userId. */
   identifiers: { envVar: 'IDENTIFIERS_TABLE', partitionKey: 'identifier' },
   /** One item per device session, under its user so that listing and revocation stay per user. */
-  sessions: { envVar: 'SESSIONS_TABLE', partitionKey: 'userId', sortKey: 'sessionId', ttlAttribute: 'expiresAt' },
+  sessions: {
+    envVar: 'SESSIONS_TABLE',
+    partitionKey: 'userId',
+    sortKey: 'sessionId',
+    ttlAttribute: 'expiresAt',
+  },
   /**
    * Everything else, keyed `pk`/`sk` by the store that owns it: tenant policy, reset tokens, throttles,
    * security events, incidents, campaign cursors and mail deliveries.

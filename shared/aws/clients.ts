@@ -23,9 +23,12 @@ export function createAwsClients(config: Pick<Config, 'region' | 'endpoints'>): 
     requestHandler: { requestTimeout: 3_000, connectionTimeout: 1_000 },
   };
   return {
-    dynamodb: DynamoDBDocumentClient.from(new DynamoDBClient({ ...common, endpoint: config.endpoints.dynamodb }), {
-      marshallOptions: { removeUndefinedValues: true },
-    }),
+    dynamodb: DynamoDBDocumentClient.from(
+      new DynamoDBClient({ ...common, endpoint: config.endpoints.dynamodb }),
+      {
+        marshallOptions: { removeUndefinedValues: true },
+      },
+    ),
     sqs: new SQSClient({ ...common, endpoint: config.endpoints.sqs }),
     ses: new SESv2Client({ ...common, endpoint: config.endpoints.ses }),
     secretsManager: new SecretsManagerClient(common),

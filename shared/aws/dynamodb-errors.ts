@@ -8,7 +8,9 @@ export function isConditionFailure(error: unknown): boolean {
 export function cancelledConditionIndexes(error: unknown): number[] | undefined {
   if (!(error instanceof TransactionCanceledException)) return undefined;
   const reasons = error.CancellationReasons ?? [];
-  const failed = reasons.flatMap((reason, index) => (reason.Code === 'ConditionalCheckFailed' ? [index] : []));
+  const failed = reasons.flatMap((reason, index) =>
+    reason.Code === 'ConditionalCheckFailed' ? [index] : [],
+  );
   return failed.length > 0 ? failed : undefined;
 }
 
@@ -27,12 +29,25 @@ const TRANSIENT_NAMES = new Set([
   'TooManyRequestsException',
   'LimitExceededException',
 ]);
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH']);
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+]);
 
 /** A failure of AWS or the network rather than of our code: the client should retry later (503). */
 export function isDependencyFailure(error: unknown): boolean {
   if (typeof error !== 'object' || error === null) return false;
-  const candidate = error as { name?: string; code?: string; $metadata?: { httpStatusCode?: number }; cause?: unknown };
+  const candidate = error as {
+    name?: string;
+    code?: string;
+    $metadata?: { httpStatusCode?: number };
+    cause?: unknown;
+  };
   if (candidate.name && TRANSIENT_NAMES.has(candidate.name)) return true;
   if (candidate.code && NETWORK_CODES.has(candidate.code)) return true;
   if ((candidate.$metadata?.httpStatusCode ?? 0) >= 500) return true;

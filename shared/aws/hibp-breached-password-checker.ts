@@ -40,7 +40,9 @@ export function createHibpChecker(options: HibpOptions): BreachedPasswordChecker
         }
         return false;
       } catch (error) {
-        options.onUnavailable((error as Error).name === 'TimeoutError' ? 'timed out' : (error as Error).message);
+        options.onUnavailable(
+          (error as Error).name === 'TimeoutError' ? 'timed out' : (error as Error).message,
+        );
         return false;
       }
     },

@@ -10,7 +10,11 @@ export function createKmsSecretBox(kms: KMSClient, keyId: string): SecretBox {
   return {
     async seal(plaintext) {
       const result = await kms.send(
-        new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from(plaintext, 'utf8'), EncryptionContext: TOTP_ENCRYPTION_CONTEXT }),
+        new EncryptCommand({
+          KeyId: keyId,
+          Plaintext: Buffer.from(plaintext, 'utf8'),
+          EncryptionContext: TOTP_ENCRYPTION_CONTEXT,
+        }),
       );
       return `${VERSION}.${Buffer.from(result.CiphertextBlob!).toString('base64')}`;
     },
@@ -18,7 +22,11 @@ export function createKmsSecretBox(kms: KMSClient, keyId: string): SecretBox {
       const [version, blob] = ciphertext.split('.');
       if (version !== VERSION || !blob) throw new Error('Unrecognised sealed secret');
       const result = await kms.send(
-        new DecryptCommand({ KeyId: keyId, CiphertextBlob: Buffer.from(blob, 'base64'), EncryptionContext: TOTP_ENCRYPTION_CONTEXT }),
+        new DecryptCommand({
+          KeyId: keyId,
+          CiphertextBlob: Buffer.from(blob, 'base64'),
+          EncryptionContext: TOTP_ENCRYPTION_CONTEXT,
+        }),
       );
       return Buffer.from(result.Plaintext!).toString('utf8');
     },

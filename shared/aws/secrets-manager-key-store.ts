@@ -1,5 +1,10 @@
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { importSigningKeys, type KeyStore, type SigningKeyDocument, type SigningKeys } from '../crypto/key-store.js';
+import {
+  importSigningKeys,
+  type KeyStore,
+  type SigningKeyDocument,
+  type SigningKeys,
+} from '../crypto/key-store.js';
 
 /** Re-read this often so a rotated key is used (and published) without a redeploy. */
 const REFRESH_MS = 5 * 60 * 1000;

@@ -1,5 +1,5 @@
-import { SendEmailCommand, type SESv2Client } from '@aws-sdk/client-sesv2';
-import { MailRejectedError, type Mailer } from '../ports/mailer.js';
+import { type SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
+import { type Mailer, MailRejectedError } from '../ports/mailer.js';
 
 /** SES v2 errors that will not go away by retrying the same mail. */
 const PERMANENT = new Set([
@@ -11,10 +11,15 @@ const PERMANENT = new Set([
 ]);
 
 export function isPermanentSesError(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && PERMANENT.has((error as { name?: string }).name ?? '');
+  return (
+    typeof error === 'object' && error !== null && PERMANENT.has((error as { name?: string }).name ?? '')
+  );
 }
 
-export function createSesMailer(ses: SESv2Client, options: { from: string; configurationSet?: string }): Mailer {
+export function createSesMailer(
+  ses: SESv2Client,
+  options: { from: string; configurationSet?: string },
+): Mailer {
   return {
     async send(mail) {
       try {
@@ -26,7 +31,10 @@ export function createSesMailer(ses: SESv2Client, options: { from: string; confi
             Content: {
               Simple: {
                 Subject: { Data: mail.subject, Charset: 'UTF-8' },
-                Body: { Text: { Data: mail.text, Charset: 'UTF-8' }, Html: { Data: mail.html, Charset: 'UTF-8' } },
+                Body: {
+                  Text: { Data: mail.text, Charset: 'UTF-8' },
+                  Html: { Data: mail.html, Charset: 'UTF-8' },
+                },
               },
             },
           }),

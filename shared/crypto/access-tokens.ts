@@ -144,7 +144,8 @@ export function createAccessTokenVerifier(
         remember(token, { claims, kid: kid! });
         return claims;
       } catch (error) {
-        if (error instanceof InvalidTokenError || error instanceof joseErrors.JOSEError) throw new InvalidTokenError();
+        if (error instanceof InvalidTokenError || error instanceof joseErrors.JOSEError)
+          throw new InvalidTokenError();
         throw error;
       }
     },

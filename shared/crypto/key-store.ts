@@ -1,6 +1,6 @@
+import type { webcrypto } from 'node:crypto';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { webcrypto } from 'node:crypto';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type JWK } from 'jose';
 
 export const SIGNING_ALGORITHM = 'ES256';
@@ -49,7 +49,9 @@ export async function importSigningKeys(document: SigningKeyDocument): Promise<S
   return { currentKid: current.kid, signingKey: signingKey!, verificationKeys, publicJwks };
 }
 
-export async function generateSigningJwk(now: Date = new Date()): Promise<JWK & { kid: string; createdAt: string }> {
+export async function generateSigningJwk(
+  now: Date = new Date(),
+): Promise<JWK & { kid: string; createdAt: string }> {
   const { privateKey } = await generateKeyPair(SIGNING_ALGORITHM, { extractable: true });
   const jwk = await exportJWK(privateKey);
   const kid = await calculateJwkThumbprint(jwk);

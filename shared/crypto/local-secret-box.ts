@@ -32,7 +32,12 @@ export function createLocalSecretBox(keyFile: string): SecretBox {
       const iv = randomBytes(12);
       const cipher = createCipheriv('aes-256-gcm', await loadKey(), iv);
       const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
-      return [VERSION, iv.toString('base64'), body.toString('base64'), cipher.getAuthTag().toString('base64')].join('.');
+      return [
+        VERSION,
+        iv.toString('base64'),
+        body.toString('base64'),
+        cipher.getAuthTag().toString('base64'),
+      ].join('.');
     },
     async open(ciphertext) {
       const [version, iv, body, tag] = ciphertext.split('.');

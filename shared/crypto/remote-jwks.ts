@@ -11,7 +11,9 @@ const REFRESH_MS = 5 * 60 * 1000;
  * demand when a token names an unknown kid (see createAccessTokenVerifier).
  */
 export function createRemoteJwksSource(url: string, fetchJson: typeof fetch = fetch): VerificationKeySource {
-  let cached: { keys: Promise<{ verificationKeys: Map<string, webcrypto.CryptoKey> }>; at: number } | undefined;
+  let cached:
+    | { keys: Promise<{ verificationKeys: Map<string, webcrypto.CryptoKey> }>; at: number }
+    | undefined;
   const fetchKeys = async () => {
     const response = await fetchJson(url, { signal: AbortSignal.timeout(3000) });
     if (!response.ok) throw new Error(`JWKS endpoint answered ${response.status}`);
@@ -19,7 +21,8 @@ export function createRemoteJwksSource(url: string, fetchJson: typeof fetch = fe
     const verificationKeys = new Map<string, webcrypto.CryptoKey>();
     for (const jwk of keys ?? []) {
       // Only the algorithm we sign with: a JWKS entry of another type must not widen what verifies.
-      if (!jwk.kid || jwk.kty !== 'EC' || jwk.crv !== 'P-256' || (jwk.alg && jwk.alg !== SIGNING_ALGORITHM)) continue;
+      if (!jwk.kid || jwk.kty !== 'EC' || jwk.crv !== 'P-256' || (jwk.alg && jwk.alg !== SIGNING_ALGORITHM))
+        continue;
       verificationKeys.set(jwk.kid, (await importJWK(jwk, SIGNING_ALGORITHM)) as webcrypto.CryptoKey);
     }
     return { verificationKeys };

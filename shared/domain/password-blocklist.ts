@@ -7,6 +7,8 @@ let blocklist: ReadonlySet<string> | undefined;
  * public breach corpora), lower-cased and loaded once per cold start.
  */
 export function loadPasswordBlocklist(): ReadonlySet<string> {
-  blocklist ??= new Set(dictionary['passwords-common'].map((password) => password.normalize('NFKC').toLowerCase()));
+  blocklist ??= new Set(
+    dictionary['passwords-common'].map((password) => password.normalize('NFKC').toLowerCase()),
+  );
   return blocklist;
 }

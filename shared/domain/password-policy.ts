@@ -34,7 +34,9 @@ export function localPasswordProblems(
   const lower = normalisedPassword.toLowerCase();
   if (blocklist.has(lower)) reasons.push('common');
   const identifiers = [context.email?.split('@')[0], context.username]
-    .filter((value): value is string => typeof value === 'string' && value.length >= MIN_IDENTIFIER_LENGTH_TO_CHECK)
+    .filter(
+      (value): value is string => typeof value === 'string' && value.length >= MIN_IDENTIFIER_LENGTH_TO_CHECK,
+    )
     .map((value) => value.toLowerCase());
   if (identifiers.some((identifier) => lower.includes(identifier))) reasons.push('contains_identifier');
   return reasons;

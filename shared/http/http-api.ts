@@ -39,7 +39,11 @@ function bearerToken(event: APIGatewayProxyEventV2): string | undefined {
   return match?.[1];
 }
 
-async function authorise(auth: RouteAuth, event: APIGatewayProxyEventV2, deps: Deps): Promise<Principal | undefined> {
+async function authorise(
+  auth: RouteAuth,
+  event: APIGatewayProxyEventV2,
+  deps: Deps,
+): Promise<Principal | undefined> {
   if (auth === 'none') return undefined;
   const token = bearerToken(event);
   if (auth === 'bearer') {
@@ -48,8 +52,10 @@ async function authorise(auth: RouteAuth, event: APIGatewayProxyEventV2, deps: D
   }
   const adminToken = deps.config.adminToken;
   if (adminToken !== undefined) {
-    if (!token) throw new InvalidTokenError('The admin token is required (authorization: Bearer <ADMIN_TOKEN>).');
-    if (!constantTimeEqual(token, adminToken)) throw new ForbiddenError('This token may not use the admin API.');
+    if (!token)
+      throw new InvalidTokenError('The admin token is required (authorization: Bearer <ADMIN_TOKEN>).');
+    if (!constantTimeEqual(token, adminToken))
+      throw new ForbiddenError('This token may not use the admin API.');
     return undefined;
   }
   // On AWS the route uses IAM authorisation, so API Gateway has already checked the SigV4 signature.
@@ -59,7 +65,9 @@ async function authorise(auth: RouteAuth, event: APIGatewayProxyEventV2, deps: D
 }
 
 /** middy middleware: whatever a route throws becomes the contract's error response (see error-response.ts). */
-function httpErrors(logger: ErrorLogger): middy.MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2> {
+function httpErrors(
+  logger: ErrorLogger,
+): middy.MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2> {
   return {
     onError: (request) => {
       request.response = toApiGatewayResult(errorToHttpResult(request.error, logger));
@@ -83,7 +91,10 @@ export function createHttpHandler(
   getDeps: () => Promise<Deps>,
   logger: ErrorLogger,
 ) {
-  const core = async (event: APIGatewayProxyEventV2, _context: Context): Promise<APIGatewayProxyStructuredResultV2> => {
+  const core = async (
+    event: APIGatewayProxyEventV2,
+    _context: Context,
+  ): Promise<APIGatewayProxyStructuredResultV2> => {
     {
       const handler = handlers[event.routeKey];
       const auth = authByRouteKey.get(event.routeKey);
@@ -104,11 +115,18 @@ export function createHttpHandler(
         throw new PayloadTooLargeError(MAX_BODY_BYTES);
       }
       const result = await handler.handle(
-        { body, pathParameters: event.pathParameters ?? {}, origin: originOf(event), principal } as HttpRequest<never>,
+        {
+          body,
+          pathParameters: event.pathParameters ?? {},
+          origin: originOf(event),
+          principal,
+        } as HttpRequest<never>,
         deps,
       );
       return toApiGatewayResult(result);
     }
   };
-  return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>().use(httpErrors(logger)).handler(core);
+  return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
+    .use(httpErrors(logger))
+    .handler(core);
 }

@@ -1,5 +1,10 @@
 import type { z } from 'zod';
-import { type ErrorDetail, InvalidRequestError, PayloadTooLargeError, UnsupportedMediaTypeError } from '../errors.js';
+import {
+  type ErrorDetail,
+  InvalidRequestError,
+  PayloadTooLargeError,
+  UnsupportedMediaTypeError,
+} from '../errors.js';
 
 export const MAX_BODY_BYTES = 16 * 1024;
 
@@ -33,20 +38,29 @@ export function toErrorDetails(error: z.ZodError): ErrorDetail[] {
  * says what to fix, never a parser's stack or message.
  */
 export function parseJsonBody<S extends z.ZodType>(raw: RawBody, schema: S): z.infer<S> {
-  const text = raw.body === undefined ? '' : raw.isBase64Encoded ? Buffer.from(raw.body, 'base64').toString('utf8') : raw.body;
+  const text =
+    raw.body === undefined
+      ? ''
+      : raw.isBase64Encoded
+        ? Buffer.from(raw.body, 'base64').toString('utf8')
+        : raw.body;
   if (Buffer.byteLength(text, 'utf8') > MAX_BODY_BYTES) throw new PayloadTooLargeError(MAX_BODY_BYTES);
   if (text.trim() === '') {
     // Routes whose fields are all optional accept no body at all, as a careful client would expect.
     const empty = schema.safeParse({});
     if (empty.success) return empty.data;
-    throw new InvalidRequestError('A JSON request body is required.', [{ path: '(body)', message: 'Required.' }]);
+    throw new InvalidRequestError('A JSON request body is required.', [
+      { path: '(body)', message: 'Required.' },
+    ]);
   }
   if (!raw.contentType || !isJsonContentType(raw.contentType)) throw new UnsupportedMediaTypeError();
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch {
-    throw new InvalidRequestError('The request body is not valid JSON.', [{ path: '(body)', message: 'Malformed JSON.' }]);
+    throw new InvalidRequestError('The request body is not valid JSON.', [
+      { path: '(body)', message: 'Malformed JSON.' },
+    ]);
   }
   const parsed = schema.safeParse(json);
   if (!parsed.success) {

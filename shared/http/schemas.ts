@@ -16,7 +16,9 @@ const username = z
   .toLowerCase()
   .regex(USERNAME_PATTERN, 'Must be 3-32 characters of a-z, 0-9, "_", "." or "-".');
 // The policy's limit is 256 code points (422 too_long); this only stops absurd payloads early.
-const password = z.string().max(1024, 'Must be at most 1024 UTF-16 code units (the policy allows 256 characters).');
+const password = z
+  .string()
+  .max(1024, 'Must be at most 1024 UTF-16 code units (the policy allows 256 characters).');
 const otp = z.string().trim().min(1).max(64);
 const deviceName = z.string().trim().min(1).max(100);
 const opaqueToken = z.string().min(1).max(512);

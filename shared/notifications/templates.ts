@@ -14,7 +14,10 @@ export interface AppLinks {
 export const NEVER_ASK_LINE = 'We will never ask for your password or card number by email.';
 
 const escapeHtml = (value: string) =>
-  value.replace(/[&<>"']/g, (char) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[char]!);
+  value.replace(
+    /[&<>"']/g,
+    (char) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[char]!,
+  );
 
 export const links = (app: AppLinks) => ({
   security: `${app.appUrl}/security`,
@@ -29,7 +32,12 @@ export const links = (app: AppLinks) => ({
 export function formatUtc(iso: string): string {
   const date = new Date(iso);
   const time = date.toISOString().slice(11, 16);
-  const day = date.toLocaleDateString('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
+  const day = date.toLocaleDateString('en-GB', {
+    day: 'numeric',
+    month: 'long',
+    year: 'numeric',
+    timeZone: 'UTC',
+  });
   return `${time} UTC on ${day}`;
 }
 
@@ -72,7 +80,9 @@ export function composeMail(subject: string, sections: readonly Section[], app: 
         section.heading ? `<h2 style="font-size:16px">${escapeHtml(section.heading)}</h2>` : '',
         ...section.paragraphs.map((p) => `<p>${escapeHtml(p)}</p>`),
         section.steps ? `<ol>${section.steps.map((s) => `<li>${escapeHtml(s)}</li>`).join('')}</ol>` : '',
-        section.link ? `<p><a href="${escapeHtml(section.link.url)}">${escapeHtml(section.link.label)}</a></p>` : '',
+        section.link
+          ? `<p><a href="${escapeHtml(section.link.url)}">${escapeHtml(section.link.label)}</a></p>`
+          : '',
       ].join(''),
     ),
     '<p style="color:#666">— account-shield security</p></body></html>',
@@ -80,7 +90,10 @@ export function composeMail(subject: string, sections: readonly Section[], app: 
   return { subject, text, html };
 }
 
-export function passwordResetMail(input: { token: string; requestedAt: string; reason: 'requested' | 'forced' }, app: AppLinks) {
+export function passwordResetMail(
+  input: { token: string; requestedAt: string; reason: 'requested' | 'forced' },
+  app: AppLinks,
+) {
   const l = links(app);
   const why =
     input.reason === 'forced'
@@ -159,7 +172,10 @@ export function securityNoticeMail(
   app: AppLinks,
 ) {
   const copy = noticeText[input.notice];
-  const where = [input.ip ? `from IP address ${input.ip}` : '', input.userAgent ? `using ${input.userAgent}` : '']
+  const where = [
+    input.ip ? `from IP address ${input.ip}` : '',
+    input.userAgent ? `using ${input.userAgent}` : '',
+  ]
     .filter(Boolean)
     .join(', ');
   return composeMail(

@@ -47,7 +47,10 @@ export class DeliveriesStore {
       const existing = await this.db.send(
         new GetCommand({ TableName: this.table, Key: this.key(deliveryKey), ConsistentRead: true }),
       );
-      return { claimed: false, status: (existing.Item?.['status'] as DeliveryStatus | undefined) ?? 'sending' };
+      return {
+        claimed: false,
+        status: (existing.Item?.['status'] as DeliveryStatus | undefined) ?? 'sending',
+      };
     }
   }
 
@@ -62,7 +65,8 @@ export class DeliveriesStore {
         new UpdateCommand({
           TableName: this.table,
           Key: this.key(deliveryKey),
-          UpdateExpression: 'SET #status = :status, settledAt = :now, messageId = :messageId, reason = :reason',
+          UpdateExpression:
+            'SET #status = :status, settledAt = :now, messageId = :messageId, reason = :reason',
           ConditionExpression: '#status = :sending',
           ExpressionAttributeNames: { '#status': 'status' },
           ExpressionAttributeValues: {

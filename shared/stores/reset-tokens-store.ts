@@ -1,4 +1,9 @@
-import { type DynamoDBDocumentClient, GetCommand, PutCommand, type TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  type TransactWriteCommandInput,
+} from '@aws-sdk/lib-dynamodb';
 
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
@@ -52,8 +57,12 @@ export class ResetTokensStore {
         TableName: this.table,
         Key: this.key(tokenHash),
         UpdateExpression: 'SET usedAt = :now',
-        ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(usedAt) AND expiresAt > :nowSeconds',
-        ExpressionAttributeValues: { ':now': now.toISOString(), ':nowSeconds': Math.floor(now.getTime() / 1000) },
+        ConditionExpression:
+          'attribute_exists(pk) AND attribute_not_exists(usedAt) AND expiresAt > :nowSeconds',
+        ExpressionAttributeValues: {
+          ':now': now.toISOString(),
+          ':nowSeconds': Math.floor(now.getTime() / 1000),
+        },
       },
     };
   }

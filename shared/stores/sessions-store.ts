@@ -127,4 +127,3 @@ export class SessionsStore {
 export function sessionIsExpired(session: Pick<SessionRecord, 'expiresAt'>, now: Date): boolean {
   return session.expiresAt * 1000 <= now.getTime();
 }
-

@@ -24,7 +24,9 @@ export class TenantPolicyStore {
   ) {}
 
   async get(): Promise<TenantPolicy> {
-    const result = await this.db.send(new GetCommand({ TableName: this.table, Key: KEY, ConsistentRead: true }));
+    const result = await this.db.send(
+      new GetCommand({ TableName: this.table, Key: KEY, ConsistentRead: true }),
+    );
     const item = result.Item ?? {};
     return {
       revokeTokensIssuedBefore: item['revokeTokensIssuedBefore'] as number | undefined,

@@ -1,4 +1,10 @@
-import { BatchGetCommand, type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchGetCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { isConditionFailure } from '../aws/dynamodb-errors.js';
 
 /**
@@ -14,7 +20,10 @@ export class ThrottleStore {
 
   private key(scope: string, key: string, windowSeconds: number, nowMs: number) {
     const windowStart = Math.floor(nowMs / 1000 / windowSeconds) * windowSeconds;
-    return { key: { pk: `throttle#${scope}#${key}`, sk: String(windowStart) }, windowEnd: windowStart + windowSeconds };
+    return {
+      key: { pk: `throttle#${scope}#${key}`, sk: String(windowStart) },
+      windowEnd: windowStart + windowSeconds,
+    };
   }
 
   /** Current counts for several counters in one round trip. */
@@ -57,7 +66,13 @@ export class ThrottleStore {
    * Takes one slot if fewer than `limit` were taken in this window: one conditional write, so
    * concurrent callers cannot exceed the limit. Returns false when the limit is reached.
    */
-  async tryTake(scope: string, key: string, limit: number, windowSeconds: number, nowMs: number): Promise<boolean> {
+  async tryTake(
+    scope: string,
+    key: string,
+    limit: number,
+    windowSeconds: number,
+    nowMs: number,
+  ): Promise<boolean> {
     const { key: itemKey, windowEnd } = this.key(scope, key, windowSeconds, nowMs);
     try {
       await this.db.send(
@@ -80,7 +95,11 @@ export class ThrottleStore {
   /** Whether a sliding-window limit has room, without taking anything. */
   async hasRoomSliding(scope: string, key: string, limit: number, windowSeconds: number, nowMs: number) {
     const current = await this.db.send(
-      new GetCommand({ TableName: this.table, Key: { pk: `throttle#${scope}#${key}`, sk: 'sliding' }, ConsistentRead: true }),
+      new GetCommand({
+        TableName: this.table,
+        Key: { pk: `throttle#${scope}#${key}`, sk: 'sliding' },
+        ConsistentRead: true,
+      }),
     );
     const takenAt = (current.Item?.['takenAt'] as number[] | undefined) ?? [];
     return takenAt.filter((at) => at > nowMs - windowSeconds * 1000).length < limit;
@@ -94,7 +113,9 @@ export class ThrottleStore {
   async tryTakeSliding(scope: string, key: string, limit: number, windowSeconds: number, nowMs: number) {
     const itemKey = { pk: `throttle#${scope}#${key}`, sk: 'sliding' };
     for (let attempt = 0; attempt < 5; attempt += 1) {
-      const current = await this.db.send(new GetCommand({ TableName: this.table, Key: itemKey, ConsistentRead: true }));
+      const current = await this.db.send(
+        new GetCommand({ TableName: this.table, Key: itemKey, ConsistentRead: true }),
+      );
       const version = (current.Item?.['version'] as number | undefined) ?? 0;
       const recent = ((current.Item?.['takenAt'] as number[] | undefined) ?? []).filter(
         (at) => at > nowMs - windowSeconds * 1000,

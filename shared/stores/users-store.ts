@@ -126,7 +126,8 @@ export class UsersStore {
       ':now': input.now.toISOString(),
       ':false': false,
     };
-    let update = 'SET passwordHash = :hash, passwordSetAt = :setAt, updatedAt = :now, mustResetPassword = :false';
+    let update =
+      'SET passwordHash = :hash, passwordSetAt = :setAt, updatedAt = :now, mustResetPassword = :false';
     if (input.signOut) {
       update += ' ADD tokenVersion :one';
       values[':one'] = 1;
@@ -184,7 +185,10 @@ export class UsersStore {
     }
   }
 
-  async setMustResetPassword(userId: string, input: { revokeSessions: boolean; now: Date }): Promise<UserRecord> {
+  async setMustResetPassword(
+    userId: string,
+    input: { revokeSessions: boolean; now: Date },
+  ): Promise<UserRecord> {
     try {
       const result = await this.db.send(
         new UpdateCommand({
@@ -255,7 +259,8 @@ export class UsersStore {
     return this.conditionalUpdate({
       Key: { userId },
       UpdateExpression: 'SET totpLastStep = :step',
-      ConditionExpression: 'mfaEnabled = :true AND (attribute_not_exists(totpLastStep) OR totpLastStep < :step)',
+      ConditionExpression:
+        'mfaEnabled = :true AND (attribute_not_exists(totpLastStep) OR totpLastStep < :step)',
       ExpressionAttributeValues: { ':step': step, ':true': true },
     });
   }

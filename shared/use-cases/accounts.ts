@@ -63,6 +63,12 @@ export async function recordEvent(
   detail: SecurityEvent['detail'] = {},
 ): Promise<void> {
   await deps.events
-    .record(userId, { type, at: deps.clock.now().toISOString(), ip: origin.ip, userAgent: origin.userAgent, detail })
+    .record(userId, {
+      type,
+      at: deps.clock.now().toISOString(),
+      ip: origin.ip,
+      userAgent: origin.userAgent,
+      detail,
+    })
     .catch(() => undefined);
 }

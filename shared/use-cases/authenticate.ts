@@ -32,5 +32,11 @@ export async function authenticate(
   const claims = await deps.accessTokens.verify(accessToken);
   const state = await deps.revocation.read(claims.sub, claims.sid);
   if (isRevoked(claims, state, deps.clock.now().getTime())) throw new InvalidTokenError();
-  return { userId: claims.sub, sessionId: claims.sid, tokenVersion: claims.tv, issuedAt: claims.iat, expiresAt: claims.exp };
+  return {
+    userId: claims.sub,
+    sessionId: claims.sid,
+    tokenVersion: claims.tv,
+    issuedAt: claims.iat,
+    expiresAt: claims.exp,
+  };
 }

@@ -57,7 +57,12 @@ async function sendOnce(
       await deps.deliveries.settle(deliveryKey, 'rejected', { reason: error.message }, deps.clock.now());
       return 'rejected';
     }
-    await deps.deliveries.settle(deliveryKey, 'retryable', { reason: (error as Error).name }, deps.clock.now());
+    await deps.deliveries.settle(
+      deliveryKey,
+      'retryable',
+      { reason: (error as Error).name },
+      deps.clock.now(),
+    );
     throw error;
   }
 }
@@ -71,28 +76,45 @@ export async function deliverPasswordResetRequest(
     if (!user) return { skip: 'unknown_email' };
     const nowMs = deps.clock.now().getTime();
     // Check the hourly limit before spending the forced-mail slot, so a blocked mail uses up neither.
-    if (!(await deps.throttles.hasRoomSliding('reset-mail', user.userId, RESET_MAILS_PER_HOUR, 3600, nowMs))) {
+    if (
+      !(await deps.throttles.hasRoomSliding('reset-mail', user.userId, RESET_MAILS_PER_HOUR, 3600, nowMs))
+    ) {
       return { skip: 'reset_mail_hourly_limit' };
     }
     if (
       message.reason === 'forced' &&
-      !(await deps.throttles.tryTakeSliding('forced-reset-mail', user.userId, 1, FORCED_RESET_MAIL_INTERVAL_SECONDS, nowMs))
+      !(await deps.throttles.tryTakeSliding(
+        'forced-reset-mail',
+        user.userId,
+        1,
+        FORCED_RESET_MAIL_INTERVAL_SECONDS,
+        nowMs,
+      ))
     ) {
       return { skip: 'forced_reset_mail_interval' };
     }
-    if (!(await deps.throttles.tryTakeSliding('reset-mail', user.userId, RESET_MAILS_PER_HOUR, 3600, nowMs))) {
+    if (
+      !(await deps.throttles.tryTakeSliding('reset-mail', user.userId, RESET_MAILS_PER_HOUR, 3600, nowMs))
+    ) {
       return { skip: 'reset_mail_hourly_limit' };
     }
     const origin = { ip: message.ip, userAgent: message.userAgent };
     await recordEvent(deps, user.userId, 'password_reset_requested', origin, { reason: message.reason });
-    if (user.authMethod !== 'password') return ssoSignInHelpMail({ requestedAt: message.requestedAt }, appLinks(deps));
+    if (user.authMethod !== 'password')
+      return ssoSignInHelpMail({ requestedAt: message.requestedAt }, appLinks(deps));
     const token = randomSecret(32);
     await deps.resetTokens.create(sha256Hex(token), user.userId, deps.clock.now());
-    return passwordResetMail({ token, requestedAt: message.requestedAt, reason: message.reason }, appLinks(deps));
+    return passwordResetMail(
+      { token, requestedAt: message.requestedAt, reason: message.reason },
+      appLinks(deps),
+    );
   });
 }
 
-export async function deliverSecurityNotice(deps: NotifierDeps, message: SecurityNoticeMessage): Promise<DeliveryOutcome> {
+export async function deliverSecurityNotice(
+  deps: NotifierDeps,
+  message: SecurityNoticeMessage,
+): Promise<DeliveryOutcome> {
   return sendOnce(deps, message.deliveryKey, message.email, async () =>
     securityNoticeMail(
       { notice: message.notice, at: message.requestedAt, ip: message.ip, userAgent: message.userAgent },

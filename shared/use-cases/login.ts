@@ -41,13 +41,19 @@ export function mustResetPassword(user: UserRecord, tenant: TenantPolicy): boole
   return cutOff !== undefined && (user.passwordSetAt ?? 0) < cutOff;
 }
 
-export async function login(deps: LoginDeps, input: LoginInput, origin: RequestOrigin): Promise<TokenResponse> {
+export async function login(
+  deps: LoginDeps,
+  input: LoginInput,
+  origin: RequestOrigin,
+): Promise<TokenResponse> {
   const nowMs = deps.clock.now().getTime();
   const identifier = parseLoginIdentifier(input.login);
   const user = await deps.users.findByIdentifier(identifier);
   const throttle = deps.config.loginThrottle;
   // Unknown identifiers get their own counter, so throttling behaves the same whether or not the account exists.
-  const accountKey = user ? `user:${user.userId}` : `login:${sha256Hex(`${identifier.kind}#${identifier.value}`)}`;
+  const accountKey = user
+    ? `user:${user.userId}`
+    : `login:${sha256Hex(`${identifier.kind}#${identifier.value}`)}`;
   const ipKey = origin.ip ?? 'unknown';
   const { counts, windowEndsAt } = await deps.throttles.counts(
     [
@@ -65,16 +71,21 @@ export async function login(deps: LoginDeps, input: LoginInput, origin: RequestO
   }
 
   const password = normalisePassword(input.password);
-  const passwordOk =
-    user?.authMethod === 'password' && user.passwordHash !== undefined
-      ? await deps.hasher.verify(user.passwordHash, password)
-      : (await deps.hasher.verifyDummy(password), false);
+  let passwordOk = false;
+  if (user?.authMethod === 'password' && user.passwordHash !== undefined) {
+    passwordOk = await deps.hasher.verify(user.passwordHash, password);
+  } else {
+    // Unknown and SSO-only accounts cost the same argon2 work as a wrong password.
+    await deps.hasher.verifyDummy(password);
+  }
 
   if (!passwordOk || !user) {
     await Promise.all([
       deps.throttles.increment('login-account', accountKey, throttle.windowSeconds, nowMs),
       deps.throttles.increment('login-ip', ipKey, throttle.windowSeconds, nowMs),
-      user ? recordEvent(deps, user.userId, 'login_failed', origin, { reason: 'invalid_credentials' }) : undefined,
+      user
+        ? recordEvent(deps, user.userId, 'login_failed', origin, { reason: 'invalid_credentials' })
+        : undefined,
     ]);
     throw new InvalidCredentialsError();
   }

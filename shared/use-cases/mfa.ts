@@ -3,7 +3,13 @@ import { generateSecret, generateURI, verify as verifyTotp } from 'otplib';
 import { sha256Hex } from '../crypto/secrets.js';
 import { normalisePassword } from '../domain/password-policy.js';
 import type { UserRecord } from '../domain/user.js';
-import { ForbiddenError, InvalidCredentialsError, InvalidOtpError, MfaRequiredError, NotFoundError } from '../errors.js';
+import {
+  ForbiddenError,
+  InvalidCredentialsError,
+  InvalidOtpError,
+  MfaRequiredError,
+  NotFoundError,
+} from '../errors.js';
 import type { RequestOrigin } from '../stores/security-events-store.js';
 import { recordEvent } from './accounts.js';
 import type { Deps } from './deps.js';
@@ -89,7 +95,8 @@ export async function setupTotp(
   if (user.authMethod !== 'password') {
     throw new ForbiddenError('This account signs in with SSO; set up two-factor at your identity provider.');
   }
-  if (user.mfaEnabled) throw new ForbiddenError('Two-factor authentication is already on. Turn it off first.');
+  if (user.mfaEnabled)
+    throw new ForbiddenError('Two-factor authentication is already on. Turn it off first.');
   await requirePassword(deps, user, password);
   const secret = generateSecret({ length: 20 });
   await deps.users.savePendingTotp(userId, await deps.secretBox.seal(secret), deps.clock.now());

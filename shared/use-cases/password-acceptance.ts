@@ -16,7 +16,11 @@ export async function acceptablePassword(
   if (reasons.length === 0 && context.currentPasswordHash !== undefined) {
     if (await deps.hasher.verify(context.currentPasswordHash, normalised)) reasons.push('same_as_current');
   }
-  if (reasons.length === 0 && deps.breachedPasswords && (await deps.breachedPasswords.isBreached(normalised))) {
+  if (
+    reasons.length === 0 &&
+    deps.breachedPasswords &&
+    (await deps.breachedPasswords.isBreached(normalised))
+  ) {
     reasons.push('breached');
   }
   if (reasons.length > 0) throw new WeakPasswordError(reasons);

@@ -28,7 +28,12 @@ export async function forgotPassword(
 ): Promise<void> {
   // Mail limits protect inboxes; this protects the queue and our bill from one noisy address.
   const limit = deps.config.forgotPasswordMaxPerIpPerHour;
-  const count = await deps.throttles.increment('forgot-ip', origin.ip ?? 'unknown', 3600, deps.clock.now().getTime());
+  const count = await deps.throttles.increment(
+    'forgot-ip',
+    origin.ip ?? 'unknown',
+    3600,
+    deps.clock.now().getTime(),
+  );
   if (count > limit) throw new TooManyRequestsError(3600 - ((deps.clock.now().getTime() / 1000) % 3600));
   await queuePasswordResetMail(deps, normaliseEmail(email), origin, 'requested');
 }
@@ -61,7 +66,7 @@ async function validResetTarget(deps: ResetDeps, tokenHash: string, now: Date): 
   }
   const user = await deps.users.get(token.userId);
   // A completed reset (or any later password change) makes every token minted before it useless.
-  if (!user || user.authMethod !== 'password' || (user.passwordSetAt ?? 0) >= token.createdAtMs) {
+  if (user?.authMethod !== 'password' || (user.passwordSetAt ?? 0) >= token.createdAtMs) {
     throw new InvalidResetTokenError();
   }
   return user;
@@ -126,7 +131,10 @@ export async function changePassword(
   if ((counts[0] ?? 0) >= throttle.maxFailuresPerAccount) {
     throw new TooManyRequestsError(windowEndsAt - now.getTime() / 1000);
   }
-  if (!user.passwordHash || !(await deps.hasher.verify(user.passwordHash, normalisePassword(input.currentPassword)))) {
+  if (
+    !user.passwordHash ||
+    !(await deps.hasher.verify(user.passwordHash, normalisePassword(input.currentPassword)))
+  ) {
     await deps.throttles.increment('login-account', accountKey, throttle.windowSeconds, now.getTime());
     throw new InvalidCredentialsError();
   }

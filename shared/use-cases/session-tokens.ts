@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { ACCESS_TOKEN_TTL_SECONDS } from '../crypto/access-tokens.js';
 import { randomSecret, sha256Hex } from '../crypto/secrets.js';
 import { type PublicUser, toPublicUser, type UserRecord } from '../domain/user.js';
-import type { TenantPolicy } from '../stores/tenant-policy-store.js';
 import { SESSION_IDLE_LIFETIME_SECONDS, type SessionRecord } from '../stores/sessions-store.js';
+import type { TenantPolicy } from '../stores/tenant-policy-store.js';
 import type { Deps } from './deps.js';
 
 export interface TokenResponse {
@@ -26,7 +26,11 @@ export function parseRefreshToken(token: string): { userId: string; sessionId: s
   const parts = token.split('.');
   if (parts.length !== 4 || parts[0] !== REFRESH_TOKEN_PREFIX) return undefined;
   const [, userId, sessionId, secret] = parts as [string, string, string, string];
-  if (!/^[A-Za-z0-9-]{1,64}$/.test(userId) || !/^[A-Za-z0-9_-]{1,64}$/.test(sessionId) || secret.length < 43) {
+  if (
+    !/^[A-Za-z0-9-]{1,64}$/.test(userId) ||
+    !/^[A-Za-z0-9_-]{1,64}$/.test(sessionId) ||
+    secret.length < 43
+  ) {
     return undefined;
   }
   return { userId, sessionId };

@@ -17,7 +17,12 @@ import {
 } from './session-tokens.js';
 
 /** A session stays usable while it has not idled out, revoke-all has not passed it, nor a tenant cut-off. */
-function sessionIsLive(session: SessionRecord, tokenVersion: number, revokeBefore: number | undefined, now: Date) {
+function sessionIsLive(
+  session: SessionRecord,
+  tokenVersion: number,
+  revokeBefore: number | undefined,
+  now: Date,
+) {
   if (sessionIsExpired(session, now)) return false;
   if (session.tokenVersion < tokenVersion) return false;
   return revokeBefore === undefined || session.createdAtMs >= revokeBefore;
@@ -109,7 +114,14 @@ export async function listSessions(
   ]);
   const now = deps.clock.now();
   return sessions
-    .filter((session) => sessionIsLive(session, user?.tokenVersion ?? Number.POSITIVE_INFINITY, tenant.revokeTokensIssuedBefore, now))
+    .filter((session) =>
+      sessionIsLive(
+        session,
+        user?.tokenVersion ?? Number.POSITIVE_INFINITY,
+        tenant.revokeTokensIssuedBefore,
+        now,
+      ),
+    )
     .sort((a, b) => b.lastUsedAt.localeCompare(a.lastUsedAt))
     .map((session) => ({
       id: session.sessionId,

@@ -1,6 +1,6 @@
 import { decodeJwt, decodeProtectedHeader, importJWK, type JWK, jwtVerify } from 'jose';
-import { api } from '../support/http.js';
 import { type Api, logIn, signUp, sleep, uniqueName } from '../support/fixtures.js';
+import { api } from '../support/http.js';
 import { startTestStack, type TestStack } from '../support/test-stack.js';
 
 let stack: TestStack;
@@ -71,7 +71,11 @@ describe('accounts', () => {
       ['z'.repeat(257), ['too_long']],
     ];
     for (const [password, reasons] of cases) {
-      const response = await client.post('/v1/accounts', { email: `${username}@example.test`, username, password });
+      const response = await client.post('/v1/accounts', {
+        email: `${username}@example.test`,
+        username,
+        password,
+      });
       expect(response.status).toBe(422);
       expect(response.body).toEqual({ error: 'weak_password', message: expect.any(String), reasons });
     }
@@ -116,7 +120,10 @@ describe('request validation and errors', () => {
   });
 
   it('sends the security headers on every response, errors included', async () => {
-    for (const response of [await client.get('/.well-known/jwks.json'), await client.post('/v1/auth/login', '{')]) {
+    for (const response of [
+      await client.get('/.well-known/jwks.json'),
+      await client.post('/v1/auth/login', '{'),
+    ]) {
       expect(response.headers.get('cache-control')).toBe('no-store');
       expect(response.headers.get('strict-transport-security')).toMatch(/max-age=\d+/);
       expect(response.headers.get('x-content-type-options')).toBe('nosniff');
@@ -173,7 +180,10 @@ describe('login', () => {
       { token: stack.adminToken },
     );
     expect(created.status).toBe(201);
-    const unknown = await client.post('/v1/auth/login', { login: `${uniqueName()}@example.test`, password: 'whatever-pass' });
+    const unknown = await client.post('/v1/auth/login', {
+      login: `${uniqueName()}@example.test`,
+      password: 'whatever-pass',
+    });
     const wrong = await client.post('/v1/auth/login', { login: account.email, password: 'wrong-password-1' });
     const sso = await client.post('/v1/auth/login', { login: ssoEmail, password: 'whatever-pass' });
     for (const response of [unknown, wrong, sso]) {
@@ -186,10 +196,16 @@ describe('login', () => {
   it('throttles brute force on an account with 429 and retry-after', async () => {
     const account = await signUp(client);
     for (let i = 0; i < 5; i += 1) {
-      const response = await client.post('/v1/auth/login', { login: account.email, password: `wrong-${i}-password` });
+      const response = await client.post('/v1/auth/login', {
+        login: account.email,
+        password: `wrong-${i}-password`,
+      });
       expect(response.status).toBe(401);
     }
-    const throttled = await client.post('/v1/auth/login', { login: account.email, password: account.password });
+    const throttled = await client.post('/v1/auth/login', {
+      login: account.email,
+      password: account.password,
+    });
     expect(throttled.status).toBe(429);
     expect(throttled.body).toMatchObject({ error: 'too_many_requests' });
     expect(Number(throttled.headers.get('retry-after'))).toBeGreaterThan(0);
@@ -274,15 +290,19 @@ describe('tokens and sessions', () => {
     expect((await client.get('/v1/auth/session', { token: b.accessToken })).status).toBe(200);
   });
 
-  it('DELETE /v1/auth/sessions/{id} ends that device, and is 404 for another user\'s session', async () => {
+  it("DELETE /v1/auth/sessions/{id} ends that device, and is 404 for another user's session", async () => {
     const owner = await signUp(client);
     const other = await signUp(client);
     const laptop = await logIn(client, owner, { deviceName: 'Laptop' });
     const tv = await logIn(client, owner, { deviceName: 'TV' });
     const stranger = await logIn(client, other);
-    const foreign = await client.delete(`/v1/auth/sessions/${tv.sessionId}`, undefined, { token: stranger.accessToken });
+    const foreign = await client.delete(`/v1/auth/sessions/${tv.sessionId}`, undefined, {
+      token: stranger.accessToken,
+    });
     expect(foreign.status).toBe(404);
-    const own = await client.delete(`/v1/auth/sessions/${tv.sessionId}`, undefined, { token: laptop.accessToken });
+    const own = await client.delete(`/v1/auth/sessions/${tv.sessionId}`, undefined, {
+      token: laptop.accessToken,
+    });
     expect(own.status).toBe(204);
     await sleep(1100);
     expect((await client.get('/v1/auth/session', { token: tv.accessToken })).status).toBe(401);
@@ -310,7 +330,9 @@ describe('revoke-all ("sign out of all devices")', () => {
     const fresh = await logIn(client, account);
     expect(decodeJwt(fresh.accessToken).tv).toBe(1);
     expect((await client.get('/v1/auth/session', { token: fresh.accessToken })).status).toBe(200);
-    const sessions = await client.get<{ sessions: unknown[] }>('/v1/auth/sessions', { token: fresh.accessToken });
+    const sessions = await client.get<{ sessions: unknown[] }>('/v1/auth/sessions', {
+      token: fresh.accessToken,
+    });
     expect(sessions.body.sessions).toHaveLength(1);
   });
 
@@ -359,11 +381,18 @@ describe('security events', () => {
     const account = await signUp(client);
     await client.post('/v1/auth/login', { login: account.email, password: 'wrong-password-x' });
     const tokens = await logIn(client, account);
-    const response = await client.get<{ events: { type: string; ip: string | null }[] }>('/v1/me/security-events', {
-      token: tokens.accessToken,
-    });
+    const response = await client.get<{ events: { type: string; ip: string | null }[] }>(
+      '/v1/me/security-events',
+      {
+        token: tokens.accessToken,
+      },
+    );
     expect(response.status).toBe(200);
-    expect(response.body.events.map((e) => e.type)).toEqual(['login_succeeded', 'login_failed', 'account_created']);
+    expect(response.body.events.map((e) => e.type)).toEqual([
+      'login_succeeded',
+      'login_failed',
+      'account_created',
+    ]);
     expect(response.body.events[0]!.ip).toBe('127.0.0.1');
     expect(response.text).not.toContain(account.password);
     expect(response.text).not.toContain(tokens.refreshToken);

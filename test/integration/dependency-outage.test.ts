@@ -1,5 +1,5 @@
-import { createServer, type Server } from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import { api } from '../support/http.js';
 import { startTestStack, type TestStack } from '../support/test-stack.js';
 
@@ -9,7 +9,10 @@ function startBlackHole(): Promise<{ url: string; close: () => Promise<void> }> 
   return new Promise((resolve) => {
     server.listen(0, '127.0.0.1', () => {
       const { port } = server.address() as AddressInfo;
-      resolve({ url: `http://127.0.0.1:${port}`, close: () => new Promise((done) => server.close(() => done())) });
+      resolve({
+        url: `http://127.0.0.1:${port}`,
+        close: () => new Promise((done) => server.close(() => done())),
+      });
     });
   });
 }
@@ -19,7 +22,10 @@ let blackHole: Awaited<ReturnType<typeof startBlackHole>>;
 
 beforeAll(async () => {
   blackHole = await startBlackHole();
-  stack = await startTestStack({ notifier: false, env: { DYNAMODB_ENDPOINT: blackHole.url, LOG_LEVEL: 'SILENT' } });
+  stack = await startTestStack({
+    notifier: false,
+    env: { DYNAMODB_ENDPOINT: blackHole.url, LOG_LEVEL: 'SILENT' },
+  });
 });
 afterAll(async () => {
   await stack?.stop();
@@ -31,7 +37,11 @@ describe('when DynamoDB is unreachable', () => {
     const client = api(stack.apiUrl);
     for (const response of [
       await client.post('/v1/auth/login', { login: 'someone@example.test', password: 'some-password' }),
-      await client.post('/v1/accounts', { email: 'new@example.test', username: 'newbie', password: 'violet-river-canyon' }),
+      await client.post('/v1/accounts', {
+        email: 'new@example.test',
+        username: 'newbie',
+        password: 'violet-river-canyon',
+      }),
     ]) {
       expect(response.status).toBe(503);
       expect(response.body).toEqual({ error: 'unavailable', message: expect.any(String) });

@@ -1,6 +1,6 @@
 import { generate } from 'otplib';
-import { api } from '../support/http.js';
 import { type Api, logIn, signUp } from '../support/fixtures.js';
+import { api } from '../support/http.js';
 import { startTestStack, type TestStack } from '../support/test-stack.js';
 
 let stack: TestStack;
@@ -43,7 +43,10 @@ describe('TOTP two-factor', () => {
     expect(recoveryCodes).toHaveLength(10);
     expect(new Set(recoveryCodes).size).toBe(10);
 
-    const withoutCode = await client.post('/v1/auth/login', { login: account.email, password: account.password });
+    const withoutCode = await client.post('/v1/auth/login', {
+      login: account.email,
+      password: account.password,
+    });
     expect(withoutCode.status).toBe(401);
     expect(withoutCode.body).toMatchObject({ error: 'mfa_required' });
 
@@ -63,7 +66,11 @@ describe('TOTP two-factor', () => {
     });
     expect(ok.status).toBe(200);
     expect(ok.body.user.mfaEnabled).toBe(true);
-    const replay = await client.post('/v1/auth/login', { login: account.email, password: account.password, otp: code });
+    const replay = await client.post('/v1/auth/login', {
+      login: account.email,
+      password: account.password,
+      otp: code,
+    });
     expect(replay.status).toBe(401);
     expect(replay.body).toMatchObject({ error: 'invalid_otp' });
 
@@ -75,9 +82,17 @@ describe('TOTP two-factor', () => {
     const account = await signUp(client);
     const { recoveryCodes } = await enableTotp(account);
     const code = recoveryCodes[3]!;
-    const first = await client.post('/v1/auth/login', { login: account.email, password: account.password, otp: code });
+    const first = await client.post('/v1/auth/login', {
+      login: account.email,
+      password: account.password,
+      otp: code,
+    });
     expect(first.status).toBe(200);
-    const again = await client.post('/v1/auth/login', { login: account.email, password: account.password, otp: code });
+    const again = await client.post('/v1/auth/login', {
+      login: account.email,
+      password: account.password,
+      otp: code,
+    });
     expect(again.status).toBe(401);
     expect(again.body).toMatchObject({ error: 'invalid_otp' });
   });
@@ -85,7 +100,10 @@ describe('TOTP two-factor', () => {
   it('does not ask for a code when the password is wrong', async () => {
     const account = await signUp(client);
     await enableTotp(account);
-    const response = await client.post('/v1/auth/login', { login: account.email, password: 'wrong-password-here' });
+    const response = await client.post('/v1/auth/login', {
+      login: account.email,
+      password: 'wrong-password-here',
+    });
     expect(response.body).toMatchObject({ error: 'invalid_credentials' });
   });
 
@@ -104,17 +122,29 @@ describe('TOTP two-factor', () => {
       { token: tokens.accessToken },
     );
     expect(off.status).toBe(204);
-    expect((await client.post('/v1/auth/login', { login: account.email, password: account.password })).status).toBe(200);
+    expect(
+      (await client.post('/v1/auth/login', { login: account.email, password: account.password })).status,
+    ).toBe(200);
   });
 
   it('rejects a wrong confirmation code and keeps TOTP off', async () => {
     const account = await signUp(client);
     const tokens = await logIn(client, account);
-    await client.post('/v1/auth/mfa/totp/setup', { password: account.password }, { token: tokens.accessToken });
-    const confirm = await client.post('/v1/auth/mfa/totp/confirm', { otp: '123456' }, { token: tokens.accessToken });
+    await client.post(
+      '/v1/auth/mfa/totp/setup',
+      { password: account.password },
+      { token: tokens.accessToken },
+    );
+    const confirm = await client.post(
+      '/v1/auth/mfa/totp/confirm',
+      { otp: '123456' },
+      { token: tokens.accessToken },
+    );
     expect(confirm.status).toBe(401);
     expect(confirm.body).toMatchObject({ error: 'invalid_otp' });
-    expect((await client.post('/v1/auth/login', { login: account.email, password: account.password })).status).toBe(200);
+    expect(
+      (await client.post('/v1/auth/login', { login: account.email, password: account.password })).status,
+    ).toBe(200);
   });
 
   it('asks for the second factor on password reset', async () => {
@@ -124,7 +154,10 @@ describe('TOTP two-factor', () => {
     const mails = await stack.ses.waitForMail(account.email, { count: 2, timeoutMs: 10_000 });
     const text = mails.find((m) => m.subject === 'Reset your password')!.body.text ?? '';
     const token = /token=([A-Za-z0-9_-]+)/.exec(text)![1]!;
-    const missing = await client.post('/v1/auth/password/reset', { token, newPassword: 'mfa-protected-reset' });
+    const missing = await client.post('/v1/auth/password/reset', {
+      token,
+      newPassword: 'mfa-protected-reset',
+    });
     expect(missing.status).toBe(401);
     expect(missing.body).toMatchObject({ error: 'mfa_required' });
     const done = await client.post('/v1/auth/password/reset', {

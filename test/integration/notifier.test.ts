@@ -2,17 +2,17 @@ import { randomUUID } from 'node:crypto';
 import { GetQueueAttributesCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { createDeps } from '../../shared/app.js';
 import { loadConfig } from '../../shared/config.js';
+import { sha256Hex } from '../../shared/crypto/secrets.js';
+import { InvalidResetTokenError } from '../../shared/errors.js';
 import type { SecurityNoticeMessage } from '../../shared/notifications/messages.js';
-import { MailRejectedError, type Mailer } from '../../shared/ports/mailer.js';
 import type { Clock } from '../../shared/ports/clock.js';
+import { type Mailer, MailRejectedError } from '../../shared/ports/mailer.js';
 import { deliverSecurityNotice } from '../../shared/use-cases/deliver-notification.js';
 import type { Deps } from '../../shared/use-cases/deps.js';
 import { resetPassword } from '../../shared/use-cases/password.js';
-import { sha256Hex } from '../../shared/crypto/secrets.js';
-import { api } from '../support/http.js';
 import { type Api, signUp, sleep, uniqueName } from '../support/fixtures.js';
+import { api } from '../support/http.js';
 import { startTestStack, type TestStack } from '../support/test-stack.js';
-import { InvalidResetTokenError } from '../../shared/errors.js';
 
 let stack: TestStack;
 let client: Api;
@@ -23,7 +23,11 @@ let deps: Deps;
 beforeAll(async () => {
   stack = await startTestStack({ queueVisibilityTimeoutSeconds: 1, env: { LOG_LEVEL: 'SILENT' } });
   client = api(stack.apiUrl);
-  sqs = new SQSClient({ endpoint: stack.endpoints.sqs, region: 'us-east-1', requestHandler: { requestTimeout: 5000 } });
+  sqs = new SQSClient({
+    endpoint: stack.endpoints.sqs,
+    region: 'us-east-1',
+    requestHandler: { requestTimeout: 5000 },
+  });
   deps = createDeps(loadConfig(process.env));
 });
 afterAll(async () => {
@@ -45,7 +49,8 @@ function notice(email: string): SecurityNoticeMessage {
   };
 }
 
-const send = (body: string) => sqs.send(new SendMessageCommand({ QueueUrl: stack.queueUrl, MessageBody: body }));
+const send = (body: string) =>
+  sqs.send(new SendMessageCommand({ QueueUrl: stack.queueUrl, MessageBody: body }));
 
 describe('notifier through the queue', () => {
   it('sends one mail for a message that is delivered twice', async () => {
@@ -67,7 +72,10 @@ describe('notifier through the queue', () => {
     let inDlq = 0;
     while (Date.now() < deadline && inDlq < 2) {
       const attributes = await sqs.send(
-        new GetQueueAttributesCommand({ QueueUrl: stack.dlqUrl, AttributeNames: ['ApproximateNumberOfMessages'] }),
+        new GetQueueAttributesCommand({
+          QueueUrl: stack.dlqUrl,
+          AttributeNames: ['ApproximateNumberOfMessages'],
+        }),
       );
       inDlq = Number(attributes.Attributes?.ApproximateNumberOfMessages ?? 0);
       await sleep(500);
@@ -91,7 +99,8 @@ describe('notifier delivery rules', () => {
     return mailer;
   }
 
-  const throttling = () => Object.assign(new Error('Maximum sending rate exceeded.'), { name: 'TooManyRequestsException' });
+  const throttling = () =>
+    Object.assign(new Error('Maximum sending rate exceeded.'), { name: 'TooManyRequestsException' });
 
   it('retries SES throttling and still sends exactly one mail', async () => {
     const email = `${uniqueName('throttled')}@example.test`;
@@ -152,11 +161,19 @@ describe('reset token expiry', () => {
     await timed.resetTokens.create(sha256Hex(token), user!.userId, now);
     now = new Date(now.getTime() + 30 * 60 * 1000 + 1000);
     await expect(
-      resetPassword(timed, { token, newPassword: 'too-late-passphrase', signOutAllDevices: true }, { ip: null, userAgent: null }),
+      resetPassword(
+        timed,
+        { token, newPassword: 'too-late-passphrase', signOutAllDevices: true },
+        { ip: null, userAgent: null },
+      ),
     ).rejects.toBeInstanceOf(InvalidResetTokenError);
     now = new Date(now.getTime() - 2000);
     await expect(
-      resetPassword(timed, { token, newPassword: 'just-in-time-passphrase', signOutAllDevices: true }, { ip: null, userAgent: null }),
+      resetPassword(
+        timed,
+        { token, newPassword: 'just-in-time-passphrase', signOutAllDevices: true },
+        { ip: null, userAgent: null },
+      ),
     ).resolves.toEqual({ signedOutAllDevices: true });
   });
 });

@@ -1,5 +1,5 @@
-import { api } from '../support/http.js';
 import { type Api, logIn, signUp, sleep, uniqueName } from '../support/fixtures.js';
+import { api } from '../support/http.js';
 import { startTestStack, TEST_APP_URL, type TestStack } from '../support/test-stack.js';
 
 let stack: TestStack;
@@ -35,7 +35,9 @@ describe('forgot password', () => {
     const unknownEmail = `${uniqueName('nobody')}@example.test`;
 
     const responses = await Promise.all(
-      [account.email, ssoEmail, unknownEmail].map((email) => client.post('/v1/auth/password/forgot', { email })),
+      [account.email, ssoEmail, unknownEmail].map((email) =>
+        client.post('/v1/auth/password/forgot', { email }),
+      ),
     );
     for (const response of responses) {
       expect(response.status).toBe(202);
@@ -71,10 +73,15 @@ describe('forgot password', () => {
 describe('reset password', () => {
   it('sets the new password and, by default, signs out every device in the same step', async () => {
     const account = await signUp(client);
-    const devices = await Promise.all(['TV', 'Phone'].map((deviceName) => logIn(client, account, { deviceName })));
+    const devices = await Promise.all(
+      ['TV', 'Phone'].map((deviceName) => logIn(client, account, { deviceName })),
+    );
     const token = await requestResetToken(account.email);
 
-    const reset = await client.post('/v1/auth/password/reset', { token, newPassword: 'brand-new-harbour-light' });
+    const reset = await client.post('/v1/auth/password/reset', {
+      token,
+      newPassword: 'brand-new-harbour-light',
+    });
     expect(reset.status).toBe(200);
     expect(reset.body).toEqual({ signedOutAllDevices: true });
     expect(reset.text).not.toMatch(/accessToken|refreshToken/);
@@ -83,7 +90,9 @@ describe('reset password', () => {
       expect((await client.get('/v1/auth/session', { token: device.accessToken })).status).toBe(401);
       expect((await client.post('/v1/auth/refresh', { refreshToken: device.refreshToken })).status).toBe(401);
     }
-    expect((await client.post('/v1/auth/login', { login: account.email, password: account.password })).status).toBe(401);
+    expect(
+      (await client.post('/v1/auth/login', { login: account.email, password: account.password })).status,
+    ).toBe(401);
     await logIn(client, { email: account.email, password: 'brand-new-harbour-light' });
 
     const mails = await stack.ses.waitForMail(account.email, { count: 2, timeoutMs: 10_000 });
@@ -108,10 +117,13 @@ describe('reset password', () => {
   it('answers replayed, random and malformed tokens identically with 400 invalid_token', async () => {
     const account = await signUp(client);
     const token = await requestResetToken(account.email);
-    expect((await client.post('/v1/auth/password/reset', { token, newPassword: 'first-reset-passphrase' })).status).toBe(
-      200,
-    );
-    const replayed = await client.post('/v1/auth/password/reset', { token, newPassword: 'second-reset-passphrase' });
+    expect(
+      (await client.post('/v1/auth/password/reset', { token, newPassword: 'first-reset-passphrase' })).status,
+    ).toBe(200);
+    const replayed = await client.post('/v1/auth/password/reset', {
+      token,
+      newPassword: 'second-reset-passphrase',
+    });
     const random = await client.post('/v1/auth/password/reset', {
       token: 'A'.repeat(43),
       newPassword: 'second-reset-passphrase',
@@ -137,11 +149,15 @@ describe('reset password', () => {
     const older = await requestResetToken(account.email, 1);
     const newer = await requestResetToken(account.email, 2);
     expect(newer).not.toBe(older);
-    expect((await client.post('/v1/auth/password/reset', { token: older, newPassword: 'older-token-passphrase' })).status).toBe(
-      200,
-    );
+    expect(
+      (await client.post('/v1/auth/password/reset', { token: older, newPassword: 'older-token-passphrase' }))
+        .status,
+    ).toBe(200);
     // The completed reset invalidated every outstanding token.
-    const stale = await client.post('/v1/auth/password/reset', { token: newer, newPassword: 'newer-token-passphrase' });
+    const stale = await client.post('/v1/auth/password/reset', {
+      token: newer,
+      newPassword: 'newer-token-passphrase',
+    });
     expect(stale.status).toBe(400);
   });
 
@@ -155,17 +171,23 @@ describe('reset password', () => {
       [`my-${account.username}-pw`, 'contains_identifier'],
     ];
     for (const [newPassword, reason] of cases) {
-      const response = await client.post<{ reasons: string[] }>('/v1/auth/password/reset', { token, newPassword });
+      const response = await client.post<{ reasons: string[] }>('/v1/auth/password/reset', {
+        token,
+        newPassword,
+      });
       expect(response.status).toBe(422);
       expect(response.body.reasons).toContain(reason);
     }
-    expect((await client.post('/v1/auth/password/reset', { token, newPassword: 'finally-a-good-passphrase' })).status).toBe(
-      200,
-    );
+    expect(
+      (await client.post('/v1/auth/password/reset', { token, newPassword: 'finally-a-good-passphrase' }))
+        .status,
+    ).toBe(200);
   });
 
   it('reads the token from the body only', async () => {
-    const response = await client.post('/v1/auth/password/reset?token=abc', { newPassword: 'some-long-passphrase' });
+    const response = await client.post('/v1/auth/password/reset?token=abc', {
+      newPassword: 'some-long-passphrase',
+    });
     expect(response.status).toBe(400);
     expect(response.body).toMatchObject({ error: 'invalid_request' });
   });
@@ -214,7 +236,11 @@ describe('change password', () => {
     expect(weak.body).toMatchObject({ reasons: ['same_as_current'] });
     const changed = await client.post(
       '/v1/auth/password/change',
-      { currentPassword: account.password, newPassword: 'kept-devices-passphrase', signOutOtherDevices: false },
+      {
+        currentPassword: account.password,
+        newPassword: 'kept-devices-passphrase',
+        signOutOtherDevices: false,
+      },
       { token: here.accessToken },
     );
     expect(changed.status).toBe(200);

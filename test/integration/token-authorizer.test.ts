@@ -1,11 +1,13 @@
 import type { APIGatewayRequestAuthorizerEventV2 } from 'aws-lambda';
-import { api } from '../support/http.js';
 import { type Api, logIn, signUp } from '../support/fixtures.js';
+import { api } from '../support/http.js';
 import { startTestStack, type TestStack } from '../support/test-stack.js';
 
 let stack: TestStack;
 let client: Api;
-let authorize: (event: APIGatewayRequestAuthorizerEventV2) => Promise<{ isAuthorized: boolean; context: object }>;
+let authorize: (
+  event: APIGatewayRequestAuthorizerEventV2,
+) => Promise<{ isAuthorized: boolean; context: object }>;
 
 beforeAll(async () => {
   stack = await startTestStack({ notifier: false });

@@ -24,7 +24,10 @@ export function uniqueName(prefix = 'user'): string {
   return `${prefix}_${randomBytes(5).toString('hex')}`;
 }
 
-export async function signUp(client: Api, overrides: Partial<Omit<TestAccount, 'id'>> = {}): Promise<TestAccount> {
+export async function signUp(
+  client: Api,
+  overrides: Partial<Omit<TestAccount, 'id'>> = {},
+): Promise<TestAccount> {
   const username = overrides.username ?? uniqueName();
   const account = {
     email: overrides.email ?? `${username.replace(/_/g, '.')}@example.test`,

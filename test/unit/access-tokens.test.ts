@@ -1,6 +1,11 @@
 import { SignJWT } from 'jose';
 import { createAccessTokens } from '../../shared/crypto/access-tokens.js';
-import { generateSigningJwk, importSigningKeys, type KeyStore, type SigningKeys } from '../../shared/crypto/key-store.js';
+import {
+  generateSigningJwk,
+  importSigningKeys,
+  type KeyStore,
+  type SigningKeys,
+} from '../../shared/crypto/key-store.js';
 import { InvalidTokenError } from '../../shared/errors.js';
 
 const jwtSettings = { issuer: 'https://auth.example.test', audience: 'example-api' };
@@ -23,7 +28,12 @@ describe('access tokens', () => {
   it('issues ES256 tokens with the contract claims and verifies them', async () => {
     let now = issuedAt * 1000;
     const tokens = createAccessTokens(await rotatingKeyStore(), jwtSettings, () => now);
-    const { token, claims } = await tokens.issue({ userId: 'u1', sessionId: 's1', tokenVersion: 4, issuedAt });
+    const { token, claims } = await tokens.issue({
+      userId: 'u1',
+      sessionId: 's1',
+      tokenVersion: 4,
+      issuedAt,
+    });
     expect(claims).toMatchObject({ sub: 'u1', sid: 's1', tv: 4, iat: issuedAt, exp: issuedAt + 900 });
     now += 1000;
     await expect(tokens.verify(token)).resolves.toEqual(claims);

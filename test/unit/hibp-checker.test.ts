@@ -33,7 +33,11 @@ describe('breached-password check (HIBP range API)', () => {
   it('finds a breached password while sending only the 5-character SHA-1 prefix', async () => {
     const server = await startRangeServer(['correct horse battery staple']);
     const unavailable: string[] = [];
-    const checker = createHibpChecker({ baseUrl: server.url, timeoutMs: 2000, onUnavailable: (r) => unavailable.push(r) });
+    const checker = createHibpChecker({
+      baseUrl: server.url,
+      timeoutMs: 2000,
+      onUnavailable: (r) => unavailable.push(r),
+    });
     try {
       expect(await checker.isBreached('correct horse battery staple')).toBe(true);
       expect(await checker.isBreached('a never-breached passphrase 7Qz')).toBe(false);
@@ -50,7 +54,11 @@ describe('breached-password check (HIBP range API)', () => {
   it('fails open with a log line when the service is too slow', async () => {
     const server = await startRangeServer(['hunter2hunter2'], { delayMs: 500 });
     const unavailable: string[] = [];
-    const checker = createHibpChecker({ baseUrl: server.url, timeoutMs: 50, onUnavailable: (r) => unavailable.push(r) });
+    const checker = createHibpChecker({
+      baseUrl: server.url,
+      timeoutMs: 50,
+      onUnavailable: (r) => unavailable.push(r),
+    });
     try {
       expect(await checker.isBreached('hunter2hunter2')).toBe(false);
       expect(unavailable).toEqual(['timed out']);
@@ -62,7 +70,11 @@ describe('breached-password check (HIBP range API)', () => {
   it('fails open when the service answers with an error', async () => {
     const server = await startRangeServer([], { status: 503 });
     const unavailable: string[] = [];
-    const checker = createHibpChecker({ baseUrl: server.url, timeoutMs: 2000, onUnavailable: (r) => unavailable.push(r) });
+    const checker = createHibpChecker({
+      baseUrl: server.url,
+      timeoutMs: 2000,
+      onUnavailable: (r) => unavailable.push(r),
+    });
     try {
       expect(await checker.isBreached('whatever-password')).toBe(false);
       expect(unavailable).toEqual(['range API answered 503']);

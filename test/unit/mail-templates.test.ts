@@ -24,7 +24,10 @@ describe('mail templates', () => {
     for (const mail of [
       passwordResetMail({ token: 't', requestedAt: at, reason: 'forced' }, app),
       ssoSignInHelpMail({ requestedAt: at }, app),
-      securityNoticeMail({ notice: 'signed_out_all_devices', at, ip: '203.0.113.7', userAgent: 'curl/8' }, app),
+      securityNoticeMail(
+        { notice: 'signed_out_all_devices', at, ip: '203.0.113.7', userAgent: 'curl/8' },
+        app,
+      ),
     ]) {
       expect(mail.text).toContain('16:04 UTC on 22 November 2026');
       expect(mail.text).toContain("If this wasn't you");

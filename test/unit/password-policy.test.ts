@@ -1,6 +1,10 @@
 import fc from 'fast-check';
 import { loadPasswordBlocklist } from '../../shared/domain/password-blocklist.js';
-import { codePointLength, localPasswordProblems, normalisePassword } from '../../shared/domain/password-policy.js';
+import {
+  codePointLength,
+  localPasswordProblems,
+  normalisePassword,
+} from '../../shared/domain/password-policy.js';
 
 const blocklist = loadPasswordBlocklist();
 
@@ -37,7 +41,9 @@ describe('password policy', () => {
   });
 
   it('ignores identifiers too short to be meaningful', () => {
-    expect(localPasswordProblems('abundant-violet-river', { email: 'ab@example.com' }, blocklist)).toEqual([]);
+    expect(localPasswordProblems('abundant-violet-river', { email: 'ab@example.com' }, blocklist)).toEqual(
+      [],
+    );
   });
 
   it('NFKC-normalises so compatibility characters cannot dodge the blocklist', () => {

@@ -30,7 +30,9 @@ describe('request body parsing', () => {
   });
 
   it('answers a non-JSON media type with 415', () => {
-    const error = errorOf(() => parseJsonBody({ body: 'login=a', contentType: 'application/x-www-form-urlencoded' }, loginBody));
+    const error = errorOf(() =>
+      parseJsonBody({ body: 'login=a', contentType: 'application/x-www-form-urlencoded' }, loginBody),
+    );
     expect(error.status).toBe(415);
   });
 
@@ -41,7 +43,10 @@ describe('request body parsing', () => {
 
   it('names every unknown, missing and mistyped field in details', () => {
     const error = errorOf(() =>
-      parseJsonBody({ body: '{"email":"nope","password":5,"admin":true}', contentType: jsonType }, createAccountBody),
+      parseJsonBody(
+        { body: '{"email":"nope","password":5,"admin":true}', contentType: jsonType },
+        createAccountBody,
+      ),
     );
     expect(error.status).toBe(400);
     const paths = (error.extra['details'] as { path: string }[]).map((d) => d.path).sort();
@@ -50,7 +55,12 @@ describe('request body parsing', () => {
 
   it('decodes base64-encoded bodies', () => {
     const body = Buffer.from('{"refreshToken":"abc"}').toString('base64');
-    expect(parseJsonBody({ body, isBase64Encoded: true, contentType: jsonType }, loginBody.pick({}).extend({ refreshToken: loginBody.shape.login }))).toEqual({
+    expect(
+      parseJsonBody(
+        { body, isBase64Encoded: true, contentType: jsonType },
+        loginBody.pick({}).extend({ refreshToken: loginBody.shape.login }),
+      ),
+    ).toEqual({
       refreshToken: 'abc',
     });
   });

@@ -1,9 +1,13 @@
 import type { AccessTokenClaims } from '../../shared/crypto/access-tokens.js';
+import type { UserRecord } from '../../shared/domain/user.js';
 import type { RevocationState } from '../../shared/stores/revocation-state.js';
 import { isRevoked } from '../../shared/use-cases/authenticate.js';
 import { mustResetPassword } from '../../shared/use-cases/login.js';
-import { accessTokenIssuedAt, formatRefreshToken, parseRefreshToken } from '../../shared/use-cases/session-tokens.js';
-import type { UserRecord } from '../../shared/domain/user.js';
+import {
+  accessTokenIssuedAt,
+  formatRefreshToken,
+  parseRefreshToken,
+} from '../../shared/use-cases/session-tokens.js';
 
 const now = Date.parse('2026-11-22T10:00:00.500Z');
 const claims = (overrides: Partial<AccessTokenClaims> = {}): AccessTokenClaims => ({
@@ -43,14 +47,18 @@ describe('revocation rules', () => {
   it('rejects tokens issued before the tenant-wide cut-off, including earlier in the same second', () => {
     const cutOff = now - 200; // 10:00:00.300
     const sameSecondBefore = claims({ iat: Math.floor((now - 400) / 1000) });
-    expect(isRevoked(sameSecondBefore, state({ tenant: { revokeTokensIssuedBefore: cutOff } }), now)).toBe(true);
+    expect(isRevoked(sameSecondBefore, state({ tenant: { revokeTokensIssuedBefore: cutOff } }), now)).toBe(
+      true,
+    );
   });
 
   it('accepts a token issued after the cut-off in the same second, because iat is lifted past it', () => {
     const cutOff = now - 200;
     const iat = accessTokenIssuedAt(now, { revokeTokensIssuedBefore: cutOff });
     expect(iat).toBe(Math.ceil(cutOff / 1000));
-    expect(isRevoked(claims({ iat }), state({ tenant: { revokeTokensIssuedBefore: cutOff } }), now)).toBe(false);
+    expect(isRevoked(claims({ iat }), state({ tenant: { revokeTokensIssuedBefore: cutOff } }), now)).toBe(
+      false,
+    );
   });
 });
 
@@ -70,13 +78,17 @@ describe('forced password reset', () => {
 
   it('applies to password accounts whose password predates a tenant-wide incident', () => {
     expect(mustResetPassword(user(), { forceResetPasswordsSetBefore: now })).toBe(true);
-    expect(mustResetPassword(user({ passwordSetAt: now + 1 }), { forceResetPasswordsSetBefore: now })).toBe(false);
+    expect(mustResetPassword(user({ passwordSetAt: now + 1 }), { forceResetPasswordsSetBefore: now })).toBe(
+      false,
+    );
   });
 
   it('never applies to SSO accounts', () => {
-    expect(mustResetPassword(user({ authMethod: 'sso', mustResetPassword: true }), { forceResetPasswordsSetBefore: now })).toBe(
-      false,
-    );
+    expect(
+      mustResetPassword(user({ authMethod: 'sso', mustResetPassword: true }), {
+        forceResetPasswordsSetBefore: now,
+      }),
+    ).toBe(false);
   });
 
   it('applies when an admin flagged the account', () => {
@@ -86,7 +98,11 @@ describe('forced password reset', () => {
 
 describe('refresh token format', () => {
   it('round-trips the session location and rejects anything else', () => {
-    const token = formatRefreshToken('3f0c3b8e-6d2a-4c1e-9d9a-1a2b3c4d5e6f', 'c2Vzc2lvbi1pZA', 'x'.repeat(43));
+    const token = formatRefreshToken(
+      '3f0c3b8e-6d2a-4c1e-9d9a-1a2b3c4d5e6f',
+      'c2Vzc2lvbi1pZA',
+      'x'.repeat(43),
+    );
     expect(parseRefreshToken(token)).toEqual({
       userId: '3f0c3b8e-6d2a-4c1e-9d9a-1a2b3c4d5e6f',
       sessionId: 'c2Vzc2lvbi1pZA',
