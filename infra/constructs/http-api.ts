@@ -4,6 +4,8 @@ import {
   CorsHttpMethod,
   HttpApi,
   HttpMethod,
+  HttpRoute,
+  HttpRouteKey,
   HttpStage,
   type IHttpRouteAuthorizer,
   LogGroupLogDestination,
@@ -111,6 +113,18 @@ export class AccountShieldHttpApi extends Construct {
       return integration;
     };
     const iamAuthorizer = new HttpIamAuthorizer();
+
+    // Unknown paths and methods reach a function too, so they get the contract's JSON 404 with the security
+    // headers instead of API Gateway's bare {"message":"Not Found"}.
+    const fallback = new HttpRoute(this, 'UnknownRoute', {
+      httpApi: this.api,
+      routeKey: HttpRouteKey.DEFAULT,
+      integration: integrationFor('jwks'),
+    });
+    Validations.of(fallback).acknowledge({
+      id: 'AwsSolutions-APIG4',
+      reason: 'The $default route only answers 404 not_found for paths that are not part of the API.',
+    });
 
     for (const route of props.routes) {
       const authorizer: IHttpRouteAuthorizer | undefined = route.auth === 'admin' ? iamAuthorizer : undefined;

@@ -13,6 +13,7 @@ import type {
   Context,
 } from 'aws-lambda';
 import type { FunctionName, RouteDefinition } from '../../functions/routes.js';
+import { SECURITY_HEADERS } from '../../shared/http/responses.js';
 
 export type HttpHandler = (
   event: APIGatewayProxyEventV2,
@@ -47,11 +48,8 @@ const API_ID = 'local';
 
 /** What the contract asks of every response; applied to the responses this gateway makes up itself. */
 const GATEWAY_HEADERS: OutgoingHttpHeaders = {
-  'content-type': 'application/json',
-  'cache-control': 'no-store',
-  'strict-transport-security': 'max-age=63072000; includeSubDomains',
-  'x-content-type-options': 'nosniff',
-  'x-frame-options': 'DENY',
+  ...SECURITY_HEADERS,
+  'content-type': 'application/json; charset=utf-8',
 };
 
 interface CompiledRoute {

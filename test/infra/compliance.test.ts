@@ -69,9 +69,11 @@ describe('GIVEN the app with the required context WHEN synthesized', () => {
       expect(ack.id).toMatch(reviewed);
       expect(ack.reason.length).toBeGreaterThan(60);
     }
-    // APIG4 only on routes that are public or check bearer tokens in the handler, never on admin routes.
+    // APIG4 only on routes that are public or check bearer tokens in the handler (and the $default 404
+    // route), never on admin routes.
     const apig4Routes = acks.filter((ack) => ack.id === 'AwsSolutions-APIG4');
-    expect(apig4Routes).toHaveLength(routes.filter((route) => route.auth !== 'admin').length);
+    expect(apig4Routes).toHaveLength(routes.filter((route) => route.auth !== 'admin').length + 1);
+    expect(apig4Routes.some((ack) => ack.path.endsWith('/UnknownRoute'))).toBe(true);
   });
 
   test('THEN cfn-lint finds nothing in the template (W3005 aside)', () => {

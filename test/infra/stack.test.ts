@@ -192,9 +192,9 @@ describe('GIVEN the stack WHEN synthesized THEN the tables', () => {
 describe('GIVEN the stack WHEN synthesized THEN the HTTP API', () => {
   const routeResources = () => ofType('AWS::ApiGatewayV2::Route').map(([, route]) => route.Properties);
 
-  test('has exactly the routes of functions/routes.ts', () => {
+  test('has exactly the routes of functions/routes.ts, plus $default answering 404 for anything else', () => {
     const keys = routeResources().map((route) => route['RouteKey']);
-    expect(keys.sort()).toEqual(routes.map(routeKey).sort());
+    expect(keys.sort()).toEqual([...routes.map(routeKey), '$default'].sort());
   });
 
   test("sends each route to its route group's function with payload format 2.0", () => {

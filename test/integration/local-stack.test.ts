@@ -175,7 +175,7 @@ describe('local API gateway', () => {
   });
 
   const securityHeaders = {
-    'content-type': 'application/json',
+    'content-type': 'application/json; charset=utf-8',
     'cache-control': 'no-store',
     'strict-transport-security': expect.stringContaining('max-age='),
     'x-content-type-options': 'nosniff',
