@@ -1,7 +1,15 @@
 import { createHttpHandler, route } from '../shared/http/http-api.js';
+import { createIncidentBody, forceResetBody } from '../shared/http/incident-schemas.js';
 import { json } from '../shared/http/responses.js';
 import { adminCreateUserBody } from '../shared/http/schemas.js';
 import { createAccount } from '../shared/use-cases/accounts.js';
+import {
+  cancelIncident,
+  createIncident,
+  forcePasswordReset,
+  getIncident,
+  listIncidents,
+} from '../shared/use-cases/incidents.js';
 import { getDeps, logger } from './commons/runtime.js';
 
 export const handler = createHttpHandler(
@@ -9,6 +17,26 @@ export const handler = createHttpHandler(
     'POST /v1/admin/users': route({
       body: adminCreateUserBody,
       handle: async ({ body, origin }, deps) => json(201, { user: await createAccount(deps, body, origin) }),
+    }),
+    'POST /v1/admin/users/{id}/force-reset': route({
+      body: forceResetBody,
+      handle: async ({ body, pathParameters }, deps) =>
+        json(202, { forcedReset: await forcePasswordReset(deps, pathParameters['id'] ?? '', body) }),
+    }),
+    'POST /v1/admin/incidents': route({
+      body: createIncidentBody,
+      handle: async ({ body }, deps) => json(201, { incident: await createIncident(deps, body, logger) }),
+    }),
+    'GET /v1/admin/incidents': route({
+      handle: async (_request, deps) => json(200, { incidents: await listIncidents(deps) }),
+    }),
+    'GET /v1/admin/incidents/{id}': route({
+      handle: async ({ pathParameters }, deps) =>
+        json(200, { incident: await getIncident(deps, pathParameters['id'] ?? '') }),
+    }),
+    'POST /v1/admin/incidents/{id}/cancel': route({
+      handle: async ({ pathParameters }, deps) =>
+        json(200, { incident: await cancelIncident(deps, pathParameters['id'] ?? '') }),
     }),
   },
   getDeps,

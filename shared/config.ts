@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { tableDefinitions } from './tables.js';
+import type { tableDefinitions } from './tables.js';
 
 const positiveInt = z.coerce.number().int().positive();
 const optionalUrl = z.string().url().optional();
@@ -103,9 +103,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     if (!e.SIGNING_KEY_FILE) throw new ConfigError('Invalid configuration: SIGNING_KEY_FILE is required');
     signingKey = { source: 'file', file: e.SIGNING_KEY_FILE };
   } else {
-    if (!e.SIGNING_KEY_SECRET_ARN) throw new ConfigError('Invalid configuration: SIGNING_KEY_SECRET_ARN is required');
+    if (!e.SIGNING_KEY_SECRET_ARN)
+      throw new ConfigError('Invalid configuration: SIGNING_KEY_SECRET_ARN is required');
     signingKey = { source: 'secrets-manager', secretArn: e.SIGNING_KEY_SECRET_ARN };
-    if (!e.TOTP_KMS_KEY_ID) throw new ConfigError('Invalid configuration: TOTP_KMS_KEY_ID is required with secrets-manager keys');
+    if (!e.TOTP_KMS_KEY_ID)
+      throw new ConfigError('Invalid configuration: TOTP_KMS_KEY_ID is required with secrets-manager keys');
   }
   return {
     tables: {
@@ -123,7 +125,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sesMaxSendRate: e.SES_MAX_SEND_RATE,
     jwt: { issuer: e.JWT_ISSUER, audience: e.JWT_AUDIENCE },
     signingKey,
-    argon2: { memoryCost: e.ARGON2_MEMORY_KIB, timeCost: e.ARGON2_ITERATIONS, parallelism: e.ARGON2_PARALLELISM },
+    argon2: {
+      memoryCost: e.ARGON2_MEMORY_KIB,
+      timeCost: e.ARGON2_ITERATIONS,
+      parallelism: e.ARGON2_PARALLELISM,
+    },
     revocationCacheMs: e.REVOCATION_CACHE_MS,
     adminToken: e.ADMIN_TOKEN,
     totpKmsKeyId: e.TOTP_KMS_KEY_ID,

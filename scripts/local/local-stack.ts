@@ -10,6 +10,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { type FunctionName, routes } from '../../functions/routes.js';
+import { registerInProcessDispatcher } from '../../shared/ports/dispatcher-trigger.js';
 import type { TableName } from '../../shared/tables.js';
 import { createLambdaContext, type HttpHandler, startApiServer } from './api-server.js';
 import { type EmulatorEndpoints, type EmulatorPorts, type Emulators, startEmulators } from './emulators.js';
@@ -227,6 +228,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         });
         const started = scheduler;
         cleanup.push(() => started.stop());
+        // An incident with an immediate send starts a run at once, as the admin Lambda's async invoke does on AWS.
+        const unregister = registerInProcessDispatcher(() =>
+          started.runNow().catch((error: unknown) => logError('Triggered dispatcher run failed', error)),
+        );
+        cleanup.push(async () => unregister());
       } else {
         log('functions/dispatcher.ts not found: incident notifications are not dispatched');
       }

@@ -10,21 +10,28 @@ export const MAX_SCOPE_ENTRIES = 1000;
 /** A send time further out than this is almost certainly a typo (a year instead of a day). */
 const MAX_SEND_AHEAD_MS = 366 * 24 * 60 * 60 * 1000;
 
-// Control characters would end up in a mail subject/body (header injection, garbled text).
-const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
+/** Control characters would end up in a mail subject or body (header injection, garbled text). */
+const hasControlCharacter = (value: string) =>
+  [...value].some((char) => {
+    const code = char.codePointAt(0) ?? 0;
+    return code < 0x20 || code === 0x7f;
+  });
 
 const title = z
   .string()
   .trim()
   .min(1, 'Required.')
   .max(200, 'Must be at most 200 characters.')
-  .refine((value) => !CONTROL_CHARACTERS.test(value), 'Must not contain control characters or line breaks.');
+  .refine((value) => !hasControlCharacter(value), 'Must not contain control characters or line breaks.');
 
 function uniqueList<T extends z.ZodType<string>>(item: T, what: string) {
   return z
     .array(item)
     .min(1, `Must list at least one ${what}.`)
-    .max(MAX_SCOPE_ENTRIES, `Must list at most ${MAX_SCOPE_ENTRIES} ${what}s; use several incidents or scope "all".`)
+    .max(
+      MAX_SCOPE_ENTRIES,
+      `Must list at most ${MAX_SCOPE_ENTRIES} ${what}s; use several incidents or scope "all".`,
+    )
     .superRefine((values, ctx) => {
       const seen = new Set<string>();
       values.forEach((value, index) => {
@@ -64,7 +71,11 @@ export const createIncidentBody = z
     notify: z.strictObject({
       enabled: z.boolean(),
       sendAt: sendAt.optional(),
-      remindAfterHours: z.number().positive('Must be a positive number of hours.').max(24 * 30).optional(),
+      remindAfterHours: z
+        .number()
+        .positive('Must be a positive number of hours.')
+        .max(24 * 30)
+        .optional(),
     }),
   })
   .superRefine((value, ctx) => {
@@ -78,7 +89,11 @@ export const createIncidentBody = z
       });
     }
     if (!value.notify.enabled) {
-      ctx.addIssue({ code: 'custom', path: ['notify', 'remindAfterHours'], message: 'Reminders need notify.enabled.' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['notify', 'remindAfterHours'],
+        message: 'Reminders need notify.enabled.',
+      });
     }
   });
 

@@ -1,4 +1,8 @@
-import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  type TransactWriteCommandInput,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { isConditionFailure } from '../aws/dynamodb-errors.js';
 import type { Clock } from '../ports/clock.js';
 
@@ -8,11 +12,45 @@ export interface SendRateLimiter {
   acquire(count: number): Promise<void>;
 }
 
+type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * One counter item per wall-clock second (pk `send-rate`, sk `<epoch second>`), taken with a
- * conditional ADD: concurrent notifiers on any number of Lambdas cannot exceed `maxPerSecond`.
+ * The conditional ADD that takes `count` sends in one wall-clock second (pk `send-rate`, sk `<epoch second>`),
+ * as a transaction item: campaign batches take their slots in the same transaction as their delivery claims,
+ * so slots are only spent on mail that will really be sent. Fails its condition when the second is full.
+ */
+export function sendRateSlotItem(input: {
+  table: string;
+  second: number;
+  count: number;
+  maxPerSecond: number;
+}): TransactItem {
+  return {
+    Update: {
+      TableName: input.table,
+      Key: { pk: 'send-rate', sk: String(input.second) },
+      UpdateExpression: 'ADD #count :n SET expiresAt = :expires',
+      ConditionExpression: 'attribute_not_exists(#count) OR #count <= :room',
+      ExpressionAttributeNames: { '#count': 'count' },
+      ExpressionAttributeValues: {
+        ':n': input.count,
+        ':room': input.maxPerSecond - input.count,
+        ':expires': input.second + 120,
+      },
+    },
+  };
+}
+
+/** How long to wait for the next second, with jitter so waiting notifiers don't stampede. */
+export function delayUntilNextSecond(nowMs: number): number {
+  return 1000 - (nowMs % 1000) + Math.floor(Math.random() * 50);
+}
+
+/**
+ * One counter item per wall-clock second, taken with a conditional ADD: concurrent notifiers on any number
+ * of Lambdas cannot exceed `maxPerSecond`.
  */
 export function createDynamoSendRateLimiter(deps: {
   db: DynamoDBDocumentClient;
@@ -23,26 +61,18 @@ export function createDynamoSendRateLimiter(deps: {
   const { db, table, clock, maxPerSecond } = deps;
   return {
     async acquire(count) {
-      if (count > maxPerSecond) throw new Error(`Cannot send ${count} mails at once under a rate of ${maxPerSecond}/s`);
+      if (count > maxPerSecond)
+        throw new Error(`Cannot send ${count} mails at once under a rate of ${maxPerSecond}/s`);
       for (;;) {
         const nowMs = clock.now().getTime();
         const second = Math.floor(nowMs / 1000);
         try {
-          await db.send(
-            new UpdateCommand({
-              TableName: table,
-              Key: { pk: 'send-rate', sk: String(second) },
-              UpdateExpression: 'ADD #count :n SET expiresAt = :expires',
-              ConditionExpression: 'attribute_not_exists(#count) OR #count <= :room',
-              ExpressionAttributeNames: { '#count': 'count' },
-              ExpressionAttributeValues: { ':n': count, ':room': maxPerSecond - count, ':expires': second + 120 },
-            }),
-          );
+          await db.send(new UpdateCommand(sendRateSlotItem({ table, second, count, maxPerSecond }).Update!));
           return;
         } catch (error) {
           if (!isConditionFailure(error)) throw error;
-          // This second is full: wait for the next one, with jitter so waiting notifiers don't stampede.
-          await sleep(1000 - (nowMs % 1000) + Math.floor(Math.random() * 50));
+          // This second is full: wait for the next one.
+          await sleep(delayUntilNextSecond(nowMs));
         }
       }
     },

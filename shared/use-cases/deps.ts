@@ -2,16 +2,21 @@ import type { Config } from '../config.js';
 import type { AccessTokens } from '../crypto/access-tokens.js';
 import type { KeyStore } from '../crypto/key-store.js';
 import type { PasswordHasher } from '../crypto/password-hasher.js';
-import type { Clock } from '../ports/clock.js';
-import type { NotificationQueue } from '../ports/notification-queue.js';
 import type { BreachedPasswordChecker } from '../ports/breached-password-checker.js';
-import type { SecretBox } from '../ports/secret-box.js';
+import type { BulkMailer } from '../ports/bulk-mailer.js';
+import type { Clock } from '../ports/clock.js';
+import type { DispatcherTrigger } from '../ports/dispatcher-trigger.js';
 import type { Mailer } from '../ports/mailer.js';
+import type { NotificationQueue } from '../ports/notification-queue.js';
+import type { SecretBox } from '../ports/secret-box.js';
+import type { CampaignAudience } from '../stores/campaign-audience.js';
 import type { DeliveriesStore } from '../stores/deliveries-store.js';
-import type { SendRateLimiter } from '../stores/send-rate-limiter.js';
+import type { IncidentDeliveriesStore } from '../stores/incident-deliveries-store.js';
+import type { IncidentsStore } from '../stores/incidents-store.js';
 import type { ResetTokensStore } from '../stores/reset-tokens-store.js';
 import type { RevocationStateReader } from '../stores/revocation-state.js';
 import type { SecurityEventsStore } from '../stores/security-events-store.js';
+import type { SendRateLimiter } from '../stores/send-rate-limiter.js';
 import type { SessionsStore } from '../stores/sessions-store.js';
 import type { TenantPolicyStore } from '../stores/tenant-policy-store.js';
 import type { ThrottleStore } from '../stores/throttle-store.js';
@@ -38,4 +43,10 @@ export interface Deps {
   readonly deliveries: DeliveriesStore;
   readonly mailer: Mailer;
   readonly sendRate: SendRateLimiter;
+  readonly incidents: IncidentsStore;
+  readonly incidentDeliveries: IncidentDeliveriesStore;
+  /** Read-only view of users and identifiers for campaign walks. */
+  readonly audience: CampaignAudience;
+  readonly bulkMailer: BulkMailer;
+  readonly dispatcherTrigger: DispatcherTrigger;
 }
