@@ -50,8 +50,42 @@ export async function getProfile(deps: Pick<Deps, 'users'>, userId: string): Pro
   return toPublicUser(user);
 }
 
-export async function listSecurityEvents(deps: Pick<Deps, 'events'>, userId: string) {
-  return deps.events.listNewestFirst(userId);
+const MAX_LISTED_EVENTS = 100;
+
+/**
+ * The account's own audit trail, plus the tenant-wide incidents that covered it: those wrote nothing per
+ * account (that is what makes them O(1)), so they are read from the incidents and shown to every account that
+ * existed when they were declared.
+ */
+export async function listSecurityEvents(
+  deps: Pick<Deps, 'events' | 'incidents' | 'users'>,
+  userId: string,
+): Promise<SecurityEvent[]> {
+  const [own, user, incidents] = await Promise.all([
+    deps.events.listNewestFirst(userId),
+    deps.users.get(userId),
+    deps.incidents.listNewestFirst(MAX_LISTED_EVENTS),
+  ]);
+  const createdAt = user ? Date.parse(user.createdAt) : Number.POSITIVE_INFINITY;
+  const tenantWide: SecurityEvent[] = incidents
+    .filter(
+      (incident) =>
+        incident.scope.type === 'all' &&
+        (incident.actions.forcePasswordReset || incident.actions.revokeSessions) &&
+        incident.createdAtMs > createdAt,
+    )
+    .map((incident) => ({
+      type: 'incident_action',
+      at: incident.createdAt,
+      ip: null,
+      userAgent: null,
+      detail: {
+        incidentId: incident.id,
+        forcedPasswordReset: incident.actions.forcePasswordReset && user?.authMethod === 'password',
+        revokedSessions: incident.actions.revokeSessions,
+      },
+    }));
+  return [...own, ...tenantWide].sort((a, b) => b.at.localeCompare(a.at)).slice(0, MAX_LISTED_EVENTS);
 }
 
 /** Security events are an audit aid: failing to write one must not fail the user's action. */

@@ -12,6 +12,7 @@ import {
   ssoSignInHelpMail,
 } from '../notifications/templates.js';
 import { MailRejectedError } from '../ports/mailer.js';
+import { delayUntilNextSecond } from '../stores/send-rate-limiter.js';
 import { recordEvent } from './accounts.js';
 import { deliverIncidentBatch, type IncidentBatchOutcome } from './deliver-incident-batch.js';
 import type { Deps } from './deps.js';
@@ -38,17 +39,31 @@ async function sendOnce(
   deliveryKey: string,
   to: string,
   compose: () => Promise<RenderedMail | { skip: string }>,
+  options: { sendSlotWithClaim: boolean },
 ): Promise<DeliveryOutcome> {
-  const now = deps.clock.now();
-  const claim = await deps.deliveries.claim(deliveryKey, now);
-  if (!claim.claimed) return 'duplicate';
+  if (options.sendSlotWithClaim) {
+    // Mails that are always sent take their send-rate slot in the claim's own transaction.
+    for (;;) {
+      const now = deps.clock.now();
+      const claim = await deps.deliveries.claimWithSendSlot(deliveryKey, now, deps.config.sesMaxSendRate);
+      if ('slotFull' in claim) {
+        await sleep(delayUntilNextSecond(now.getTime()));
+        continue;
+      }
+      if (!claim.claimed) return 'duplicate';
+      break;
+    }
+  } else {
+    const claim = await deps.deliveries.claim(deliveryKey, deps.clock.now());
+    if (!claim.claimed) return 'duplicate';
+  }
   try {
     const mail = await compose();
     if ('skip' in mail) {
       await deps.deliveries.settle(deliveryKey, 'skipped', { reason: mail.skip }, deps.clock.now());
       return 'skipped';
     }
-    await deps.sendRate.acquire(1);
+    if (!options.sendSlotWithClaim) await deps.sendRate.acquire(1);
     const { messageId } = await deps.mailer.send({ ...mail, to });
     await deps.deliveries.settle(deliveryKey, 'sent', { messageId }, deps.clock.now());
     return 'sent';
@@ -67,59 +82,72 @@ async function sendOnce(
   }
 }
 
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 export async function deliverPasswordResetRequest(
   deps: NotifierDeps,
   message: PasswordResetRequestMessage,
 ): Promise<DeliveryOutcome> {
-  return sendOnce(deps, message.deliveryKey, message.email, async () => {
-    const user = await deps.users.findByIdentifier({ kind: 'email', value: message.email });
-    if (!user) return { skip: 'unknown_email' };
-    const nowMs = deps.clock.now().getTime();
-    // Check the hourly limit before spending the forced-mail slot, so a blocked mail uses up neither.
-    if (
-      !(await deps.throttles.hasRoomSliding('reset-mail', user.userId, RESET_MAILS_PER_HOUR, 3600, nowMs))
-    ) {
-      return { skip: 'reset_mail_hourly_limit' };
-    }
-    if (
-      message.reason === 'forced' &&
-      !(await deps.throttles.tryTakeSliding(
-        'forced-reset-mail',
-        user.userId,
-        1,
-        FORCED_RESET_MAIL_INTERVAL_SECONDS,
-        nowMs,
-      ))
-    ) {
-      return { skip: 'forced_reset_mail_interval' };
-    }
-    if (
-      !(await deps.throttles.tryTakeSliding('reset-mail', user.userId, RESET_MAILS_PER_HOUR, 3600, nowMs))
-    ) {
-      return { skip: 'reset_mail_hourly_limit' };
-    }
-    const origin = { ip: message.ip, userAgent: message.userAgent };
-    await recordEvent(deps, user.userId, 'password_reset_requested', origin, { reason: message.reason });
-    if (user.authMethod !== 'password')
-      return ssoSignInHelpMail({ requestedAt: message.requestedAt }, appLinks(deps));
-    const token = randomSecret(32);
-    await deps.resetTokens.create(sha256Hex(token), user.userId, deps.clock.now());
-    return passwordResetMail(
-      { token, requestedAt: message.requestedAt, reason: message.reason },
-      appLinks(deps),
-    );
-  });
+  return sendOnce(
+    deps,
+    message.deliveryKey,
+    message.email,
+    async () => {
+      const user = await deps.users.findByIdentifier({ kind: 'email', value: message.email });
+      if (!user) return { skip: 'unknown_email' };
+      const nowMs = deps.clock.now().getTime();
+      // Check the hourly limit before spending the forced-mail slot, so a blocked mail uses up neither.
+      if (
+        !(await deps.throttles.hasRoomSliding('reset-mail', user.userId, RESET_MAILS_PER_HOUR, 3600, nowMs))
+      ) {
+        return { skip: 'reset_mail_hourly_limit' };
+      }
+      if (
+        message.reason === 'forced' &&
+        !(await deps.throttles.tryTakeSliding(
+          'forced-reset-mail',
+          user.userId,
+          1,
+          FORCED_RESET_MAIL_INTERVAL_SECONDS,
+          nowMs,
+        ))
+      ) {
+        return { skip: 'forced_reset_mail_interval' };
+      }
+      if (
+        !(await deps.throttles.tryTakeSliding('reset-mail', user.userId, RESET_MAILS_PER_HOUR, 3600, nowMs))
+      ) {
+        return { skip: 'reset_mail_hourly_limit' };
+      }
+      const origin = { ip: message.ip, userAgent: message.userAgent };
+      await recordEvent(deps, user.userId, 'password_reset_requested', origin, { reason: message.reason });
+      if (user.authMethod !== 'password')
+        return ssoSignInHelpMail({ requestedAt: message.requestedAt }, appLinks(deps));
+      const token = randomSecret(32);
+      await deps.resetTokens.create(sha256Hex(token), user.userId, deps.clock.now());
+      return passwordResetMail(
+        { token, requestedAt: message.requestedAt, reason: message.reason },
+        appLinks(deps),
+      );
+    },
+    { sendSlotWithClaim: false },
+  );
 }
 
 export async function deliverSecurityNotice(
   deps: NotifierDeps,
   message: SecurityNoticeMessage,
 ): Promise<DeliveryOutcome> {
-  return sendOnce(deps, message.deliveryKey, message.email, async () =>
-    securityNoticeMail(
-      { notice: message.notice, at: message.requestedAt, ip: message.ip, userAgent: message.userAgent },
-      appLinks(deps),
-    ),
+  return sendOnce(
+    deps,
+    message.deliveryKey,
+    message.email,
+    async () =>
+      securityNoticeMail(
+        { notice: message.notice, at: message.requestedAt, ip: message.ip, userAgent: message.userAgent },
+        appLinks(deps),
+      ),
+    { sendSlotWithClaim: true },
   );
 }
 

@@ -706,6 +706,20 @@ describe('scope: all (runs last: it affects every account of this stack)', () =>
     expect(reset.status).toBe(200);
     const after = await logIn(client, { email: veteran!.email, password: 'amber-meadow-quartz-77' });
     expect(await sessionStatus(after.accessToken)).toBe(200);
+    // The tenant-wide action shows in the audit trail of accounts it covered, not of newer ones.
+    const veteranEvents = await client.get<{ events: { type: string; detail: Record<string, unknown> }[] }>(
+      '/v1/me/security-events',
+      { token: after.accessToken },
+    );
+    expect(veteranEvents.body.events.find((event) => event.type === 'incident_action')?.detail).toEqual({
+      incidentId: created.id,
+      forcedPasswordReset: true,
+      revokedSessions: true,
+    });
+    const newcomerEvents = await client.get<{ events: { type: string }[] }>('/v1/me/security-events', {
+      token: fresh.accessToken,
+    });
+    expect(newcomerEvents.body.events.map((event) => event.type)).not.toContain('incident_action');
 
     const done = await dispatchUntil(created.id, isCompleted, 40_000);
 
