@@ -39,18 +39,27 @@ interface MeteredClient {
   middlewareStack: { add: (middleware: never, options: { step: 'initialize'; name: string }) => void };
 }
 
-function meterClient(
-  client: unknown,
-  service: string,
-  meter: { counts: Record<string, number>; millis: Record<string, number> },
-) {
+interface MeterState {
+  counts: Record<string, number>;
+  millis: Record<string, number>;
+  busyMillis: number;
+  inFlight: number;
+  busySince: number;
+}
+
+function meterClient(client: unknown, service: string, meter: MeterState) {
   const middleware = (next: (args: unknown) => Promise<unknown>) => async (args: unknown) => {
     const started = performance.now();
+    if (meter.inFlight === 0) meter.busySince = started;
+    meter.inFlight += 1;
     try {
       return await next(args);
     } finally {
+      const ended = performance.now();
+      meter.inFlight -= 1;
+      if (meter.inFlight === 0) meter.busyMillis += ended - meter.busySince;
       meter.counts[service] = (meter.counts[service] ?? 0) + 1;
-      meter.millis[service] = (meter.millis[service] ?? 0) + (performance.now() - started);
+      meter.millis[service] = (meter.millis[service] ?? 0) + (ended - started);
     }
   };
   (client as MeteredClient).middlewareStack.add(middleware as never, {

@@ -1,14 +1,11 @@
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { uniqueName } from '../support/fixtures.js';
+import { runOpsCli } from '../support/ops-cli.js';
 import { startTestStack, type TestStack } from '../support/test-stack.js';
 
 /** The ops CLI end to end: a child process, configured like an operator would, against the real local stack. */
-const cliPath = fileURLToPath(new URL('../../scripts/ops/cli.ts', import.meta.url));
-const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 
 let stack: TestStack;
 let workDir: string;
@@ -25,27 +22,8 @@ afterAll(async () => {
   if (workDir) await rm(workDir, { recursive: true, force: true });
 });
 
-function runCli(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    ACCOUNT_SHIELD_API_URL: stack.apiUrl,
-    ADMIN_TOKEN: stack.adminToken,
-  };
-  delete env['NODE_OPTIONS'];
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', cliPath, ...args], { cwd: repoRoot, env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const runCli = (args: readonly string[]) =>
+  runOpsCli(args, { ACCOUNT_SHIELD_API_URL: stack.apiUrl, ADMIN_TOKEN: stack.adminToken });
 
 describe('ops CLI against the local stack', () => {
   it('imports users, reports bad rows by line, then runs and watches an incident to completion', async () => {

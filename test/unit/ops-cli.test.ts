@@ -1,47 +1,16 @@
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { runOpsCli } from '../support/ops-cli.js';
 
 /**
  * Runs `scripts/ops/cli.ts` as a child process, configured only through env vars and arguments, against
  * a small stand-in for the admin API: the same way the end-to-end test against the real stack will.
  */
-const cliPath = fileURLToPath(new URL('../../scripts/ops/cli.ts', import.meta.url));
-const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const adminToken = 'test-admin-token-0123456789';
-
-interface CliResult {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-function runCli(args: readonly string[], env: Record<string, string | undefined>): Promise<CliResult> {
-  const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
-  // The test runner's VM-modules flag is not for the CLI.
-  delete childEnv['NODE_OPTIONS'];
-  for (const [name, value] of Object.entries(env)) if (value === undefined) delete childEnv[name];
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', cliPath, ...args], {
-      cwd: repoRoot,
-      env: childEnv,
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const runCli = runOpsCli;
 
 const incidentAt = (status: string, sent: number) => ({
   id: 'inc-1',
