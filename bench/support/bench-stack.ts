@@ -35,10 +35,6 @@ export interface BenchStack {
   stop(): Promise<void>;
 }
 
-interface MeteredClient {
-  middlewareStack: { add: (middleware: never, options: { step: 'initialize'; name: string }) => void };
-}
-
 interface MeterState {
   counts: Record<string, number>;
   millis: Record<string, number>;
@@ -47,13 +43,23 @@ interface MeterState {
   busySince: number;
 }
 
-function meterClient(client: unknown, service: string, meter: MeterState) {
-  const middleware = (next: (args: unknown) => Promise<unknown>) => async (args: unknown) => {
+/**
+ * Wraps the client's `send`, so a request's time is what its caller waits for: the SDK's own per-call work
+ * (building the middleware stack, signing, (un)marshalling) plus the round trip. Counted once per call,
+ * whatever the SDK's retries.
+ */
+function meterClient(
+  client: { send: (...args: never[]) => Promise<unknown> },
+  service: string,
+  meter: MeterState,
+) {
+  const send = client.send.bind(client) as (...args: unknown[]) => Promise<unknown>;
+  (client as { send: (...args: unknown[]) => Promise<unknown> }).send = async (...args: unknown[]) => {
     const started = performance.now();
     if (meter.inFlight === 0) meter.busySince = started;
     meter.inFlight += 1;
     try {
-      return await next(args);
+      return await send(...args);
     } finally {
       const ended = performance.now();
       meter.inFlight -= 1;
@@ -62,10 +68,6 @@ function meterClient(client: unknown, service: string, meter: MeterState) {
       meter.millis[service] = (meter.millis[service] ?? 0) + (ended - started);
     }
   };
-  (client as MeteredClient).middlewareStack.add(middleware as never, {
-    step: 'initialize',
-    name: `bench-meter-${service}`,
-  });
 }
 
 export async function startBenchStack(env: Record<string, string> = {}): Promise<BenchStack> {

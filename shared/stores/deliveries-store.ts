@@ -6,7 +6,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { cancelledConditionIndexes, isConditionFailure } from '../aws/dynamodb-errors.js';
-import { sendRateSlotItem } from './send-rate-limiter.js';
+import { sendRateSlotItem, sendSlotSecond } from './send-rate-limiter.js';
 
 /**
  * sending: claimed, SES call in flight (or the sender crashed: then it stays here, as "unknown",
@@ -19,7 +19,11 @@ export type DeliveryStatus = 'sending' | 'retryable' | 'sent' | 'rejected' | 'sk
 const RETENTION_SECONDS = 30 * 24 * 60 * 60;
 
 export type ClaimOutcome = { claimed: true } | { claimed: false; status: DeliveryStatus };
-export type ClaimWithSlotOutcome = ClaimOutcome | { slotFull: true };
+/** `second`: the wall-clock second whose send slot the claim holds (see send-rate-limiter.ts). */
+export type ClaimWithSlotOutcome =
+  | { claimed: true; second: number }
+  | { claimed: false; status: DeliveryStatus }
+  | { slotFull: true };
 
 /** One item per mail, keyed by the message's business key: pk `delivery#<key>`, sk `mail`. */
 export class DeliveriesStore {
@@ -56,7 +60,7 @@ export class DeliveriesStore {
     now: Date,
     maxPerSecond: number,
   ): Promise<ClaimWithSlotOutcome> {
-    const second = Math.floor(now.getTime() / 1000);
+    const second = sendSlotSecond(now.getTime());
     try {
       await this.db.send(
         new TransactWriteCommand({
@@ -66,7 +70,7 @@ export class DeliveriesStore {
           ],
         }),
       );
-      return { claimed: true };
+      return { claimed: true, second };
     } catch (error) {
       const failed = cancelledConditionIndexes(error);
       if (!failed) throw error;

@@ -7,7 +7,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { counterName, type IncidentsStore } from './incidents-store.js';
-import { sendRateSlotItem } from './send-rate-limiter.js';
+import { sendRateSlotItem, sendSlotSecond } from './send-rate-limiter.js';
 
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
@@ -94,8 +94,9 @@ export class IncidentDeliveriesStore {
     shard: number;
     userIds: readonly string[];
     now: Date;
-  }): Promise<{ claimed: true } | { claimed: false; rejection: ClaimRejection }> {
+  }): Promise<{ claimed: true; second: number } | { claimed: false; rejection: ClaimRejection }> {
     const nowMs = input.now.getTime();
+    const second = sendSlotSecond(nowMs);
     const guard: TransactItem = {
       Update: {
         TableName: this.table,
@@ -108,7 +109,7 @@ export class IncidentDeliveriesStore {
     };
     const rate = sendRateSlotItem({
       table: this.table,
-      second: Math.floor(nowMs / 1000),
+      second,
       count: input.userIds.length,
       maxPerSecond: this.maxSendsPerSecond,
     });
@@ -134,7 +135,7 @@ export class IncidentDeliveriesStore {
           ClientRequestToken: randomUUID(),
         }),
       );
-      return { claimed: true };
+      return { claimed: true, second };
     } catch (error) {
       if (!(error instanceof TransactionCanceledException)) throw error;
       const rejection = parseClaimCancellation(error.CancellationReasons ?? [], input.userIds.length);

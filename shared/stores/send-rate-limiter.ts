@@ -43,6 +43,28 @@ export function sendRateSlotItem(input: {
   };
 }
 
+/**
+ * Slots are counted per wall-clock second, and a mail must also go out in the second whose slot it holds:
+ * a slot taken late in second S whose mail leaves in S+1 would let S+1 carry twice the rate. So slots are
+ * taken for the second that starts within this lead time, and the sender waits for it to begin.
+ */
+export const SEND_SLOT_LEAD_MS = 250;
+
+export function sendSlotSecond(nowMs: number): number {
+  return Math.floor((nowMs + SEND_SLOT_LEAD_MS) / 1000);
+}
+
+/**
+ * After taking a slot of `second`: waits for that second to begin. Returns false when it has already
+ * ended (the claim was slow); the caller must then take a fresh slot before sending.
+ */
+export async function waitForSendSecond(second: number, clock: Clock): Promise<boolean> {
+  const nowMs = clock.now().getTime();
+  if (nowMs >= (second + 1) * 1000) return false;
+  if (nowMs < second * 1000) await sleep(second * 1000 - nowMs);
+  return true;
+}
+
 /** How long to wait for the next second, with jitter so waiting notifiers don't stampede. */
 export function delayUntilNextSecond(nowMs: number): number {
   return 1000 - (nowMs % 1000) + Math.floor(Math.random() * 50);
@@ -65,10 +87,10 @@ export function createDynamoSendRateLimiter(deps: {
         throw new Error(`Cannot send ${count} mails at once under a rate of ${maxPerSecond}/s`);
       for (;;) {
         const nowMs = clock.now().getTime();
-        const second = Math.floor(nowMs / 1000);
+        const second = sendSlotSecond(nowMs);
         try {
           await db.send(new UpdateCommand(sendRateSlotItem({ table, second, count, maxPerSecond }).Update!));
-          return;
+          if (await waitForSendSecond(second, clock)) return;
         } catch (error) {
           if (!isConditionFailure(error)) throw error;
           // This second is full: wait for the next one.

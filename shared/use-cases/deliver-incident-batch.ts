@@ -4,7 +4,7 @@ import type { IncidentBatchMessage, IncidentRecipient } from '../notifications/m
 import type { BulkMailResult } from '../ports/bulk-mailer.js';
 import type { IncidentDeliveriesStore, RecipientOutcome } from '../stores/incident-deliveries-store.js';
 import { COUNTER_SHARDS, type IncidentRecord, type IncidentsStore } from '../stores/incidents-store.js';
-import { delayUntilNextSecond } from '../stores/send-rate-limiter.js';
+import { delayUntilNextSecond, waitForSendSecond } from '../stores/send-rate-limiter.js';
 import type { Deps } from './deps.js';
 
 /**
@@ -33,7 +33,8 @@ export interface IncidentBatchOutcome {
 }
 
 /** What the notifier uses for campaign batches, as ports: the real stores in Lambda, fakes in unit tests. */
-export interface BatchDeps extends Pick<Deps, 'config' | 'clock' | 'bulkMailer' | 'notifications'> {
+export interface BatchDeps
+  extends Pick<Deps, 'config' | 'clock' | 'bulkMailer' | 'notifications' | 'sendRate'> {
   readonly incidents: Pick<IncidentsStore, 'getContent'>;
   readonly incidentDeliveries: Pick<IncidentDeliveriesStore, 'claim' | 'settle' | 'countSkipped'>;
 }
@@ -156,7 +157,11 @@ async function deliverChunk(
       userIds: pending.map((recipient) => recipient.userId),
       now,
     });
-    if (result.claimed) break;
+    if (result.claimed) {
+      // The mail must leave in the second whose slots it holds; a slow claim takes fresh ones.
+      if (!(await waitForSendSecond(result.second, deps.clock))) await deps.sendRate.acquire(pending.length);
+      break;
+    }
     const { rejection } = result;
     // Someone else owns these recipients (another copy of this batch, or a racing notifier): they count
     // them, we drop them, whatever else went wrong with this attempt.

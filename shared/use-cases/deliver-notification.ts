@@ -12,7 +12,7 @@ import {
   ssoSignInHelpMail,
 } from '../notifications/templates.js';
 import { MailRejectedError } from '../ports/mailer.js';
-import { delayUntilNextSecond } from '../stores/send-rate-limiter.js';
+import { delayUntilNextSecond, waitForSendSecond } from '../stores/send-rate-limiter.js';
 import { recordEvent } from './accounts.js';
 import { deliverIncidentBatch, type IncidentBatchOutcome } from './deliver-incident-batch.js';
 import type { Deps } from './deps.js';
@@ -51,6 +51,7 @@ async function sendOnce(
         continue;
       }
       if (!claim.claimed) return 'duplicate';
+      if (!(await waitForSendSecond(claim.second, deps.clock))) await deps.sendRate.acquire(1);
       break;
     }
   } else {

@@ -35,7 +35,7 @@ const message = (count: number, audience: 'password' | 'sso' = 'password'): Inci
   })),
 });
 
-type ClaimAnswer = { claimed: true } | { claimed: false; rejection: ClaimRejection };
+type ClaimAnswer = { claimed: true; second: number } | { claimed: false; rejection: ClaimRejection };
 const rejection = (overrides: Partial<ClaimRejection>): ClaimAnswer => ({
   claimed: false,
   rejection: { cancelled: false, rateFull: false, taken: [], contended: false, ...overrides },
@@ -57,6 +57,11 @@ function fakes(options: {
   const deps: BatchDeps = {
     config: loadConfig({ ...baseEnv, SES_MAX_SEND_RATE: String(options.maxSendRate ?? 1000) }),
     clock: { now: () => new Date() },
+    sendRate: {
+      async acquire() {
+        log.push('acquire');
+      },
+    },
     incidents: {
       async getContent(id) {
         return {
@@ -72,7 +77,7 @@ function fakes(options: {
         log.push('claim');
         claimedBatches.push([...input.userIds]);
         claimTimes.push(Date.now());
-        return options.claims.shift() ?? { claimed: true };
+        return options.claims.shift() ?? { claimed: true, second: Math.floor(Date.now() / 1000) };
       },
       async settle(input) {
         log.push('settle');
