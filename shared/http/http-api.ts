@@ -33,6 +33,9 @@ export function route<S extends z.ZodType | undefined = undefined>(handler: Rout
 
 const authByRouteKey = new Map(routes.map((r) => [routeKey(r), r.auth] as const));
 
+/** Every path parameter of the API is an id we minted (UUIDs, base64url, incident ids). */
+const PATH_ID = /^[A-Za-z0-9_-]{1,128}$/;
+
 function bearerToken(event: APIGatewayProxyEventV2): string | undefined {
   const header = event.headers?.['authorization'] ?? event.headers?.['Authorization'];
   const match = header === undefined ? null : /^Bearer +([^\s]+) *$/i.exec(header);
@@ -101,6 +104,10 @@ export function createHttpHandler(
       if (!handler || !auth) throw new NotFoundError(`No route for ${event.routeKey}.`);
       const deps = await getDeps();
       const principal = await authorise(auth, event, deps);
+      // Anything else cannot name a resource: answer 404 before it reaches a key (or a DynamoDB key-size error).
+      for (const value of Object.values(event.pathParameters ?? {})) {
+        if (value === undefined || !PATH_ID.test(value)) throw new NotFoundError('Not found.');
+      }
       let body: unknown;
       if (handler.body) {
         body = parseJsonBody(

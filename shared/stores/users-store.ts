@@ -10,6 +10,9 @@ import { identifierKey, type LoginIdentifier } from '../domain/identifiers.js';
 import type { UserRecord } from '../domain/user.js';
 import { AccountExistsError, NotFoundError } from '../errors.js';
 
+/** A key no account has (user ids are UUIDs): read to spend the same work as a real lookup. */
+const NO_SUCH_USER = 'no-such-user';
+
 export type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
 /**
@@ -66,9 +69,18 @@ export class UsersStore {
     return result.Item as UserRecord | undefined;
   }
 
-  async findByIdentifier(identifier: LoginIdentifier): Promise<UserRecord | undefined> {
+  /**
+   * With `equalWork`, an unknown identifier still costs the second read, so the response time of a login
+   * does not tell whether the account exists.
+   */
+  async findByIdentifier(
+    identifier: LoginIdentifier,
+    options: { equalWork?: boolean } = {},
+  ): Promise<UserRecord | undefined> {
     const userId = await this.findUserId(identifier);
-    return userId === undefined ? undefined : this.get(userId);
+    if (userId !== undefined) return this.get(userId);
+    if (options.equalWork) await this.get(NO_SUCH_USER);
+    return undefined;
   }
 
   /** "Sign out of all devices": one conditional update, whatever the number of sessions. */

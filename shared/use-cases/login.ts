@@ -48,7 +48,7 @@ export async function login(
 ): Promise<TokenResponse> {
   const nowMs = deps.clock.now().getTime();
   const identifier = parseLoginIdentifier(input.login);
-  const user = await deps.users.findByIdentifier(identifier);
+  const user = await deps.users.findByIdentifier(identifier, { equalWork: true });
   const throttle = deps.config.loginThrottle;
   // Unknown identifiers get their own counter, so throttling behaves the same whether or not the account exists.
   const accountKey = user

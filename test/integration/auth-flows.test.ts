@@ -132,6 +132,20 @@ describe('request validation and errors', () => {
     }
   });
 
+  it('answers ids that cannot exist with 404, never a 500', async () => {
+    const account = await signUp(client);
+    const tokens = await logIn(client, account);
+    for (const id of ['x'.repeat(2000), 'a%20b', '..', '%F0%9F%98%80']) {
+      const session = await client.delete(`/v1/auth/sessions/${id}`, undefined, {
+        token: tokens.accessToken,
+      });
+      expect(session.status).toBe(404);
+      const incident = await client.get(`/v1/admin/incidents/${id}`, { token: stack.adminToken });
+      expect(incident.status).toBe(404);
+      expect(incident.body).toMatchObject({ error: 'not_found' });
+    }
+  });
+
   it('rejects bearer routes without a token, with www-authenticate', async () => {
     const response = await client.get('/v1/me');
     expect(response.status).toBe(401);
