@@ -191,6 +191,26 @@ function expectAudienceContent(mail: SentMail, audience: 'password' | 'sso') {
   }
 }
 
+/**
+ * A notify-only incident for `accounts`, walked once by the dispatcher with its queue messages held back
+ * (not sent to SQS), so a test can deliver them as it likes: twice, racing, or after a simulated crash.
+ */
+async function dispatchHeldBack(title: string, accounts: readonly Seeded[]) {
+  const created = await createIncident({
+    title,
+    scope: { type: 'users', userIds: accounts.map((a) => a.id) },
+    actions: { forcePasswordReset: false, revokeSessions: false },
+    notify: { enabled: true, sendAt: new Date(Date.now() + 1_000).toISOString() },
+  });
+  await sleep(1_100);
+  const held = capturingQueue();
+  await dispatchDueCampaigns(
+    { ...deps, notifications: held },
+    { owner: randomUUID(), stopAtMs: Date.now() + 30_000, deadlineMs: Date.now() + 40_000 },
+  );
+  return { created, held };
+}
+
 /** A queue that records instead of sending, so a test can hold messages back from the notifier. */
 function capturingQueue(): NotificationQueue & { messages: NotificationMessage[] } {
   const messages: NotificationMessage[] = [];
@@ -463,22 +483,7 @@ describe('exactly one mail per account', () => {
   it('sends one mail when a message is delivered twice, through the queue or by two racing notifiers', async () => {
     const accounts = await seedAccounts({ password: 8, sso: 4 });
     const title = `Redelivery ${randomUUID()}`;
-    const created = await createIncident({
-      title,
-      scope: { type: 'users', userIds: accounts.map((a) => a.id) },
-      actions: { forcePasswordReset: false, revokeSessions: false },
-      notify: { enabled: true, sendAt: new Date(Date.now() + 1_000).toISOString() },
-    });
-    await sleep(1_100);
-    const held = capturingQueue();
-    await dispatchDueCampaigns(
-      { ...deps, notifications: held },
-      {
-        owner: randomUUID(),
-        stopAtMs: Date.now() + 30_000,
-        deadlineMs: Date.now() + 40_000,
-      },
-    );
+    const { created, held } = await dispatchHeldBack(title, accounts);
     const [passwordBatch, ssoBatch] = held.messages as IncidentBatchMessage[];
     expect(passwordBatch!.recipients.map((r) => r.audience)).toEqual(Array(8).fill('password'));
     expect(ssoBatch!.recipients.map((r) => r.audience)).toEqual(Array(4).fill('sso'));
@@ -502,22 +507,7 @@ describe('exactly one mail per account', () => {
   it('counts a crash between sending and settling as failed after the grace period, and never resends', async () => {
     const accounts = await seedAccounts({ password: 3, sso: 0 });
     const title = `Unknown outcome ${randomUUID()}`;
-    const created = await createIncident({
-      title,
-      scope: { type: 'users', userIds: accounts.map((a) => a.id) },
-      actions: { forcePasswordReset: false, revokeSessions: false },
-      notify: { enabled: true, sendAt: new Date(Date.now() + 1_000).toISOString() },
-    });
-    await sleep(1_100);
-    const held = capturingQueue();
-    await dispatchDueCampaigns(
-      { ...deps, notifications: held },
-      {
-        owner: randomUUID(),
-        stopAtMs: Date.now() + 30_000,
-        deadlineMs: Date.now() + 40_000,
-      },
-    );
+    const { created, held } = await dispatchHeldBack(title, accounts);
     const batch = held.messages[0] as IncidentBatchMessage;
     const dying = Object.create(deps.incidentDeliveries, {
       settle: { value: async () => Promise.reject(new Error('simulated crash after SES')) },

@@ -26,16 +26,10 @@ import {
   isEligible,
   packRecipients,
 } from '../../shared/use-cases/dispatch-campaigns.js';
+import { unitTestEnv } from '../support/unit-config.js';
 
 const config = loadConfig({
-  USERS_TABLE: 'users',
-  IDENTIFIERS_TABLE: 'identifiers',
-  SESSIONS_TABLE: 'sessions',
-  RECORDS_TABLE: 'records',
-  PUBLIC_APP_URL: 'https://app.example.test',
-  JWT_ISSUER: 'https://issuer.example.test',
-  JWT_AUDIENCE: 'account-shield',
-  SIGNING_KEY_FILE: '/dev/null',
+  ...unitTestEnv,
   SES_MAX_SEND_RATE: '1000',
   CAMPAIGN_SCAN_SEGMENTS: '2',
   CAMPAIGN_PAGE_SIZE: '50',

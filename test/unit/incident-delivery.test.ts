@@ -10,17 +10,9 @@ import {
   retryDelaySeconds,
   retryOrigin,
 } from '../../shared/use-cases/deliver-incident-batch.js';
+import { unitTestEnv } from '../support/unit-config.js';
 
-const baseEnv = {
-  USERS_TABLE: 'users',
-  IDENTIFIERS_TABLE: 'identifiers',
-  SESSIONS_TABLE: 'sessions',
-  RECORDS_TABLE: 'records',
-  PUBLIC_APP_URL: 'https://app.example.test',
-  JWT_ISSUER: 'https://issuer.example.test',
-  JWT_AUDIENCE: 'account-shield',
-  SIGNING_KEY_FILE: '/dev/null',
-};
+const baseEnv = unitTestEnv;
 
 const message = (count: number, audience: 'password' | 'sso' = 'password'): IncidentBatchMessage => ({
   version: 1,
