@@ -55,14 +55,13 @@ export function sendSlotSecond(nowMs: number): number {
 }
 
 /**
- * After taking a slot of `second`: waits for that second to begin. Returns false when it has already
- * ended (the claim was slow); the caller must then take a fresh slot before sending.
+ * After taking a slot of `second`: waits for that second to begin. When the claim was so slow that its second
+ * is already over, the mail goes at once: its slot was still counted, so the rate over any few seconds stays
+ * bounded, and taking a fresh slot would cost a request per late batch.
  */
-export async function waitForSendSecond(second: number, clock: Clock): Promise<boolean> {
+export async function waitForSendSecond(second: number, clock: Clock): Promise<void> {
   const nowMs = clock.now().getTime();
-  if (nowMs >= (second + 1) * 1000) return false;
   if (nowMs < second * 1000) await sleep(second * 1000 - nowMs);
-  return true;
 }
 
 /** How long to wait for the next second, with jitter so waiting notifiers don't stampede. */
@@ -90,7 +89,8 @@ export function createDynamoSendRateLimiter(deps: {
         const second = sendSlotSecond(nowMs);
         try {
           await db.send(new UpdateCommand(sendRateSlotItem({ table, second, count, maxPerSecond }).Update!));
-          if (await waitForSendSecond(second, clock)) return;
+          await waitForSendSecond(second, clock);
+          return;
         } catch (error) {
           if (!isConditionFailure(error)) throw error;
           // This second is full: wait for the next one.

@@ -33,8 +33,7 @@ export interface IncidentBatchOutcome {
 }
 
 /** What the notifier uses for campaign batches, as ports: the real stores in Lambda, fakes in unit tests. */
-export interface BatchDeps
-  extends Pick<Deps, 'config' | 'clock' | 'bulkMailer' | 'notifications' | 'sendRate'> {
+export interface BatchDeps extends Pick<Deps, 'config' | 'clock' | 'bulkMailer' | 'notifications'> {
   readonly incidents: Pick<IncidentsStore, 'getContent'>;
   readonly incidentDeliveries: Pick<IncidentDeliveriesStore, 'claim' | 'settle' | 'countSkipped'>;
 }
@@ -158,8 +157,8 @@ async function deliverChunk(
       now,
     });
     if (result.claimed) {
-      // The mail must leave in the second whose slots it holds; a slow claim takes fresh ones.
-      if (!(await waitForSendSecond(result.second, deps.clock))) await deps.sendRate.acquire(pending.length);
+      // The mail leaves in the second whose slots it holds (see waitForSendSecond).
+      await waitForSendSecond(result.second, deps.clock);
       break;
     }
     const { rejection } = result;

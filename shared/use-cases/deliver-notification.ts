@@ -51,7 +51,7 @@ async function sendOnce(
         continue;
       }
       if (!claim.claimed) return 'duplicate';
-      if (!(await waitForSendSecond(claim.second, deps.clock))) await deps.sendRate.acquire(1);
+      await waitForSendSecond(claim.second, deps.clock);
       break;
     }
   } else {

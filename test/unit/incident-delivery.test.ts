@@ -49,11 +49,6 @@ function fakes(options: {
   const deps: BatchDeps = {
     config: loadConfig({ ...baseEnv, SES_MAX_SEND_RATE: String(options.maxSendRate ?? 1000) }),
     clock: { now: () => new Date() },
-    sendRate: {
-      async acquire() {
-        log.push('acquire');
-      },
-    },
     incidents: {
       async getContent(id) {
         return {
