@@ -98,40 +98,33 @@ export function createHttpHandler(
     event: APIGatewayProxyEventV2,
     _context: Context,
   ): Promise<APIGatewayProxyStructuredResultV2> => {
-    {
-      const handler = handlers[event.routeKey];
-      const auth = authByRouteKey.get(event.routeKey);
-      if (!handler || !auth) throw new NotFoundError(`No route for ${event.routeKey}.`);
-      const deps = await getDeps();
-      const principal = await authorise(auth, event, deps);
-      // Anything else cannot name a resource: answer 404 before it reaches a key (or a DynamoDB key-size error).
-      for (const value of Object.values(event.pathParameters ?? {})) {
-        if (value === undefined || !PATH_ID.test(value)) throw new NotFoundError('Not found.');
-      }
-      let body: unknown;
-      if (handler.body) {
-        body = parseJsonBody(
-          {
-            body: event.body,
-            isBase64Encoded: event.isBase64Encoded,
-            contentType: event.headers?.['content-type'] ?? event.headers?.['Content-Type'],
-          },
-          handler.body,
-        );
-      } else if (event.body !== undefined && Buffer.byteLength(event.body, 'utf8') > MAX_BODY_BYTES) {
-        throw new PayloadTooLargeError(MAX_BODY_BYTES);
-      }
-      const result = await handler.handle(
-        {
-          body,
-          pathParameters: event.pathParameters ?? {},
-          origin: originOf(event),
-          principal,
-        } as HttpRequest<never>,
-        deps,
-      );
-      return toApiGatewayResult(result);
+    const handler = handlers[event.routeKey];
+    const auth = authByRouteKey.get(event.routeKey);
+    if (!handler || !auth) {
+      // On AWS the $default route sends every unknown path here.
+      throw new NotFoundError(`No route for ${event.requestContext.http.method} ${event.rawPath}.`);
     }
+    const deps = await getDeps();
+    const principal = await authorise(auth, event, deps);
+    // Anything else cannot name a resource: answer 404 before it reaches a key (or a DynamoDB key-size error).
+    for (const value of Object.values(event.pathParameters ?? {})) {
+      if (value === undefined || !PATH_ID.test(value)) throw new NotFoundError('Not found.');
+    }
+    let body: unknown;
+    if (handler.body) {
+      body = parseJsonBody(
+        {
+          body: event.body,
+          isBase64Encoded: event.isBase64Encoded,
+          contentType: event.headers?.['content-type'] ?? event.headers?.['Content-Type'],
+        },
+        handler.body,
+      );
+    } else if (event.body !== undefined && Buffer.byteLength(event.body, 'utf8') > MAX_BODY_BYTES) {
+      throw new PayloadTooLargeError(MAX_BODY_BYTES);
+    }
+    const request = { body, pathParameters: event.pathParameters ?? {}, origin: originOf(event), principal };
+    return toApiGatewayResult(await handler.handle(request as HttpRequest<never>, deps));
   };
   return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
     .use(httpErrors(logger))

@@ -412,3 +412,29 @@ describe('security events', () => {
     expect(response.text).not.toContain(tokens.refreshToken);
   });
 });
+
+describe('routing', () => {
+  it('answers an unknown path, as the $default route on AWS does, with the contract 404 and headers', async () => {
+    const { handler } = await import('../../functions/jwks.js');
+    const result = await handler(
+      {
+        version: '2.0',
+        routeKey: '$default',
+        rawPath: '/v1/nothing-here',
+        rawQueryString: '',
+        headers: {},
+        requestContext: { http: { method: 'GET', path: '/v1/nothing-here', sourceIp: '203.0.113.1' } },
+        isBase64Encoded: false,
+      } as unknown as Parameters<typeof handler>[0],
+      {} as Parameters<typeof handler>[1],
+    );
+    expect(result).toMatchObject({
+      statusCode: 404,
+      headers: { 'cache-control': 'no-store', 'x-frame-options': 'DENY' },
+    });
+    expect(JSON.parse(String(result.body))).toEqual({
+      error: 'not_found',
+      message: 'No route for GET /v1/nothing-here.',
+    });
+  });
+});
