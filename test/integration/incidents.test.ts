@@ -191,11 +191,8 @@ function expectAudienceContent(mail: SentMail, audience: 'password' | 'sso') {
   }
 }
 
-/**
- * A notify-only incident for `accounts`, walked once by the dispatcher with its queue messages held back
- * (not sent to SQS), so a test can deliver them as it likes: twice, racing, or after a simulated crash.
- */
-async function dispatchHeldBack(title: string, accounts: readonly Seeded[]) {
+/** A notify-only incident for `accounts` whose send time (a second ahead, so nothing starts early) has come. */
+async function notifyOnlyIncidentNowDue(title: string, accounts: readonly Seeded[]): Promise<IncidentBody> {
   const created = await createIncident({
     title,
     scope: { type: 'users', userIds: accounts.map((a) => a.id) },
@@ -203,6 +200,15 @@ async function dispatchHeldBack(title: string, accounts: readonly Seeded[]) {
     notify: { enabled: true, sendAt: new Date(Date.now() + 1_000).toISOString() },
   });
   await sleep(1_100);
+  return created;
+}
+
+/**
+ * A notify-only incident for `accounts`, walked once by the dispatcher with its queue messages held back
+ * (not sent to SQS), so a test can deliver them as it likes: twice, racing, or after a simulated crash.
+ */
+async function dispatchHeldBack(title: string, accounts: readonly Seeded[]) {
+  const created = await notifyOnlyIncidentNowDue(title, accounts);
   const held = capturingQueue();
   await dispatchDueCampaigns(
     { ...deps, notifications: held },
@@ -566,13 +572,7 @@ describe('cancel', () => {
   it('stops the walk within the run and the notifiers at once when cancelled mid-campaign', async () => {
     const accounts = await seedAccounts({ password: 150, sso: 100 });
     const title = `Cancelled mid-way ${randomUUID()}`;
-    const created = await createIncident({
-      title,
-      scope: { type: 'users', userIds: accounts.map((a) => a.id) },
-      actions: { forcePasswordReset: false, revokeSessions: false },
-      notify: { enabled: true, sendAt: new Date(Date.now() + 1_000).toISOString() },
-    });
-    await sleep(1_100);
+    const created = await notifyOnlyIncidentNowDue(title, accounts);
     const held = capturingQueue();
     const cancelling: NotificationQueue = {
       async enqueue(messages) {

@@ -205,6 +205,29 @@ describe('isEligible', () => {
  * An in-memory incidents store with the same rules as the DynamoDB one where the dispatcher relies on them:
  * leases, idempotent page saves guarded by the lease, phases.
  */
+/** A scope-all incident created an hour before `nowMs`, due now, walked by two scan segments. */
+function dueScopeAllIncident(nowMs: number, overrides: Partial<IncidentRecord>): IncidentRecord {
+  return {
+    id: 'inc_due',
+    title: 't',
+    status: 'scheduled',
+    createdAt: new Date(nowMs - 3_600_000).toISOString(),
+    createdAtMs: nowMs - 3_600_000,
+    sendAt: new Date(nowMs - 3_600_000).toISOString(),
+    scope: { type: 'all' },
+    actions: { forcePasswordReset: true, revokeSessions: true },
+    notify: { enabled: true },
+    maxReminders: 0,
+    round: 0,
+    phase: 'waiting',
+    dueAt: nowMs - 1,
+    segments: 2,
+    cursors: {},
+    rounds: {},
+    ...overrides,
+  };
+}
+
 function fakeIncidents(initial: IncidentRecord) {
   let item: IncidentRecord = initial;
   const copy = () => structuredClone(item) as IncidentRecord;
@@ -296,24 +319,7 @@ function fakeAudience(createdAt: string) {
 describe('dispatchDueCampaigns cursor resumption', () => {
   it('resumes every segment from its saved cursor after a crash, re-queueing only the page that was not saved', async () => {
     const nowMs = Date.parse('2026-06-01T12:00:00.000Z');
-    const incidents = fakeIncidents({
-      id: 'inc_test',
-      title: 't',
-      status: 'scheduled',
-      createdAt: '2026-06-01T11:00:00.000Z',
-      createdAtMs: nowMs - 3_600_000,
-      sendAt: '2026-06-01T11:00:00.000Z',
-      scope: { type: 'all' },
-      actions: { forcePasswordReset: true, revokeSessions: true },
-      notify: { enabled: true },
-      maxReminders: 0,
-      round: 0,
-      phase: 'waiting',
-      dueAt: nowMs - 1,
-      segments: 2,
-      cursors: {},
-      rounds: {},
-    });
+    const incidents = fakeIncidents(dueScopeAllIncident(nowMs, { id: 'inc_test', status: 'scheduled' }));
     const { audience, scans } = fakeAudience('2026-01-01T00:00:00.000Z');
     const queued: NotificationMessage[] = [];
     let batches = 0;
@@ -367,24 +373,13 @@ describe('dispatchDueCampaigns cursor resumption', () => {
 
   it('stops starting pages at stopAtMs and leaves the rest to the next run', async () => {
     let nowMs = Date.parse('2026-06-01T12:00:00.000Z');
-    const incidents = fakeIncidents({
-      id: 'inc_time',
-      title: 't',
-      status: 'running',
-      createdAt: '2026-06-01T11:00:00.000Z',
-      createdAtMs: nowMs - 3_600_000,
-      sendAt: '2026-06-01T11:00:00.000Z',
-      scope: { type: 'all' },
-      actions: { forcePasswordReset: false, revokeSessions: true },
-      notify: { enabled: true },
-      maxReminders: 0,
-      round: 0,
-      phase: 'waiting',
-      dueAt: nowMs - 1,
-      segments: 2,
-      cursors: {},
-      rounds: {},
-    });
+    const incidents = fakeIncidents(
+      dueScopeAllIncident(nowMs, {
+        id: 'inc_time',
+        status: 'running',
+        actions: { forcePasswordReset: false, revokeSessions: true },
+      }),
+    );
     const { audience } = fakeAudience('2026-01-01T00:00:00.000Z');
     // Every page takes 10 s of (fake) time; the run may start pages for 25 s.
     const slowQueue: NotificationQueue = {
