@@ -1,15 +1,14 @@
 import { createHttpHandler, route } from '../shared/http/http-api.js';
 import { json } from '../shared/http/responses.js';
 import { createAccountBody } from '../shared/http/schemas.js';
-import { createAccount, getProfile, listSecurityEvents } from '../shared/use-cases/accounts.js';
+import { getProfile, listSecurityEvents, signUp } from '../shared/use-cases/accounts.js';
 import { getDeps, logger } from './commons/runtime.js';
 
 export const handler = createHttpHandler(
   {
     'POST /v1/accounts': route({
       body: createAccountBody,
-      handle: async ({ body, origin }, deps) =>
-        json(201, { user: await createAccount(deps, { ...body, authMethod: 'password' }, origin) }),
+      handle: async ({ body, origin }, deps) => json(201, { user: await signUp(deps, body, origin) }),
     }),
     'GET /v1/me': route({
       handle: async ({ principal }, deps) => json(200, { user: await getProfile(deps, principal!.userId) }),

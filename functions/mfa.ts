@@ -8,8 +8,8 @@ export const handler = createHttpHandler(
   {
     'POST /v1/auth/mfa/totp/setup': route({
       body: totpSetupBody,
-      handle: async ({ body, principal }, deps) =>
-        json(200, await setupTotp(deps, principal!.userId, body.password)),
+      handle: async ({ body, principal, origin }, deps) =>
+        json(200, await setupTotp(deps, principal!.userId, body.password, origin)),
     }),
     'POST /v1/auth/mfa/totp/confirm': route({
       body: totpConfirmBody,

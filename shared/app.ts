@@ -17,6 +17,7 @@ import { createArgon2Hasher } from './crypto/password-hasher.js';
 import { loadPasswordBlocklist } from './domain/password-blocklist.js';
 import { type Clock, systemClock } from './ports/clock.js';
 import { inProcessDispatcherTrigger } from './ports/dispatcher-trigger.js';
+import { AttemptsStore } from './stores/attempts-store.js';
 import { CampaignAudience } from './stores/campaign-audience.js';
 import { DeliveriesStore } from './stores/deliveries-store.js';
 import { IncidentDeliveriesStore } from './stores/incident-deliveries-store.js';
@@ -84,6 +85,7 @@ export function createDeps(
     }),
     events: new SecurityEventsStore(db, config.tables.records),
     throttles: new ThrottleStore(db, config.tables.records),
+    attempts: new AttemptsStore(db, config.tables.records),
     hasher: createArgon2Hasher(config.argon2),
     accessTokens: createAccessTokens(keyStore, config.jwt, () => clock.now().getTime()),
     keyStore,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { ProgressiveDelay } from './domain/attempt-limits.js';
 import type { tableDefinitions } from './tables.js';
 
 const positiveInt = z.coerce.number().int().positive();
@@ -38,9 +39,22 @@ const schema = z.object({
   HIBP_TIMEOUT_MS: positiveInt.max(10_000).default(1500),
   /** Local runner only: the bearer token that stands in for IAM on admin routes. */
   ADMIN_TOKEN: z.string().min(16).optional(),
+  /** Secret checks (password, one-time code) one source may make on one account per window, hard (ADR 0006). */
+  LOGIN_MAX_FAILURES_PER_ACCOUNT_SOURCE: positiveInt.default(5),
+  /** Account-wide checks per account window from sources it never signed in from, before progressive delay. */
   LOGIN_MAX_FAILURES_PER_ACCOUNT: positiveInt.default(10),
+  /** Failed sign-ins per source address across all accounts (password spraying), per window. */
   LOGIN_MAX_FAILURES_PER_IP: positiveInt.default(100),
   LOGIN_THROTTLE_WINDOW_SECONDS: positiveInt.default(900),
+  /** The account-wide counter's window: long, so the delay keeps doubling through a slow distributed attack. */
+  LOGIN_ACCOUNT_WINDOW_SECONDS: positiveInt.default(86_400),
+  /** First progressive delay once the account-wide allowance is spent; doubles per check up to the maximum. */
+  LOGIN_DELAY_BASE_MS: positiveInt.default(1000),
+  LOGIN_DELAY_MAX_SECONDS: positiveInt.default(300),
+  /** How long a source an account fully signed in from skips the account-wide delay. */
+  LOGIN_KNOWN_SOURCE_DAYS: positiveInt.max(365).default(30),
+  /** Self sign-ups per source address per hour. */
+  SIGNUP_MAX_PER_IP_PER_HOUR: positiveInt.default(100),
   FORGOT_PASSWORD_MAX_PER_IP_PER_HOUR: positiveInt.default(30),
   LOG_LEVEL: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT']).default('INFO'),
   /** The dispatcher Lambda the admin function invokes for an immediate send; unset locally (see ports/dispatcher-trigger.ts). */
@@ -73,7 +87,15 @@ export type Config = Readonly<{
   adminToken: string | undefined;
   totpKmsKeyId: string | undefined;
   breachedPasswordCheck: Readonly<{ enabled: boolean; apiUrl: string; timeoutMs: number }>;
-  loginThrottle: Readonly<{ maxFailuresPerAccount: number; maxFailuresPerIp: number; windowSeconds: number }>;
+  attempts: Readonly<{
+    perAccountAndSource: number;
+    perIp: number;
+    windowSeconds: number;
+    accountWindowSeconds: number;
+    accountDelay: ProgressiveDelay;
+    knownSourceSeconds: number;
+  }>;
+  signUpMaxPerIpPerHour: number;
   logLevel: string;
   forgotPasswordMaxPerIpPerHour: number;
   dispatcherFunctionName: string | undefined;
@@ -138,11 +160,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       apiUrl: e.HIBP_API_URL,
       timeoutMs: e.HIBP_TIMEOUT_MS,
     },
-    loginThrottle: {
-      maxFailuresPerAccount: e.LOGIN_MAX_FAILURES_PER_ACCOUNT,
-      maxFailuresPerIp: e.LOGIN_MAX_FAILURES_PER_IP,
+    attempts: {
+      perAccountAndSource: e.LOGIN_MAX_FAILURES_PER_ACCOUNT_SOURCE,
+      perIp: e.LOGIN_MAX_FAILURES_PER_IP,
       windowSeconds: e.LOGIN_THROTTLE_WINDOW_SECONDS,
+      accountWindowSeconds: e.LOGIN_ACCOUNT_WINDOW_SECONDS,
+      accountDelay: {
+        freeChecks: e.LOGIN_MAX_FAILURES_PER_ACCOUNT,
+        baseMs: e.LOGIN_DELAY_BASE_MS,
+        maxMs: e.LOGIN_DELAY_MAX_SECONDS * 1000,
+      },
+      knownSourceSeconds: e.LOGIN_KNOWN_SOURCE_DAYS * 86_400,
     },
+    signUpMaxPerIpPerHour: e.SIGNUP_MAX_PER_IP_PER_HOUR,
     forgotPasswordMaxPerIpPerHour: e.FORGOT_PASSWORD_MAX_PER_IP_PER_HOUR,
     logLevel: e.LOG_LEVEL,
     dispatcherFunctionName: e.DISPATCHER_FUNCTION_NAME,

@@ -19,6 +19,7 @@ export const securityNoticeKinds = [
   'mfa_enabled',
   'mfa_disabled',
   'password_reset_forced',
+  'second_factor_failed',
 ] as const;
 export type SecurityNoticeKind = (typeof securityNoticeKinds)[number];
 

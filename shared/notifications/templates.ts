@@ -165,6 +165,12 @@ const noticeText: Record<SecurityNoticeKind, { subject: string; what: string; if
     what: 'Our security team requires a new password for your account',
     ifYou: 'Reset your password the next time you sign in; we will email you a reset link.',
   },
+  second_factor_failed: {
+    subject: 'Someone entered your password with a wrong code',
+    what: 'Someone entered your password correctly but a wrong two-factor code',
+    ifYou:
+      'no action is needed. If it was not you, someone else knows your password: reset it now and keep two-factor authentication on.',
+  },
 };
 
 export function securityNoticeMail(

@@ -17,6 +17,7 @@ export type SecurityEventType =
   | 'mfa_enabled'
   | 'mfa_disabled'
   | 'recovery_code_used'
+  | 'second_factor_failed'
   | 'incident_action';
 
 export interface SecurityEvent {

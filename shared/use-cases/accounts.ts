@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { normaliseEmail, normaliseUsername } from '../domain/identifiers.js';
 import { type AuthMethod, type PublicUser, toPublicUser, type UserRecord } from '../domain/user.js';
-import { NotFoundError } from '../errors.js';
+import { AccountExistsError, NotFoundError, TooManyRequestsError } from '../errors.js';
 import type { RequestOrigin, SecurityEvent } from '../stores/security-events-store.js';
 import type { Deps } from './deps.js';
 import { acceptablePassword } from './password-acceptance.js';
@@ -14,7 +14,37 @@ export interface NewAccount {
   readonly password?: string;
 }
 
-/** Self sign-up and admin creation share this: policy check, hash, then one uniqueness transaction. */
+/**
+ * Self sign-up: a per-source limit first, taken by one conditional write, so a flood of sign-ups costs
+ * neither argon2 work nor accounts.
+ */
+export async function signUp(
+  deps: Parameters<typeof createAccount>[0] & Pick<Deps, 'throttles' | 'config'>,
+  input: Omit<NewAccount, 'authMethod'> & { readonly password: string },
+  origin: RequestOrigin,
+): Promise<PublicUser> {
+  const nowMs = deps.clock.now().getTime();
+  const allowed = await deps.throttles.tryTake(
+    'signup-ip',
+    origin.ip ?? 'unknown',
+    deps.config.signUpMaxPerIpPerHour,
+    3600,
+    nowMs,
+  );
+  if (!allowed) {
+    throw new TooManyRequestsError(
+      3600 - ((nowMs / 1000) % 3600),
+      'Too many sign-ups from this network. Try again later.',
+    );
+  }
+  return createAccount(deps, { ...input, authMethod: 'password' }, origin);
+}
+
+/**
+ * Self sign-up and admin creation share this: the cheap checks (policy, then whether the email or username
+ * is taken; sign-up answers 409 for that anyway, so looking first reveals nothing more) before any argon2
+ * work, then the hash and one uniqueness transaction (which still decides races).
+ */
 export async function createAccount(
   deps: Pick<Deps, 'users' | 'hasher' | 'clock' | 'events' | 'passwordBlocklist' | 'breachedPasswords'>,
   input: NewAccount,
@@ -23,11 +53,16 @@ export async function createAccount(
   const email = normaliseEmail(input.email);
   const username = input.username === undefined ? undefined : normaliseUsername(input.username);
   const now = deps.clock.now();
-  let passwordHash: string | undefined;
+  let password: string | undefined;
   if (input.authMethod === 'password') {
-    const password = await acceptablePassword(deps, input.password ?? '', { email, username });
-    passwordHash = await deps.hasher.hash(password);
+    password = await acceptablePassword(deps, input.password ?? '', { email, username });
   }
+  const taken = await Promise.all([
+    deps.users.findUserId({ kind: 'email', value: email }),
+    username === undefined ? undefined : deps.users.findUserId({ kind: 'username', value: username }),
+  ]);
+  if (taken.some((userId) => userId !== undefined)) throw new AccountExistsError();
+  const passwordHash = password === undefined ? undefined : await deps.hasher.hash(password);
   const user: UserRecord = {
     userId: randomUUID(),
     email,

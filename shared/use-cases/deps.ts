@@ -2,6 +2,7 @@ import type { Config } from '../config.js';
 import type { AccessTokens } from '../crypto/access-tokens.js';
 import type { KeyStore } from '../crypto/key-store.js';
 import type { PasswordHasher } from '../crypto/password-hasher.js';
+import type { AttemptCounters } from '../ports/attempt-counters.js';
 import type { BreachedPasswordChecker } from '../ports/breached-password-checker.js';
 import type { BulkMailer } from '../ports/bulk-mailer.js';
 import type { Clock } from '../ports/clock.js';
@@ -32,6 +33,8 @@ export interface Deps {
   readonly revocation: RevocationStateReader;
   readonly events: SecurityEventsStore;
   readonly throttles: ThrottleStore;
+  /** The attempt limiter's counters (every check of a password or one-time code goes through them). */
+  readonly attempts: AttemptCounters;
   readonly hasher: PasswordHasher;
   readonly accessTokens: AccessTokens;
   readonly keyStore: KeyStore;

@@ -2,12 +2,13 @@ import { sha256Hex } from '../crypto/secrets.js';
 import { parseLoginIdentifier } from '../domain/identifiers.js';
 import { normalisePassword } from '../domain/password-policy.js';
 import type { UserRecord } from '../domain/user.js';
-import { InvalidCredentialsError, PasswordResetRequiredError, TooManyRequestsError } from '../errors.js';
+import { InvalidCredentialsError, PasswordResetRequiredError } from '../errors.js';
 import type { RequestOrigin } from '../stores/security-events-store.js';
 import type { TenantPolicy } from '../stores/tenant-policy-store.js';
 import { recordEvent } from './accounts.js';
+import { recordCompleteSignIn, reserveAttempt, sourceOf, userSubject } from './attempt-limiter.js';
 import type { Deps } from './deps.js';
-import { checkSecondFactor } from './mfa.js';
+import { consumeSecondFactor, verifySecondFactor } from './mfa.js';
 import { queuePasswordResetMail } from './password-reset-mail.js';
 import { startSession, type TokenResponse } from './session-tokens.js';
 
@@ -29,6 +30,7 @@ type LoginDeps = Pick<
   | 'clock'
   | 'events'
   | 'throttles'
+  | 'attempts'
   | 'notifications'
   | 'secretBox'
 >;
@@ -46,29 +48,20 @@ export async function login(
   input: LoginInput,
   origin: RequestOrigin,
 ): Promise<TokenResponse> {
-  const nowMs = deps.clock.now().getTime();
   const identifier = parseLoginIdentifier(input.login);
   const user = await deps.users.findByIdentifier(identifier, { equalWork: true });
-  const throttle = deps.config.loginThrottle;
-  // Unknown identifiers get their own counter, so throttling behaves the same whether or not the account exists.
-  const accountKey = user
-    ? `user:${user.userId}`
+  // Unknown identifiers get their own counters, so throttling behaves the same whether or not the account exists.
+  const subject = user
+    ? userSubject(user.userId)
     : `login:${sha256Hex(`${identifier.kind}#${identifier.value}`)}`;
-  const ipKey = origin.ip ?? 'unknown';
-  const { counts, windowEndsAt } = await deps.throttles.counts(
-    [
-      { scope: 'login-account', key: accountKey },
-      { scope: 'login-ip', key: ipKey },
-    ],
-    throttle.windowSeconds,
-    nowMs,
-  );
-  if ((counts[0] ?? 0) >= throttle.maxFailuresPerAccount || (counts[1] ?? 0) >= throttle.maxFailuresPerIp) {
-    throw new TooManyRequestsError(
-      windowEndsAt - nowMs / 1000,
-      'Too many failed sign-in attempts. Try again later, or reset your password.',
-    );
-  }
+  const source = sourceOf(origin.ip);
+  const reservation = await reserveAttempt(deps, {
+    kind: 'password',
+    subject,
+    source,
+    accountGate: true,
+    sprayingSource: source,
+  });
 
   const password = normalisePassword(input.password);
   let passwordOk = false;
@@ -80,23 +73,24 @@ export async function login(
   }
 
   if (!passwordOk || !user) {
-    await Promise.all([
-      deps.throttles.increment('login-account', accountKey, throttle.windowSeconds, nowMs),
-      deps.throttles.increment('login-ip', ipKey, throttle.windowSeconds, nowMs),
-      user
-        ? recordEvent(deps, user.userId, 'login_failed', origin, { reason: 'invalid_credentials' })
-        : undefined,
-    ]);
+    if (user) await recordEvent(deps, user.userId, 'login_failed', origin, { reason: 'invalid_credentials' });
     throw new InvalidCredentialsError();
   }
+  await reservation.succeeded();
 
-  await checkSecondFactor(deps, user, input.otp, origin);
+  const secondFactor = await verifySecondFactor(deps, user, input.otp, origin, {
+    source,
+    accountGate: true,
+    passwordProved: true,
+  });
 
+  // Before the code is used up: a refused sign-in must leave the owner's code (or recovery code) valid.
   if (mustResetPassword(user, await deps.revocation.readTenant())) {
     await queuePasswordResetMail(deps, user.email, origin, 'forced');
     await recordEvent(deps, user.userId, 'login_failed', origin, { reason: 'password_reset_required' });
     throw new PasswordResetRequiredError();
   }
+  await consumeSecondFactor(deps, user, secondFactor, origin);
 
   if (deps.hasher.needsRehash(user.passwordHash!)) {
     // Upgrades old hashes to the current parameters while we hold the plaintext; losing a race is fine.
@@ -104,6 +98,7 @@ export async function login(
   }
 
   const tokens = await startSession(deps, user, input.deviceName);
+  await recordCompleteSignIn(deps, subject, source, secondFactor !== undefined);
   await recordEvent(deps, user.userId, 'login_succeeded', origin, {
     sessionId: tokens.sessionId,
     deviceName: input.deviceName ?? null,

@@ -1,6 +1,5 @@
 import { sha256Hex } from '../crypto/secrets.js';
 import { normaliseEmail } from '../domain/identifiers.js';
-import { normalisePassword } from '../domain/password-policy.js';
 import type { UserRecord } from '../domain/user.js';
 import {
   InvalidCredentialsError,
@@ -11,10 +10,11 @@ import {
 } from '../errors.js';
 import type { RequestOrigin } from '../stores/security-events-store.js';
 import { recordEvent } from './accounts.js';
+import { clearAttempts, userSubject } from './attempt-limiter.js';
 import type { Principal } from './authenticate.js';
 import type { Deps } from './deps.js';
 import { mustResetPassword } from './login.js';
-import { checkSecondFactor } from './mfa.js';
+import { consumeSecondFactor, requirePassword, verifySecondFactor } from './mfa.js';
 import { queueSecurityNotice } from './notices.js';
 import { acceptablePassword } from './password-acceptance.js';
 import { queuePasswordResetMail } from './password-reset-mail.js';
@@ -47,6 +47,9 @@ export interface ResetPasswordInput {
 
 type ResetDeps = Pick<
   Deps,
+  | 'attempts'
+  | 'config'
+  | 'throttles'
   | 'users'
   | 'resetTokens'
   | 'hasher'
@@ -80,12 +83,20 @@ export async function resetPassword(
   const now = deps.clock.now();
   const tokenHash = sha256Hex(input.token);
   const user = await validResetTarget(deps, tokenHash, now);
+  // The code first: the policy compares with the current password (same_as_current), which must answer
+  // nobody who holds only the link. Guesses are limited per link (ADR 0006); the code is used up only
+  // once the whole reset succeeds, so a weak new password does not cost the owner their code.
+  const secondFactor = await verifySecondFactor(deps, user, input.otp, origin, {
+    source: `link:${tokenHash.slice(0, 32)}`,
+    accountGate: false,
+    passwordProved: false,
+  });
   const password = await acceptablePassword(deps, input.newPassword, {
     email: user.email,
     username: user.username,
     currentPasswordHash: user.passwordHash,
   });
-  await checkSecondFactor(deps, user, input.otp, origin);
+  await consumeSecondFactor(deps, user, secondFactor, origin);
   const passwordHash = await deps.hasher.hash(password);
   const done = await deps.users.setPasswordTogether(
     user.userId,
@@ -95,6 +106,8 @@ export async function resetPassword(
   // Lost a race with another confirm of this (or another) token: same answer as a used token.
   if (!done) throw new InvalidResetTokenError();
   deps.revocation.forget(user.userId);
+  // Whatever others did to this account's counters is forgotten: a reset lets the owner back in.
+  await clearAttempts(deps, userSubject(user.userId));
   await recordEvent(deps, user.userId, 'password_reset_completed', origin, {
     signedOutAllDevices: input.signOutAllDevices,
   });
@@ -109,7 +122,7 @@ export interface ChangePasswordInput {
 }
 
 export async function changePassword(
-  deps: ResetDeps & Pick<Deps, 'sessions' | 'accessTokens' | 'throttles' | 'config'>,
+  deps: ResetDeps & Pick<Deps, 'sessions' | 'accessTokens'>,
   principal: Principal,
   input: ChangePasswordInput,
   origin: RequestOrigin,
@@ -120,24 +133,8 @@ export async function changePassword(
   // An old session plus the leaked password must not be able to undo a forced reset: reset by email instead.
   if (mustResetPassword(user, await deps.revocation.readTenant())) throw new PasswordResetRequiredError();
   const session = await deps.sessions.get(principal.userId, principal.sessionId);
-  // A stolen access token must not become an unlimited password oracle: share the login's account limit.
-  const throttle = deps.config.loginThrottle;
-  const accountKey = `user:${user.userId}`;
-  const { counts, windowEndsAt } = await deps.throttles.counts(
-    [{ scope: 'login-account', key: accountKey }],
-    throttle.windowSeconds,
-    now.getTime(),
-  );
-  if ((counts[0] ?? 0) >= throttle.maxFailuresPerAccount) {
-    throw new TooManyRequestsError(windowEndsAt - now.getTime() / 1000);
-  }
-  if (
-    !user.passwordHash ||
-    !(await deps.hasher.verify(user.passwordHash, normalisePassword(input.currentPassword)))
-  ) {
-    await deps.throttles.increment('login-account', accountKey, throttle.windowSeconds, now.getTime());
-    throw new InvalidCredentialsError();
-  }
+  // A stolen access token must not become an unlimited password oracle: the sign-in limiter applies.
+  await requirePassword(deps, user, input.currentPassword, origin);
   const password = await acceptablePassword(deps, input.newPassword, {
     email: user.email,
     username: user.username,

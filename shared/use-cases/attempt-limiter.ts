@@ -1,0 +1,136 @@
+import { fixedWindow } from '../domain/attempt-limits.js';
+import { TooManyRequestsError } from '../errors.js';
+import type { CounterRef } from '../ports/attempt-counters.js';
+import type { Deps } from './deps.js';
+
+/**
+ * The one attempt limiter every check of a secret goes through (docs/adr/0006-attempt-limiter.md).
+ * An attempt is reserved by conditional writes BEFORE argon2 or the code check runs, so however many
+ * requests race, no more checks run than the limits allow; a right secret gives its attempt back.
+ */
+export type SecretKind = 'password' | 'code';
+
+export interface AttemptScope {
+  readonly kind: SecretKind;
+  /** Whose secret (see `userSubject`, or the hash of an unknown login identifier). */
+  readonly subject: string;
+  /** Where the guess comes from: the source address, or `link:<hash>` for a reset link. */
+  readonly source: string;
+  /**
+   * Whether the account-wide progressive delay applies. Reset links skip it: each link was mailed to the
+   * owner and reset mail is limited, so the per-link limit already bounds guesses, and an attacker's
+   * failures elsewhere must not slow the owner's reset.
+   */
+  readonly accountGate: boolean;
+  /** Also count against this source address's limit across all accounts (sign-in: password spraying). */
+  readonly sprayingSource?: string;
+}
+
+export interface AttemptReservation {
+  /** The secret was right: the attempt is given back. */
+  succeeded(): Promise<void>;
+}
+
+type LimiterDeps = Pick<Deps, 'attempts' | 'clock' | 'config'>;
+
+export const userSubject = (userId: string) => `user:${userId}`;
+export const sourceOf = (ip: string | null) => ip ?? 'unknown';
+
+function perSourceRef(
+  deps: LimiterDeps,
+  scope: Pick<AttemptScope, 'kind' | 'subject' | 'source'>,
+  nowMs: number,
+) {
+  const window = fixedWindow(nowMs, deps.config.attempts.windowSeconds);
+  const ref: CounterRef = {
+    subject: scope.subject,
+    counter: `${scope.kind}@${scope.source}`,
+    windowStart: window.start,
+    expiresAt: window.end + 60,
+  };
+  return { ref, retryAfterSeconds: window.end - nowMs / 1000 };
+}
+
+/** Reserves one check of a secret, or throws 429 with the time after which one may be made again. */
+export async function reserveAttempt(deps: LimiterDeps, scope: AttemptScope): Promise<AttemptReservation> {
+  const limits = deps.config.attempts;
+  const nowMs = deps.clock.now().getTime();
+  const taken: CounterRef[] = [];
+  const giveBackAll = () =>
+    Promise.all(taken.map((ref) => deps.attempts.giveBack(ref))).then(() => undefined);
+  const refuse = async (retryAfterSeconds: number): Promise<never> => {
+    await giveBackAll();
+    throw new TooManyRequestsError(
+      retryAfterSeconds,
+      'Too many attempts. Try again later, or reset your password.',
+    );
+  };
+
+  const perSource = perSourceRef(deps, scope, nowMs);
+  const [perSourceTaken, known] = await Promise.all([
+    deps.attempts.takeBelow(perSource.ref, limits.perAccountAndSource),
+    scope.accountGate ? deps.attempts.isKnownSource(scope.subject, scope.source, nowMs) : true,
+  ]);
+  if (!perSourceTaken) return refuse(perSource.retryAfterSeconds);
+  taken.push(perSource.ref);
+
+  if (scope.sprayingSource !== undefined) {
+    const spraying = perSourceRef(
+      deps,
+      { kind: scope.kind, subject: `ip:${scope.sprayingSource}`, source: 'any' },
+      nowMs,
+    );
+    if (!(await deps.attempts.takeBelow(spraying.ref, limits.perIp)))
+      return refuse(spraying.retryAfterSeconds);
+    taken.push(spraying.ref);
+  }
+
+  // A source the owner fully signed in from keeps working while others push the account into delay.
+  if (!known) {
+    const window = fixedWindow(nowMs, limits.accountWindowSeconds);
+    const accountRef: CounterRef = {
+      subject: scope.subject,
+      counter: scope.kind,
+      windowStart: window.start,
+      expiresAt: window.end + Math.ceil(limits.accountDelay.maxMs / 1000) + 60,
+    };
+    const gate = await deps.attempts.takeThroughGate(accountRef, nowMs, limits.accountDelay);
+    if (!gate.taken) return refuse((gate.retryAtMs - nowMs) / 1000);
+    taken.push(accountRef);
+  }
+
+  return { succeeded: giveBackAll };
+}
+
+/**
+ * After a complete sign-in (every factor): this source becomes known to the account and its own counters
+ * start again. With a second factor the owner has proved more than any guesser can, so every counter of
+ * the account is cleared; a password alone only clears this source's (the ADR explains why).
+ */
+export async function recordCompleteSignIn(
+  deps: LimiterDeps,
+  subject: string,
+  source: string,
+  withSecondFactor: boolean,
+): Promise<void> {
+  const nowMs = deps.clock.now().getTime();
+  await Promise.all([
+    deps.attempts.rememberSource(
+      subject,
+      source,
+      Math.floor(nowMs / 1000) + deps.config.attempts.knownSourceSeconds,
+    ),
+    withSecondFactor
+      ? deps.attempts.clear(subject)
+      : Promise.all(
+          (['password', 'code'] as const).map((kind) =>
+            deps.attempts.reset(perSourceRef(deps, { kind, subject, source }, nowMs).ref),
+          ),
+        ),
+  ]);
+}
+
+/** A completed password reset: whatever others did to this account's counters is forgotten. */
+export async function clearAttempts(deps: Pick<Deps, 'attempts'>, subject: string): Promise<void> {
+  await deps.attempts.clear(subject);
+}
