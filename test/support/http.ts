@@ -1,3 +1,5 @@
+import { request as httpRequest } from 'node:http';
+
 /**
  * A small fetch wrapper for integration tests: `api(stack.apiUrl).post('/v1/auth/login', {login, password})`.
  * Objects are sent as JSON; a string body is sent as is (for malformed-JSON tests).
@@ -47,6 +49,64 @@ export function api(baseUrl: string) {
     }
     return { status: response.status, headers: response.headers, body: parsed as T, text };
   };
+  return {
+    get: <T = JsonObject>(path: string, options?: RequestOptions) =>
+      request<T>('GET', path, undefined, options),
+    post: <T = JsonObject>(path: string, body?: unknown, options?: RequestOptions) =>
+      request<T>('POST', path, body, options),
+    delete: <T = JsonObject>(path: string, body?: unknown, options?: RequestOptions) =>
+      request<T>('DELETE', path, body, options),
+    request: <T = JsonObject>(method: string, path: string, body?: unknown, options?: RequestOptions) =>
+      request<T>(method, path, body, options),
+  };
+}
+
+/**
+ * Like `api`, but every request leaves from `localAddress` (any of 127.0.0.0/8): the local API server takes
+ * the socket address as the source IP, so a test can act as several networks at once.
+ */
+export function apiFrom(baseUrl: string, localAddress: string) {
+  const request = <T>(
+    method: string,
+    path: string,
+    body: unknown,
+    options: RequestOptions = {},
+  ): Promise<ApiResponse<T>> =>
+    new Promise((resolve, reject) => {
+      const payload = body === undefined ? undefined : JSON.stringify(body);
+      const headers: Record<string, string> = { ...options.headers };
+      if (payload !== undefined) {
+        headers['content-type'] = 'application/json';
+        headers['content-length'] = String(Buffer.byteLength(payload));
+      }
+      if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
+      const req = httpRequest(
+        `${baseUrl}${path}`,
+        { method, headers, localAddress, agent: false, timeout: 15_000 },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8');
+            const responseHeaders = new Headers();
+            for (const [name, value] of Object.entries(res.headers)) {
+              if (typeof value === 'string') responseHeaders.set(name, value);
+            }
+            let parsed: unknown;
+            try {
+              parsed = text ? JSON.parse(text) : undefined;
+            } catch {
+              parsed = undefined;
+            }
+            resolve({ status: res.statusCode ?? 0, headers: responseHeaders, body: parsed as T, text });
+          });
+          res.on('error', reject);
+        },
+      );
+      req.on('timeout', () => req.destroy(new Error(`${method} ${path} timed out`)));
+      req.on('error', reject);
+      req.end(payload);
+    });
   return {
     get: <T = JsonObject>(path: string, options?: RequestOptions) =>
       request<T>('GET', path, undefined, options),
