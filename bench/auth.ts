@@ -4,8 +4,12 @@
  *   round-trips excluded and reported beside it);
  * - warm token-check throughput on one core (target >= 5,000/s);
  * - revoke-all with 1 vs 1,000 sessions on the account (target ratio <= 1.1).
+ * Issue 8:
+ * - password checks that reach argon2 per 100 parallel wrong logins on one account from one source
+ *   (target: equal to the per account+source limit).
  */
 import { verify } from '@node-rs/argon2';
+import type { PasswordHasher } from '../shared/crypto/password-hasher.js';
 import { createAccount } from '../shared/use-cases/accounts.js';
 import { authenticate } from '../shared/use-cases/authenticate.js';
 import { login } from '../shared/use-cases/login.js';
@@ -150,8 +154,50 @@ async function revokeAllFlatness(stack: BenchStack) {
   };
 }
 
+/** Attempts are reserved before argon2 runs, so a burst of guesses cannot buy more checks than the limit. */
+async function argon2ChecksUnderParallelGuessing(stack: BenchStack) {
+  const { deps } = stack;
+  const email = 'bench-guessed@example.test';
+  await createAccount(
+    deps,
+    { email, username: 'bench_guessed', authMethod: 'password', password: 'bench-amber-harbour-lantern' },
+    origin,
+  );
+  let argon2Checks = 0;
+  const counting: PasswordHasher = {
+    hash: (password) => deps.hasher.hash(password),
+    verify: (storedHash, password) => {
+      argon2Checks += 1;
+      return deps.hasher.verify(storedHash, password);
+    },
+    verifyDummy: (password) => {
+      argon2Checks += 1;
+      return deps.hasher.verifyDummy(password);
+    },
+    needsRehash: (storedHash) => deps.hasher.needsRehash(storedHash),
+  };
+  const attacker = { ip: '203.0.113.66', userAgent: 'bench' };
+  const started = performance.now();
+  const results = await Promise.allSettled(
+    Array.from({ length: 100 }, (_, i) =>
+      login({ ...deps, hasher: counting }, { login: email, password: `wrong-guess-${i}` }, attacker),
+    ),
+  );
+  const codes = results.map((r) => (r.status === 'rejected' ? (r.reason as { code?: string }).code : 'ok'));
+  return {
+    parallelWrongLogins: 100,
+    argon2Checks,
+    limit: deps.config.attempts.perAccountAndSource,
+    invalidCredentials: codes.filter((code) => code === 'invalid_credentials').length,
+    tooManyRequests: codes.filter((code) => code === 'too_many_requests').length,
+    wallMs: round(performance.now() - started),
+    target: 'argon2Checks == limit',
+  };
+}
+
 export async function runAuthBenchmarks(stack: BenchStack) {
   return {
+    parallelGuessing: await argon2ChecksUnderParallelGuessing(stack),
     login: await loginVersusArgon2(stack),
     tokenCheck: await tokenCheckThroughput(stack),
     revokeAll: await revokeAllFlatness(stack),

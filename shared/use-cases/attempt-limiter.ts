@@ -122,11 +122,7 @@ export async function recordCompleteSignIn(
     ),
     withSecondFactor
       ? deps.attempts.clear(subject)
-      : Promise.all(
-          (['password', 'code'] as const).map((kind) =>
-            deps.attempts.reset(perSourceRef(deps, { kind, subject, source }, nowMs).ref),
-          ),
-        ),
+      : deps.attempts.reset(perSourceRef(deps, { kind: 'password', subject, source }, nowMs).ref),
   ]);
 }
 
