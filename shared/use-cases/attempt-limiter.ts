@@ -22,6 +22,8 @@ export interface AttemptScope {
    * failures elsewhere must not slow the owner's reset.
    */
   readonly accountGate: boolean;
+  /** The per-source window when it is not the limiter's (a reset link: its whole life at once). */
+  readonly perSourceWindowSeconds?: number;
   /** Also count against this source address's limit across all accounts (sign-in: password spraying). */
   readonly sprayingSource?: string;
 }

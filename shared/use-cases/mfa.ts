@@ -88,6 +88,7 @@ export interface SecondFactorCheck {
   /** Where the guess comes from: the source address, or the reset link (see AttemptScope). */
   readonly source: string;
   readonly accountGate: boolean;
+  readonly perSourceWindowSeconds?: number;
   /** The caller has just proved the password: a wrong code then means someone else may hold it. */
   readonly passwordProved: boolean;
 }
@@ -111,6 +112,9 @@ export async function verifySecondFactor(
     subject: userSubject(user.userId),
     source: check.source,
     accountGate: check.accountGate,
+    ...(check.perSourceWindowSeconds === undefined
+      ? {}
+      : { perSourceWindowSeconds: check.perSourceWindowSeconds }),
   });
   const match = await matchSecondFactor(deps, user, otp.trim());
   if (match) {

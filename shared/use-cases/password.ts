@@ -89,6 +89,8 @@ export async function resetPassword(
   const secondFactor = await verifySecondFactor(deps, user, input.otp, origin, {
     source: `link:${tokenHash.slice(0, 32)}`,
     accountGate: false,
+    // A link lives 30 minutes: one day-long window makes the per-link limit hold for its whole life.
+    perSourceWindowSeconds: deps.config.attempts.accountWindowSeconds,
     passwordProved: false,
   });
   const password = await acceptablePassword(deps, input.newPassword, {
