@@ -205,9 +205,7 @@ describe('password guessing at sign-in', () => {
 describe('second-factor guessing', () => {
   it('answers 40 wrong codes with 429 after the limit, mails the owner once and records the event', async () => {
     const account = await newAccount();
-    const { secret, recoveryCodes } = await enableTotp(account);
-    // 120-bit recovery codes: 24 base32 characters.
-    for (const code of recoveryCodes) expect(code).toMatch(/^[a-z2-7]{4}(-[a-z2-7]{4}){5}$/);
+    const { secret } = await enableTotp(account);
 
     const attacker = apiFrom(stack.apiUrl, '127.0.0.7');
     const otp = await wrongCode(secret);
@@ -293,6 +291,18 @@ describe('second-factor guessing', () => {
       Array(PER_SOURCE).fill('invalid_otp'),
     );
     expectThrottled(codeTries[PER_SOURCE]!);
+  });
+});
+
+describe('recovery codes', () => {
+  it('issues 120-bit recovery codes (24 base32 characters), each accepted once', async () => {
+    const account = await newAccount();
+    const { recoveryCodes } = await enableTotp(account);
+    expect(recoveryCodes).toHaveLength(10);
+    for (const code of recoveryCodes) expect(code).toMatch(/^[a-z2-7]{4}(-[a-z2-7]{4}){5}$/);
+    const withCode = { login: account.email, password: account.password, otp: recoveryCodes[3] };
+    expect((await client.post('/v1/auth/login', withCode)).status).toBe(200);
+    expect((await client.post('/v1/auth/login', withCode)).body).toMatchObject({ error: 'invalid_otp' });
   });
 });
 
