@@ -58,8 +58,10 @@ export async function reserveAttempt(deps: LimiterDeps, scope: AttemptScope): Pr
   const limits = deps.config.attempts;
   const nowMs = deps.clock.now().getTime();
   const taken: CounterRef[] = [];
+  // Giving back is best effort: if it fails the attempt stays counted (fails closed), and the owner's
+  // request, whose secret was right, must not fail because of it.
   const giveBackAll = () =>
-    Promise.all(taken.map((ref) => deps.attempts.giveBack(ref))).then(() => undefined);
+    Promise.all(taken.map((ref) => deps.attempts.giveBack(ref).catch(() => undefined))).then(() => undefined);
   const refuse = async (retryAfterSeconds: number): Promise<never> => {
     await giveBackAll();
     throw new TooManyRequestsError(

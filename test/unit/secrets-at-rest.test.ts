@@ -2,6 +2,8 @@ import { createCipheriv, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { KMSClient } from '@aws-sdk/client-kms';
+import { createKmsSecretBox, TOTP_ENCRYPTION_CONTEXT } from '../../shared/aws/kms-secret-box.js';
 import { loadConfig } from '../../shared/config.js';
 import { createLocalSecretBox } from '../../shared/crypto/local-secret-box.js';
 import type { PasswordHasher } from '../../shared/crypto/password-hasher.js';
@@ -101,5 +103,29 @@ describe('sign-up', () => {
     const { deps: d, hashes } = deps({});
     await expect(signUp(d, input, origin)).resolves.toMatchObject({ email: 'new@example.test' });
     expect(hashes()).toBe(1);
+  });
+});
+
+describe('TOTP secrets in KMS', () => {
+  it('binds the user id into the encryption context, and opens old unbound ciphertexts with the old context', async () => {
+    const sent: { name: string; context: unknown }[] = [];
+    const kms = {
+      send: async (command: { constructor: { name: string }; input: { EncryptionContext?: unknown } }) => {
+        sent.push({ name: command.constructor.name, context: command.input.EncryptionContext });
+        return command.constructor.name === 'EncryptCommand'
+          ? { CiphertextBlob: Buffer.from('blob') }
+          : { Plaintext: Buffer.from('SECRET') };
+      },
+    } as unknown as KMSClient;
+    const box = createKmsSecretBox(kms, 'key-id');
+    const sealed = await box.seal('SECRET', 'totp:user-a');
+    expect(sealed.startsWith('kms2.')).toBe(true);
+    await box.open(sealed, 'totp:user-a');
+    await box.open(`kms1.${Buffer.from('old').toString('base64')}`, 'totp:user-a');
+    expect(sent).toEqual([
+      { name: 'EncryptCommand', context: { ...TOTP_ENCRYPTION_CONTEXT, boundTo: 'totp:user-a' } },
+      { name: 'DecryptCommand', context: { ...TOTP_ENCRYPTION_CONTEXT, boundTo: 'totp:user-a' } },
+      { name: 'DecryptCommand', context: TOTP_ENCRYPTION_CONTEXT },
+    ]);
   });
 });
