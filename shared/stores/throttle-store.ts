@@ -1,16 +1,10 @@
-import {
-  BatchGetCommand,
-  type DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { isConditionFailure } from '../aws/dynamodb-errors.js';
 
 /**
  * Fixed-window counters in the records table (pk `throttle#<scope>#<key>`, sk `<window start>`),
- * incremented atomically with ADD so concurrent attempts are all counted. Used for login brute-force
- * defence and for mail rate limits.
+ * incremented atomically with ADD so concurrent attempts are all counted. Used for request and mail rate limits
+ * (sign-up, forgot-password, reset mails, notices); checks of secrets use the attempt limiter (attempts-store.ts).
  */
 export class ThrottleStore {
   constructor(
@@ -24,26 +18,6 @@ export class ThrottleStore {
       key: { pk: `throttle#${scope}#${key}`, sk: String(windowStart) },
       windowEnd: windowStart + windowSeconds,
     };
-  }
-
-  /** Current counts for several counters in one round trip. */
-  async counts(
-    counters: readonly { scope: string; key: string }[],
-    windowSeconds: number,
-    nowMs: number,
-  ): Promise<{ counts: number[]; windowEndsAt: number }> {
-    const keys = counters.map((c) => this.key(c.scope, c.key, windowSeconds, nowMs));
-    const result = await this.db.send(
-      new BatchGetCommand({
-        RequestItems: { [this.table]: { Keys: keys.map((k) => k.key), ConsistentRead: true } },
-      }),
-    );
-    const items = result.Responses?.[this.table] ?? [];
-    const counts = keys.map((k) => {
-      const item = items.find((i) => i['pk'] === k.key.pk && i['sk'] === k.key.sk);
-      return (item?.['count'] as number | undefined) ?? 0;
-    });
-    return { counts, windowEndsAt: keys[0]?.windowEnd ?? 0 };
   }
 
   /** Adds one and returns the new count. */
