@@ -26,3 +26,25 @@ export function progressiveDelayMs(checks: number, policy: ProgressiveDelay): nu
   const doublings = Math.min(checks - policy.freeChecks, 40);
   return Math.min(policy.baseMs * 2 ** doublings, policy.maxMs);
 }
+
+/**
+ * The source a guess is counted under: an IPv4 address as is, an IPv6 address by its /64 network (one
+ * subscriber usually holds a whole /64, so counting single addresses would give them 2^64 fresh sources).
+ */
+export function sourceKey(ip: string | null): string {
+  if (ip === null || ip === '') return 'unknown';
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
+  if (mapped) return mapped[1]!;
+  if (!ip.includes(':')) return ip;
+  const [head = '', tail] = ip.toLowerCase().split('%')[0]!.split('::');
+  const left = head === '' ? [] : head.split(':');
+  const right = tail === undefined || tail === '' ? [] : tail.split(':');
+  const groups =
+    tail === undefined
+      ? left
+      : [...left, ...Array(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right];
+  return `${groups
+    .slice(0, 4)
+    .map((group) => group.replace(/^0+(?=.)/, ''))
+    .join(':')}::/64`;
+}

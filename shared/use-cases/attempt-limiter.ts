@@ -1,4 +1,4 @@
-import { fixedWindow } from '../domain/attempt-limits.js';
+import { fixedWindow, sourceKey } from '../domain/attempt-limits.js';
 import { TooManyRequestsError } from '../errors.js';
 import type { CounterRef } from '../ports/attempt-counters.js';
 import type { Deps } from './deps.js';
@@ -36,7 +36,8 @@ export interface AttemptReservation {
 type LimiterDeps = Pick<Deps, 'attempts' | 'clock' | 'config'>;
 
 export const userSubject = (userId: string) => `user:${userId}`;
-export const sourceOf = (ip: string | null) => ip ?? 'unknown';
+/** Where a guess comes from, for counting (IPv6 per /64: see sourceKey). */
+export const sourceOf = (ip: string | null) => sourceKey(ip);
 
 function perSourceRef(
   deps: LimiterDeps,

@@ -1,6 +1,6 @@
 import { loadConfig } from '../../shared/config.js';
 import type { PasswordHasher } from '../../shared/crypto/password-hasher.js';
-import { fixedWindow, progressiveDelayMs } from '../../shared/domain/attempt-limits.js';
+import { fixedWindow, progressiveDelayMs, sourceKey } from '../../shared/domain/attempt-limits.js';
 import type { UserRecord } from '../../shared/domain/user.js';
 import { TooManyRequestsError } from '../../shared/errors.js';
 import type { AttemptCounters, CounterRef, GateResult } from '../../shared/ports/attempt-counters.js';
@@ -109,6 +109,16 @@ describe('attempt limiter rules', () => {
     expect([10, 11, 12, 13, 15, 16, 100].map((n) => progressiveDelayMs(n, policy))).toEqual([
       1000, 2000, 4000, 8000, 32_000, 60_000, 60_000,
     ]);
+  });
+
+  it('counts IPv4 sources by address and IPv6 sources by /64', () => {
+    expect(sourceKey('203.0.113.9')).toBe('203.0.113.9');
+    expect(sourceKey('::ffff:203.0.113.9')).toBe('203.0.113.9');
+    expect(sourceKey('2001:db8:0:1:aaaa::1')).toBe('2001:db8:0:1::/64');
+    expect(sourceKey('2001:0db8:0000:0001:ffff:ffff:ffff:ffff')).toBe('2001:db8:0:1::/64');
+    expect(sourceKey('2001:db8::1')).toBe('2001:db8:0:0::/64');
+    expect(sourceKey('::1')).toBe('0:0:0:0::/64');
+    expect(sourceKey(null)).toBe('unknown');
   });
 
   it('places an instant in its fixed window', () => {
