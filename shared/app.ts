@@ -73,7 +73,7 @@ export function createDeps(
     config,
     clock,
     users: new UsersStore(db, config.tables),
-    sessions: new SessionsStore(db, config.tables.sessions),
+    sessions: new SessionsStore(db, config.tables.sessions, config.tables.records),
     tenantPolicy,
     revocation: createRevocationStateReader({
       db,

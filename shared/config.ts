@@ -30,6 +30,11 @@ const schema = z.object({
   ARGON2_PARALLELISM: positiveInt.max(16).default(1),
   /** How long a Lambda may reuse a revocation state it read; the contract allows at most one second. */
   REVOCATION_CACHE_MS: z.coerce.number().int().min(0).max(1000).default(500),
+  /**
+   * How long after a rotation the immediately previous refresh token still gets a valid pair for the same session
+   * (two tabs or apps refreshing at once); 0 turns the grace off, so any second use ends the session.
+   */
+  REFRESH_GRACE_SECONDS: z.coerce.number().int().min(0).max(60).default(10),
   /** KMS key for TOTP secrets on AWS; unset locally, where an AES key file beside the signing key is used. */
   TOTP_KMS_KEY_ID: z.string().min(1).optional(),
   /** Optional online breached-password check (Have I Been Pwned range API); off by default. */
@@ -70,6 +75,7 @@ export type Config = Readonly<{
   signingKey: Readonly<{ source: 'file'; file: string } | { source: 'secrets-manager'; secretArn: string }>;
   argon2: Readonly<{ memoryCost: number; timeCost: number; parallelism: number }>;
   revocationCacheMs: number;
+  refreshGraceMs: number;
   adminToken: string | undefined;
   totpKmsKeyId: string | undefined;
   breachedPasswordCheck: Readonly<{ enabled: boolean; apiUrl: string; timeoutMs: number }>;
@@ -131,6 +137,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       parallelism: e.ARGON2_PARALLELISM,
     },
     revocationCacheMs: e.REVOCATION_CACHE_MS,
+    refreshGraceMs: e.REFRESH_GRACE_SECONDS * 1000,
     adminToken: e.ADMIN_TOKEN,
     totpKmsKeyId: e.TOTP_KMS_KEY_ID,
     breachedPasswordCheck: {
