@@ -8,7 +8,9 @@ const VERSION = 'rg1';
  * says nothing about this key, because the derivation is domain-separated.
  */
 function graceKey(previousSecret: string): Buffer {
-  return createHash('sha256').update(`account-shield/refresh-grace/v1\u0000${previousSecret}`, 'utf8').digest();
+  return createHash('sha256')
+    .update(`account-shield/refresh-grace/v1\u0000${previousSecret}`, 'utf8')
+    .digest();
 }
 
 /**
@@ -22,9 +24,12 @@ export function sealForGrace(nextToken: string, previousSecret: string, sessionK
   const cipher = createCipheriv('aes-256-gcm', graceKey(previousSecret), iv);
   cipher.setAAD(Buffer.from(sessionKey, 'utf8'));
   const body = Buffer.concat([cipher.update(nextToken, 'utf8'), cipher.final()]);
-  return [VERSION, iv.toString('base64url'), body.toString('base64url'), cipher.getAuthTag().toString('base64url')].join(
-    '.',
-  );
+  return [
+    VERSION,
+    iv.toString('base64url'),
+    body.toString('base64url'),
+    cipher.getAuthTag().toString('base64url'),
+  ].join('.');
 }
 
 /** Opens what sealForGrace produced, or undefined when the secret or session does not match. */
@@ -35,7 +40,9 @@ export function openForGrace(sealed: string, previousSecret: string, sessionKey:
     const decipher = createDecipheriv('aes-256-gcm', graceKey(previousSecret), Buffer.from(iv, 'base64url'));
     decipher.setAAD(Buffer.from(sessionKey, 'utf8'));
     decipher.setAuthTag(Buffer.from(tag, 'base64url'));
-    return Buffer.concat([decipher.update(Buffer.from(body, 'base64url')), decipher.final()]).toString('utf8');
+    return Buffer.concat([decipher.update(Buffer.from(body, 'base64url')), decipher.final()]).toString(
+      'utf8',
+    );
   } catch {
     return undefined;
   }

@@ -141,7 +141,11 @@ export class SessionsStore {
   }
 
   /** The rotated-away refresh token with this hash, if it belonged to this session. */
-  async findRotated(userId: string, sessionId: string, hash: string): Promise<RotatedRefreshToken | undefined> {
+  async findRotated(
+    userId: string,
+    sessionId: string,
+    hash: string,
+  ): Promise<RotatedRefreshToken | undefined> {
     const result = await this.db.send(
       new GetCommand({ TableName: this.recordsTable, Key: rotatedKey(hash), ConsistentRead: true }),
     );

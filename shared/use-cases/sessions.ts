@@ -105,7 +105,8 @@ export async function refreshSession(
       return endForReuse();
     }
     // Older generations are remembered one item per token, so only a token this session really issued ends it.
-    if (await deps.sessions.findRotated(session.userId, session.sessionId, presentedHash)) return endForReuse();
+    if (await deps.sessions.findRotated(session.userId, session.sessionId, presentedHash))
+      return endForReuse();
     throw new InvalidGrantError();
   }
   if (!sessionIsLive(session, user.tokenVersion, tenant.revokeTokensIssuedBefore, now)) {

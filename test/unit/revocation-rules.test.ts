@@ -64,7 +64,10 @@ describe('revocation rules', () => {
   it('rejects a token of a session started before the cut-off, even when the token was minted after it', () => {
     const cutOff = now - 200;
     const lateToken = claims({ iat: Math.ceil(now / 1000) });
-    const preIncident = state({ sessionCreatedAtMs: cutOff - 1, tenant: { revokeTokensIssuedBefore: cutOff } });
+    const preIncident = state({
+      sessionCreatedAtMs: cutOff - 1,
+      tenant: { revokeTokensIssuedBefore: cutOff },
+    });
     expect(isRevoked(lateToken, preIncident, now)).toBe(true);
     expect(isRevoked(lateToken, { ...preIncident, sessionCreatedAtMs: cutOff }, now)).toBe(false);
   });
