@@ -1,3 +1,4 @@
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { CloudFormationCustomResourceEvent, SecretsManagerRotationEvent } from 'aws-lambda';
 import { calculateJwkThumbprint, importJWK, jwtVerify, SignJWT } from 'jose';
 import {
@@ -18,11 +19,17 @@ import {
   SigningKeySetError,
 } from '../../functions/key-rotation.js';
 import {
+  createSecretsManagerKeyStore,
+  createSecretsManagerPublicKeys,
+} from '../../shared/aws/secrets-manager-key-store.js';
+import { createAccessTokens, createAccessTokenVerifier } from '../../shared/crypto/access-tokens.js';
+import {
   KEY_PUBLISH_LEAD_MS,
   KEY_RETENTION_AFTER_REPLACEMENT_MS,
   KEY_SET_CACHE_MS,
   LONGEST_SIGNED_TOKEN_LIFETIME_MS,
 } from '../../shared/crypto/key-timing.js';
+import { createRemoteJwksSource } from '../../shared/crypto/remote-jwks.js';
 
 const now = new Date('2026-11-22T10:00:00.000Z');
 
@@ -444,6 +451,142 @@ describe('a Secrets Manager rotation', () => {
 
     await expect(rotate(step('createSecret', 'rotation-1'), secret, target, now)).rejects.toThrow(
       SigningKeySetError,
+    );
+  });
+});
+
+describe('rotation timing on a fake clock: no token is ever rejected', () => {
+  const jwt = { issuer: 'https://issuer.example.test', audience: 'account-shield' };
+  const publicArn = target.publicKeysSecretId;
+
+  /** GetSecretValue against the fake secrets, as the runtime's key stores call it. */
+  const secretsClient = (secret: FakeSecret) =>
+    ({
+      send: async (command: { input: { SecretId?: string } }) => {
+        if (command.input.SecretId === publicArn) return { SecretString: secret.published };
+        return { SecretString: JSON.stringify({ keys: secret.current() }) };
+      },
+    }) as unknown as SecretsManagerClient;
+
+  test('signers, verifiers, the JWKS endpoint and a JWKS-caching authorizer agree through quick and scheduled rotations', async () => {
+    const start = Date.parse('2026-11-22T10:00:00.000Z');
+    let nowMs = start;
+    const clock = () => nowMs;
+    const secret = new FakeSecret(placeholder);
+    await putInitialKeyIfMissing(secret, target, secretArn, 'request-1', new Date(nowMs));
+    const client = secretsClient(secret);
+
+    // Several instances of each kind, whose caches were filled at different moments (one joins every minute).
+    type Signer = ReturnType<typeof createAccessTokens>;
+    type Verifier = ReturnType<typeof createAccessTokenVerifier>;
+    const signers: Signer[] = [];
+    const verifiers: { name: string; verifier: Verifier }[] = [];
+    const addInstances = (k: number) => {
+      signers.push(
+        createAccessTokens(
+          createSecretsManagerKeyStore(client, secretArn, clock),
+          jwt,
+          clock,
+          createSecretsManagerPublicKeys(client, publicArn, clock),
+        ),
+      );
+      // A verifying function (sessions, accounts, mfa): the public key set only.
+      const publicKeys = createSecretsManagerPublicKeys(client, publicArn, clock);
+      verifiers.push({
+        name: `api-verifier-${k}`,
+        verifier: createAccessTokenVerifier(publicKeys, jwt, clock),
+      });
+      // A resource server's authorizer: the JWKS served by a JWKS function instance, each with its own cache.
+      // No reload on an unknown kid: the timing alone must be enough.
+      const jwksFunction = createSecretsManagerPublicKeys(client, publicArn, clock);
+      const fetchJwks = (async () =>
+        new Response(JSON.stringify({ keys: (await jwksFunction.load()).publicJwks }), {
+          headers: { 'content-type': 'application/json' },
+        })) as unknown as typeof fetch;
+      const remote = createRemoteJwksSource(
+        'https://api.example.test/.well-known/jwks.json',
+        fetchJwks,
+        clock,
+      );
+      verifiers.push({
+        name: `authorizer-${k}`,
+        verifier: createAccessTokenVerifier({ load: () => remote.load() }, jwt, clock),
+      });
+    };
+
+    const minute = 60_000;
+    const rotations = new Map<number, string>([
+      [20, 'scheduled-1'],
+      [23, 'by-hand-right-after'],
+      // Soon after the previous new key started signing: its predecessor still has live tokens.
+      [40, 'by-hand-again'],
+      [95, 'scheduled-2'],
+    ]);
+    const issued: { token: string; exp: number; kid: string }[] = [];
+    const rejected: string[] = [];
+    const kidsThatSigned = new Set<string>();
+    for (let m = 0; m <= 150; m += 1) {
+      nowMs = start + m * minute;
+      if (m < 6) addInstances(m);
+      const rotation = rotations.get(m);
+      if (rotation) await rotateFully(secret, rotation, new Date(nowMs));
+      for (const signer of signers) {
+        const { token, claims } = await signer.issue({
+          userId: 'user-1',
+          sessionId: 'session-1',
+          tokenVersion: 0,
+          issuedAt: Math.floor(nowMs / 1000),
+        });
+        const kid = JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString()).kid as string;
+        kidsThatSigned.add(kid);
+        issued.push({ token, exp: claims.exp, kid });
+      }
+      for (const { token, exp, kid } of issued) {
+        if (exp * 1000 <= nowMs) continue;
+        for (const { name, verifier } of verifiers) {
+          await verifier
+            .verify(token)
+            .catch(() => rejected.push(`minute ${m}: ${name} rejected a token of ${kid}`));
+        }
+      }
+    }
+
+    expect(rejected).toEqual([]);
+    // Every key the rotations made did sign (the set really moved on), and the retired ones left the JWKS.
+    expect(kidsThatSigned.size).toBe(5);
+    const published = (JSON.parse(secret.published!) as { keys: { kid: string }[] }).keys.map((k) => k.kid);
+    expect(published).toHaveLength(2);
+    expect(published[0]).toBe(secret.current()[0]?.kid);
+  });
+
+  test('a key that signed at once after being added would be rejected by verifiers with a cached key set', async () => {
+    let nowMs = Date.parse('2026-11-22T10:00:00.000Z');
+    const clock = () => nowMs;
+    const secret = new FakeSecret(placeholder);
+    await putInitialKeyIfMissing(secret, target, secretArn, 'request-1', new Date(nowMs));
+    const client = secretsClient(secret);
+    const verifier = createAccessTokenVerifier(
+      createSecretsManagerPublicKeys(client, publicArn, clock),
+      jwt,
+      clock,
+    );
+    const signer = createAccessTokens(createSecretsManagerKeyStore(client, secretArn, clock), jwt, clock);
+    await verifier
+      .verify((await signer.issue({ userId: 'u', sessionId: 's', tokenVersion: 0, issuedAt: 1 })).token)
+      .catch(() => undefined);
+    await rotateFully(secret, 'rotation-1', new Date(nowMs));
+    // A signer that has just started (no cache) right after the rotation still signs with the old, cached-everywhere key.
+    nowMs += 60_000;
+    const fresh = createAccessTokens(createSecretsManagerKeyStore(client, secretArn, clock), jwt, clock);
+    const { token } = await fresh.issue({
+      userId: 'u',
+      sessionId: 's',
+      tokenVersion: 0,
+      issuedAt: Math.floor(nowMs / 1000),
+    });
+    await expect(verifier.verify(token)).resolves.toMatchObject({ sub: 'u' });
+    expect(JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString()).kid).toBe(
+      secret.current()[1]?.kid,
     );
   });
 });
