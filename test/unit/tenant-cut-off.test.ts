@@ -12,6 +12,7 @@ import {
   GetCommand,
   PutCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { tokenAuthorizerReads } from '../../infra/workloads.js';
 import { loadConfig } from '../../shared/config.js';
 import { createAccessTokens } from '../../shared/crypto/access-tokens.js';
 import { generateSigningJwk, importSigningKeys } from '../../shared/crypto/key-store.js';
@@ -53,7 +54,8 @@ class FakeDocumentClient {
 
   async send(command: unknown): Promise<unknown> {
     if (command instanceof GetCommand) {
-      const { TableName, Key } = command.input;
+      const { TableName, Key, ProjectionExpression } = command.input;
+      this.projections.push(`${TableName}: ${ProjectionExpression ?? '*'}`);
       return { Item: this.items.get(this.id(TableName!, Key!)) };
     }
     if (command instanceof BatchGetCommand) {
@@ -228,5 +230,28 @@ describe('exact tenant cut-off across two instances', () => {
     await expect(refreshSession(world.b, tokens.refreshToken, origin)).rejects.toBeInstanceOf(
       InvalidGrantError,
     );
+  });
+});
+
+describe('what a token check reads', () => {
+  it('asks only for the attributes the token authorizer may read under its IAM policy', async () => {
+    const world = await twoInstances(at('2026-11-22T10:00:00.000Z'));
+    const tokens = await startSession(world.a, world.user, 'laptop');
+    world.db.projections.length = 0;
+    world.setNow(at('2026-11-22T10:00:05.000Z'));
+
+    await authenticate(world.b, tokens.accessToken);
+
+    const allowed: Record<string, readonly string[]> = {
+      [config.tables.users]: tokenAuthorizerReads.users.attributes,
+      [config.tables.sessions]: tokenAuthorizerReads.sessions.attributes,
+      [config.tables.records]: tokenAuthorizerReads.records.attributes,
+    };
+    expect(world.db.projections).toHaveLength(3);
+    for (const entry of world.db.projections) {
+      const [table, projection] = entry.split(': ') as [string, string];
+      expect(projection).not.toBe('*');
+      for (const name of projection.split(',').map((n) => n.trim())) expect(allowed[table]).toContain(name);
+    }
   });
 });
