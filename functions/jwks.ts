@@ -5,7 +5,7 @@ import { getDeps, logger } from './commons/runtime.js';
 export const handler = createHttpHandler(
   {
     'GET /.well-known/jwks.json': route({
-      handle: async (_request, deps) => json(200, { keys: (await deps.keyStore.load()).publicJwks }),
+      handle: async (_request, deps) => json(200, { keys: (await deps.publicKeys.load()).publicJwks }),
     }),
   },
   getDeps,

@@ -3,9 +3,14 @@
  * - as a CloudFormation custom resource, it puts the first key into the secret at deploy time;
  * - as the secret's Secrets Manager rotation function, it prepends a fresh key on every rotation.
  *
- * Secret format (read by the runtime's key store): `{"keys": [<ES256 private JWK>, ...]}`. `keys[0]` signs;
- * every key in the list is published in the JWKS, so tokens signed by the previous keys keep verifying
- * until they expire.
+ * Secret format (read by the token-minting functions' key store): `{"keys": [<ES256 private JWK>, ...]}`, newest
+ * first. Every change is also published, public halves only, to a second secret that every verifying function
+ * and the JWKS endpoint read (least privilege: they never hold a private key).
+ *
+ * Timing (docs/adr/0001-token-design.md, "Key rotation"): a new key is published KEY_PUBLISH_LEAD_MS before it
+ * may sign (`activatesAt`), so every verifier's cached key set already holds it; a replaced key stays until
+ * KEY_RETENTION_AFTER_REPLACEMENT_MS after its successor started signing, so its last tokens verify until they
+ * expire. No token is ever rejected because of a rotation.
  */
 import {
   DescribeSecretCommand,
@@ -17,6 +22,7 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import type { CloudFormationCustomResourceEvent, Context, SecretsManagerRotationEvent } from 'aws-lambda';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jose';
+import { KEY_PUBLISH_LEAD_MS, KEY_RETENTION_AFTER_REPLACEMENT_MS } from '../shared/crypto/key-timing.js';
 
 export interface SigningKeyJwk extends JWK {
   readonly kty: 'EC';
@@ -30,17 +36,13 @@ export interface SigningKeyJwk extends JWK {
   readonly use: 'sig';
   /** ISO-8601 creation time. */
   readonly createdAt: string;
+  /** ISO-8601 time from which the key may sign; absent on keys written before rotation timing (they sign at once). */
+  readonly activatesAt?: string;
 }
 
 export interface SigningKeySet {
   readonly keys: readonly SigningKeyJwk[];
 }
-
-/**
- * Keys kept after the signing key: access tokens live 15 minutes, so one previous key would do; a second one
- * covers a rotation that is retried or run by hand right after a scheduled one.
- */
-export const MAX_PREVIOUS_KEYS = 2;
 
 export class SigningKeySetError extends Error {
   override readonly name = 'SigningKeySetError';
@@ -109,14 +111,46 @@ export function parseSigningKeySet(secretString: string | undefined): SigningKey
   return { keys: keys as SigningKeyJwk[] };
 }
 
-/** The next secret value: the new key first (it signs), then at most `maxPrevious` of the keys before it. */
-export function nextSigningKeySet(
-  previous: SigningKeySet,
-  newKey: SigningKeyJwk,
-  maxPrevious: number = MAX_PREVIOUS_KEYS,
-): SigningKeySet {
-  const kept = previous.keys.filter((key) => key.kid !== newKey.kid).slice(0, maxPrevious);
-  return { keys: [newKey, ...kept] };
+/** Keys written before rotation timing signed from their creation. */
+const activationMs = (key: SigningKeyJwk): number => Date.parse(key.activatesAt ?? key.createdAt);
+
+/**
+ * When the key at `index` stopped signing: the earliest activation among the newer keys before it in the list
+ * (the runtime signs with the newest active key, shared/crypto/key-store.ts signerAt).
+ */
+function replacedAtMs(keys: readonly SigningKeyJwk[], index: number): number {
+  return Math.min(...keys.slice(0, index).map(activationMs));
+}
+
+/**
+ * The next secret value: the new key first, signing only from `now + KEY_PUBLISH_LEAD_MS`, then every previous
+ * key that may still have live tokens (replaced less than KEY_RETENTION_AFTER_REPLACEMENT_MS ago, or not replaced
+ * yet because its successor is still waiting to sign).
+ */
+export function nextSigningKeySet(previous: SigningKeySet, newKey: SigningKeyJwk, now: Date): SigningKeySet {
+  const added: SigningKeyJwk = {
+    ...newKey,
+    activatesAt: new Date(now.getTime() + KEY_PUBLISH_LEAD_MS).toISOString(),
+  };
+  const keys = [added, ...previous.keys.filter((key) => key.kid !== newKey.kid)];
+  return {
+    keys: keys.filter(
+      (_key, index) =>
+        index === 0 || replacedAtMs(keys, index) + KEY_RETENTION_AFTER_REPLACEMENT_MS > now.getTime(),
+    ),
+  };
+}
+
+/** The very first key signs at once: no token exists yet that a verifier could reject. */
+export function firstSigningKeySet(key: SigningKeyJwk, now: Date): SigningKeySet {
+  return { keys: [{ ...key, activatesAt: now.toISOString() }] };
+}
+
+/** What verifiers and the JWKS endpoint get: public members only, no timing metadata. */
+export function publicKeyDocument(set: SigningKeySet): { keys: JWK[] } {
+  return {
+    keys: set.keys.map(({ kty, crv, x, y, kid, alg, use }) => ({ kty, crv, x, y, kid, alg, use })),
+  };
 }
 
 // ---- Secrets Manager, behind a port so the rotation steps can be tested without AWS --------------------------
@@ -131,6 +165,8 @@ export interface SigningKeySecrets {
   write(secretId: string, version: { token: string; value: string; stages?: string[] }): Promise<void>;
   /** Moves AWSCURRENT to `to` (from `from`, which then becomes AWSPREVIOUS). */
   makeCurrent(secretId: string, move: { to: string; from: string | undefined }): Promise<void>;
+  /** Replaces the public key set (the second secret) with `value`. */
+  publish(publicSecretId: string, value: string): Promise<void>;
 }
 
 export function createSecretsManagerPort(client: SecretsManagerClient): SigningKeySecrets {
@@ -167,6 +203,9 @@ export function createSecretsManagerPort(client: SecretsManagerClient): SigningK
         }),
       );
     },
+    async publish(publicSecretId, value) {
+      await client.send(new PutSecretValueCommand({ SecretId: publicSecretId, SecretString: value }));
+    },
     async makeCurrent(secretId, move) {
       await client.send(
         new UpdateSecretVersionStageCommand({
@@ -182,11 +221,32 @@ export function createSecretsManagerPort(client: SecretsManagerClient): SigningK
 
 // ---- Rotation steps -----------------------------------------------------------------------------------------
 
-async function createPendingVersion(secrets: SigningKeySecrets, secretId: string, token: string, now: Date) {
+/** Where the public halves go: the second secret, named by the function's environment. */
+export interface PublicKeyTarget {
+  readonly publicKeysSecretId: string;
+}
+
+async function publish(secrets: SigningKeySecrets, target: PublicKeyTarget, set: SigningKeySet) {
+  await secrets.publish(target.publicKeysSecretId, JSON.stringify(publicKeyDocument(set)));
+}
+
+async function createPendingVersion(
+  secrets: SigningKeySecrets,
+  target: PublicKeyTarget,
+  secretId: string,
+  token: string,
+  now: Date,
+) {
   const pending = await secrets.read(secretId, { stage: 'AWSPENDING', versionId: token });
-  if (pending !== undefined) return; // A retried createSecret: the pending key already exists.
+  if (pending !== undefined) {
+    // A retried createSecret: the pending key exists; make sure it was published.
+    return publish(secrets, target, parseSigningKeySet(pending));
+  }
   const current = parseSigningKeySet(await secrets.read(secretId, { stage: 'AWSCURRENT' }));
-  const next = nextSigningKeySet(current, await generateSigningKey(now));
+  const next = nextSigningKeySet(current, await generateSigningKey(now), now);
+  // Published first: the lead before the new key signs counts from here, and a key that never becomes current
+  // (a failed rotation) is harmless in the public set.
+  await publish(secrets, target, next);
   await secrets.write(secretId, { token, value: JSON.stringify(next), stages: ['AWSPENDING'] });
 }
 
@@ -195,17 +255,23 @@ async function checkPendingVersion(secrets: SigningKeySecrets, secretId: string,
   if (pending.keys.length === 0) throw new KeyRotationError('The pending signing key secret holds no key');
 }
 
-async function promotePendingVersion(secrets: SigningKeySecrets, secretId: string, token: string) {
+async function promotePendingVersion(
+  secrets: SigningKeySecrets,
+  target: PublicKeyTarget,
+  secretId: string,
+  token: string,
+) {
   const { versionStages } = await secrets.describe(secretId);
   const current = Object.entries(versionStages).find(([, stages]) => stages.includes('AWSCURRENT'))?.[0];
-  if (current === token) return;
-  await secrets.makeCurrent(secretId, { to: token, from: current });
+  if (current !== token) await secrets.makeCurrent(secretId, { to: token, from: current });
+  await publish(secrets, target, parseSigningKeySet(await secrets.read(secretId, { stage: 'AWSCURRENT' })));
 }
 
 /** One step of a Secrets Manager rotation (createSecret, setSecret, testSecret, finishSecret). */
 export async function rotate(
   event: SecretsManagerRotationEvent,
   secrets: SigningKeySecrets,
+  target: PublicKeyTarget,
   now: Date = new Date(),
 ): Promise<void> {
   const { SecretId: secretId, ClientRequestToken: token, Step: step } = event;
@@ -218,16 +284,18 @@ export async function rotate(
 
   switch (step) {
     case 'createSecret':
-      return createPendingVersion(secrets, secretId, token, now);
-    case 'setSecret':
-      // Nothing downstream holds a copy of the key: verifiers read the key set from this secret (or the JWKS).
-      return;
+      return createPendingVersion(secrets, target, secretId, token, now);
+    case 'setSecret': {
+      // The downstream copy is the public key set: (re)publish the pending keys.
+      const pending = await secrets.read(secretId, { stage: 'AWSPENDING', versionId: token });
+      return publish(secrets, target, parseSigningKeySet(pending));
+    }
     case 'testSecret':
       // There is no external system to log in to; checking that the pending value is a usable key set is
       // the meaningful test before it becomes current.
       return checkPendingVersion(secrets, secretId, token);
     case 'finishSecret':
-      return promotePendingVersion(secrets, secretId, token);
+      return promotePendingVersion(secrets, target, secretId, token);
   }
 }
 
@@ -247,16 +315,22 @@ function parseSigningKeySetOrEmpty(secretString: string | undefined): SigningKey
   }
 }
 
-/** Puts a first key unless the secret already holds one: a re-run must never sign everyone out. */
+/**
+ * Puts a first key unless the secret already holds one (a re-run must never sign everyone out), and publishes the
+ * public halves of whatever the secret then holds.
+ */
 export async function putInitialKeyIfMissing(
   secrets: SigningKeySecrets,
+  target: PublicKeyTarget,
   secretArn: string,
   requestId: string,
   now: Date = new Date(),
 ): Promise<void> {
   const current = parseSigningKeySetOrEmpty(await secrets.read(secretArn, { stage: 'AWSCURRENT' }));
-  if (current.keys.length > 0) return;
-  const first = nextSigningKeySet({ keys: [] }, await generateSigningKey(now));
+  if (current.keys.length > 0) return publish(secrets, target, current);
+  const first = firstSigningKeySet(await generateSigningKey(now), now);
+  // Published first, so no function can sign with a key the verifiers cannot find.
+  await publish(secrets, target, first);
   // No stages: the new version becomes AWSCURRENT. The request id makes CloudFormation's retries idempotent.
   await secrets.write(secretArn, { token: requestId, value: JSON.stringify(first) });
 }
@@ -289,13 +363,15 @@ export async function handleCustomResource(
   event: CloudFormationCustomResourceEvent<InitialKeyProperties>,
   context: Pick<Context, 'logStreamName'>,
   secrets: SigningKeySecrets,
+  target: PublicKeyTarget,
   respond: CloudFormationResponder = respondToCloudFormation,
 ): Promise<void> {
   const secretArn = event.ResourceProperties.SecretArn;
   const physicalResourceId = event.RequestType === 'Create' ? secretArn : event.PhysicalResourceId;
   try {
     // Update and Delete leave the keys alone: the secret's own removal policy decides their fate.
-    if (event.RequestType !== 'Delete') await putInitialKeyIfMissing(secrets, secretArn, event.RequestId);
+    if (event.RequestType !== 'Delete')
+      await putInitialKeyIfMissing(secrets, target, secretArn, event.RequestId);
     await respond(event, { Status: 'SUCCESS', Reason: 'OK', PhysicalResourceId: physicalResourceId });
   } catch (error) {
     // Never echo key material: only the error's name and message, which carry no secret value.
@@ -313,10 +389,17 @@ export async function handleCustomResource(
 
 const secretsManager = createSecretsManagerPort(new SecretsManagerClient({}));
 
+/** Read on the first invocation (not at import, so tests can import this module without the variable). */
+function publicKeyTarget(): PublicKeyTarget {
+  const publicKeysSecretId = process.env['VERIFICATION_KEYS_SECRET_ARN'];
+  if (!publicKeysSecretId) throw new KeyRotationError('VERIFICATION_KEYS_SECRET_ARN is not set');
+  return { publicKeysSecretId };
+}
+
 export async function handler(
   event: SecretsManagerRotationEvent | CloudFormationCustomResourceEvent<InitialKeyProperties>,
   context: Context,
 ): Promise<void> {
-  if ('RequestType' in event) return handleCustomResource(event, context, secretsManager);
-  return rotate(event, secretsManager);
+  if ('RequestType' in event) return handleCustomResource(event, context, secretsManager, publicKeyTarget());
+  return rotate(event, secretsManager, publicKeyTarget());
 }

@@ -79,7 +79,7 @@ export class AccountShieldStack extends Stack {
       JWT_ISSUER: config.jwtIssuer,
       JWT_AUDIENCE: config.jwtAudience,
       SIGNING_KEY_SOURCE: 'secrets-manager',
-      SIGNING_KEY_SECRET_ARN: this.signingKey.secret.secretArn,
+      // SIGNING_KEY_SECRET_ARN and VERIFICATION_KEYS_SECRET_ARN are added per function from its access map.
       ARGON2_MEMORY_KIB: String(argon2Parameters.memoryKib),
       ARGON2_ITERATIONS: String(argon2Parameters.iterations),
       ARGON2_PARALLELISM: String(argon2Parameters.parallelism),
@@ -93,6 +93,7 @@ export class AccountShieldStack extends Stack {
     const resources: WorkloadResources = {
       tables: this.tables.tables,
       signingKeySecret: this.signingKey.secret,
+      verificationKeysSecret: this.signingKey.publicKeys,
       totpKey: this.totpKey.key,
     };
 

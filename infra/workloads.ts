@@ -38,8 +38,16 @@ export interface WorkloadAccess {
   readonly tables: Readonly<Partial<Record<TableName, readonly TableAccess[]>>>;
   /** sqs:SendMessage on the notifications queue (consuming is granted by the notifier's event source). */
   readonly sendNotifications?: true;
-  /** secretsmanager:GetSecretValue on the signing key ('read'), or the rotation actions ('rotate'). */
-  readonly signingKey?: 'read' | 'rotate';
+  /**
+   * The private signing keys: secretsmanager:GetSecretValue ('sign', only for functions that mint tokens), or the
+   * rotation actions ('rotate'). Everything else never holds a private key.
+   */
+  readonly signingKey?: 'sign' | 'rotate';
+  /**
+   * The public key set (a second secret): GetSecretValue ('read', functions that verify access tokens or serve the
+   * JWKS) or PutSecretValue ('publish', the key rotation).
+   */
+  readonly verificationKeys?: 'read' | 'publish';
   /** kms:Encrypt / kms:Decrypt on the TOTP secrets key, for ciphertexts bound to the TOTP encryption context. */
   readonly totpKey?: readonly ('encrypt' | 'decrypt')[];
   /** ses:SendEmail and ses:SendBulkEmail (incident campaigns) from the configured sender, via the configuration set. */
@@ -67,6 +75,25 @@ export interface WorkloadSpec {
   readonly access: WorkloadAccess;
 }
 
+/**
+ * The token authorizer for resource servers (infra/constructs/token-authorizer.ts) reads only these attributes
+ * (shared/stores/revocation-state.ts and tenant-policy-store.ts project exactly them), and of the records table only
+ * the tenant policy item: never a password hash, a TOTP secret or a refresh-token hash.
+ */
+export const tokenAuthorizerReads: Readonly<
+  Record<'users' | 'sessions' | 'records', { attributes: readonly string[]; leadingKeys?: readonly string[] }>
+> = {
+  users: { attributes: ['userId', 'tokenVersion'] },
+  sessions: { attributes: ['userId', 'sessionId', 'expiresAt', 'createdAtMs'] },
+  records: {
+    attributes: ['pk', 'sk', 'revokeTokensIssuedBefore', 'forceResetPasswordsSetBefore'],
+    leadingKeys: ['tenant'],
+  },
+};
+
+/** GetItem (tenant policy) and BatchGetItem (user + session): nothing else, not even Query. */
+export const tokenAuthorizerActions = ['dynamodb:BatchGetItem', 'dynamodb:GetItem'] as const;
+
 /** Bearer routes check the token version, the session and the tenant-wide not-before on every request. */
 const verifiesBearerTokens = { users: ['read'], sessions: ['read'], records: ['read'] } as const;
 
@@ -84,7 +111,7 @@ export const workloads: Readonly<Record<Workload, WorkloadSpec>> = {
         identifiers: ['read', 'write'],
         records: ['read', 'write'],
       },
-      signingKey: 'read',
+      verificationKeys: 'read',
     },
   },
   login: {
@@ -100,7 +127,8 @@ export const workloads: Readonly<Record<Workload, WorkloadSpec>> = {
         sessions: ['read', 'write'],
         records: ['read', 'write'],
       },
-      signingKey: 'read',
+      // Mints tokens (login, refresh) but never checks a bearer token.
+      signingKey: 'sign',
       totpKey: ['decrypt'],
       sendNotifications: true,
     },
@@ -113,7 +141,7 @@ export const workloads: Readonly<Record<Workload, WorkloadSpec>> = {
     shipsArgon2: true,
     access: {
       tables: { users: ['read', 'write'], sessions: ['read', 'write'], records: ['read', 'write'] },
-      signingKey: 'read',
+      verificationKeys: 'read',
       sendNotifications: true,
     },
   },
@@ -130,7 +158,9 @@ export const workloads: Readonly<Record<Workload, WorkloadSpec>> = {
         sessions: ['read', 'write'],
         records: ['read', 'write'],
       },
-      signingKey: 'read',
+      // Mints tokens (password change) and checks the bearer token of the change.
+      signingKey: 'sign',
+      verificationKeys: 'read',
       totpKey: ['decrypt'],
       sendNotifications: true,
     },
@@ -143,7 +173,7 @@ export const workloads: Readonly<Record<Workload, WorkloadSpec>> = {
     shipsArgon2: true,
     access: {
       tables: { ...verifiesBearerTokens, users: ['read', 'write'], records: ['read', 'write'] },
-      signingKey: 'read',
+      verificationKeys: 'read',
       totpKey: ['encrypt', 'decrypt'],
       sendNotifications: true,
     },
@@ -171,7 +201,7 @@ export const workloads: Readonly<Record<Workload, WorkloadSpec>> = {
     timeoutSeconds: 5,
     hashesPasswords: false,
     shipsArgon2: true,
-    access: { tables: {}, signingKey: 'read' },
+    access: { tables: {}, verificationKeys: 'read' },
   },
   notifier: {
     description: 'Sends the queued security emails through SES',
@@ -205,6 +235,6 @@ export const workloads: Readonly<Record<Workload, WorkloadSpec>> = {
     timeoutSeconds: 30,
     hashesPasswords: false,
     shipsArgon2: false,
-    access: { tables: {}, signingKey: 'rotate' },
+    access: { tables: {}, signingKey: 'rotate', verificationKeys: 'publish' },
   },
 };

@@ -5,13 +5,16 @@ import { type AwsClients, createAwsClients } from './aws/clients.js';
 import { createHibpChecker } from './aws/hibp-breached-password-checker.js';
 import { createKmsSecretBox } from './aws/kms-secret-box.js';
 import { createLambdaDispatcherTrigger } from './aws/lambda-dispatcher-trigger.js';
-import { createSecretsManagerKeyStore } from './aws/secrets-manager-key-store.js';
+import {
+  createSecretsManagerKeyStore,
+  createSecretsManagerPublicKeys,
+} from './aws/secrets-manager-key-store.js';
 import { createSesBulkMailer } from './aws/ses-bulk-mailer.js';
 import { createSesMailer } from './aws/ses-mailer.js';
 import { createSqsNotificationQueue } from './aws/sqs-notification-queue.js';
 import type { Config } from './config.js';
 import { createAccessTokens } from './crypto/access-tokens.js';
-import { createFileKeyStore } from './crypto/key-store.js';
+import { createFileKeyStore, type KeyStore, type PublicKeySource, publicKeysOf } from './crypto/key-store.js';
 import { createLocalSecretBox } from './crypto/local-secret-box.js';
 import { createArgon2Hasher } from './crypto/password-hasher.js';
 import { loadPasswordBlocklist } from './domain/password-blocklist.js';
@@ -51,6 +54,12 @@ const breachLog = (reason: string) =>
     JSON.stringify({ level: 'WARN', message: 'breached-password check skipped (fail open)', reason }),
   );
 
+/** For functions without VERIFICATION_KEYS_SECRET_ARN: every token check fails closed, loudly. */
+const noPublicKeys: PublicKeySource = {
+  load: () =>
+    Promise.reject(new Error('This function has no verification keys (VERIFICATION_KEYS_SECRET_ARN)')),
+};
+
 /** The composition root: wires real adapters into the ports use-cases take. Called once per cold start. */
 export function createDeps(
   config: Config,
@@ -61,10 +70,20 @@ export function createDeps(
   const db = clients.dynamodb;
   const incidents = new IncidentsStore(db, config.tables.records);
   const tenantPolicy = new TenantPolicyStore(db, config.tables.records);
-  const keyStore =
-    config.signingKey.source === 'file'
-      ? createFileKeyStore(config.signingKey.file)
-      : createSecretsManagerKeyStore(clients.secretsManager, config.signingKey.secretArn);
+  const nowMs = () => clock.now().getTime();
+  let keyStore: KeyStore | undefined;
+  let publicKeys: PublicKeySource;
+  if (config.signingKey.source === 'file') {
+    keyStore = createFileKeyStore(config.signingKey.file);
+    publicKeys = publicKeysOf(keyStore);
+  } else {
+    const { secretArn, publicKeysSecretArn } = config.signingKey;
+    keyStore = secretArn ? createSecretsManagerKeyStore(clients.secretsManager, secretArn, nowMs) : undefined;
+    // Verification never reads the private secret, even in functions that may sign.
+    publicKeys = publicKeysSecretArn
+      ? createSecretsManagerPublicKeys(clients.secretsManager, publicKeysSecretArn, nowMs)
+      : noPublicKeys;
+  }
   const secretBox = config.totpKmsKeyId
     ? createKmsSecretBox(new KMSClient({ region: config.region }), config.totpKmsKeyId)
     : createLocalSecretBox(
@@ -74,7 +93,7 @@ export function createDeps(
     config,
     clock,
     users: new UsersStore(db, config.tables),
-    sessions: new SessionsStore(db, config.tables.sessions),
+    sessions: new SessionsStore(db, config.tables.sessions, config.tables.records),
     tenantPolicy,
     revocation: createRevocationStateReader({
       db,
@@ -87,8 +106,8 @@ export function createDeps(
     throttles: new ThrottleStore(db, config.tables.records),
     attempts: new AttemptsStore(db, config.tables.records),
     hasher: createArgon2Hasher(config.argon2),
-    accessTokens: createAccessTokens(keyStore, config.jwt, () => clock.now().getTime()),
-    keyStore,
+    accessTokens: createAccessTokens(keyStore, config.jwt, nowMs, publicKeys),
+    publicKeys,
     passwordBlocklist: loadPasswordBlocklist(),
     breachedPasswords: config.breachedPasswordCheck.enabled
       ? createHibpChecker({

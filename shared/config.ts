@@ -25,12 +25,20 @@ const schema = z.object({
   JWT_AUDIENCE: z.string().min(1),
   SIGNING_KEY_SOURCE: z.enum(['file', 'secrets-manager']).default('file'),
   SIGNING_KEY_FILE: z.string().min(1).optional(),
+  /** The private signing keys: set only for functions that mint tokens (infra/workloads.ts, signingKey: 'sign'). */
   SIGNING_KEY_SECRET_ARN: z.string().min(1).optional(),
+  /** The public key set: set for functions that verify access tokens or serve the JWKS. */
+  VERIFICATION_KEYS_SECRET_ARN: z.string().min(1).optional(),
   ARGON2_MEMORY_KIB: positiveInt.min(19456).default(19456),
   ARGON2_ITERATIONS: positiveInt.min(2).default(2),
   ARGON2_PARALLELISM: positiveInt.max(16).default(1),
   /** How long a Lambda may reuse a revocation state it read; the contract allows at most one second. */
   REVOCATION_CACHE_MS: z.coerce.number().int().min(0).max(1000).default(500),
+  /**
+   * How long after a rotation the immediately previous refresh token still gets a valid pair for the same session
+   * (two tabs or apps refreshing at once); 0 turns the grace off, so any second use ends the session.
+   */
+  REFRESH_GRACE_SECONDS: z.coerce.number().int().min(0).max(60).default(10),
   /** KMS key for TOTP secrets on AWS; unset locally, where an AES key file beside the signing key is used. */
   TOTP_KMS_KEY_ID: z.string().min(1).optional(),
   /** Optional online breached-password check (Have I Been Pwned range API); off by default. */
@@ -81,9 +89,19 @@ export type Config = Readonly<{
   sesConfigurationSet: string | undefined;
   sesMaxSendRate: number;
   jwt: Readonly<{ issuer: string; audience: string }>;
-  signingKey: Readonly<{ source: 'file'; file: string } | { source: 'secrets-manager'; secretArn: string }>;
+  signingKey: Readonly<
+    | { source: 'file'; file: string }
+    | {
+        source: 'secrets-manager';
+        /** Undefined for functions that must never sign. */
+        secretArn: string | undefined;
+        /** Undefined for functions that never check an access token. */
+        publicKeysSecretArn: string | undefined;
+      }
+  >;
   argon2: Readonly<{ memoryCost: number; timeCost: number; parallelism: number }>;
   revocationCacheMs: number;
+  refreshGraceMs: number;
   adminToken: string | undefined;
   totpKmsKeyId: string | undefined;
   breachedPasswordCheck: Readonly<{ enabled: boolean; apiUrl: string; timeoutMs: number }>;
@@ -125,9 +143,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     if (!e.SIGNING_KEY_FILE) throw new ConfigError('Invalid configuration: SIGNING_KEY_FILE is required');
     signingKey = { source: 'file', file: e.SIGNING_KEY_FILE };
   } else {
-    if (!e.SIGNING_KEY_SECRET_ARN)
-      throw new ConfigError('Invalid configuration: SIGNING_KEY_SECRET_ARN is required');
-    signingKey = { source: 'secrets-manager', secretArn: e.SIGNING_KEY_SECRET_ARN };
+    // Each function gets only the key secrets its role may read (least privilege); none at all is fine for the
+    // notifier, the dispatcher and admin, which neither sign nor verify access tokens.
+    signingKey = {
+      source: 'secrets-manager',
+      secretArn: e.SIGNING_KEY_SECRET_ARN,
+      publicKeysSecretArn: e.VERIFICATION_KEYS_SECRET_ARN,
+    };
     if (!e.TOTP_KMS_KEY_ID)
       throw new ConfigError('Invalid configuration: TOTP_KMS_KEY_ID is required with secrets-manager keys');
   }
@@ -153,6 +175,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       parallelism: e.ARGON2_PARALLELISM,
     },
     revocationCacheMs: e.REVOCATION_CACHE_MS,
+    refreshGraceMs: e.REFRESH_GRACE_SECONDS * 1000,
     adminToken: e.ADMIN_TOKEN,
     totpKmsKeyId: e.TOTP_KMS_KEY_ID,
     breachedPasswordCheck: {

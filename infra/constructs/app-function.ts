@@ -33,6 +33,8 @@ export interface WorkloadResources {
   readonly tables: Readonly<Record<TableName, ITable>>;
   readonly notificationsQueue?: IQueue;
   readonly signingKeySecret?: ISecret;
+  /** The public key set the key rotation publishes (public JWKs only). */
+  readonly verificationKeysSecret?: ISecret;
   readonly totpKey?: IKey;
   readonly mail?: MailSender;
   readonly dispatcher?: IFunction;
@@ -103,7 +105,7 @@ export function workloadStatements(
   if (access.signingKey) {
     const secret = requireResource(resources.signingKeySecret, workload, 'the signing key secret');
     const actions =
-      access.signingKey === 'read'
+      access.signingKey === 'sign'
         ? ['secretsmanager:GetSecretValue']
         : [
             'secretsmanager:DescribeSecret',
@@ -111,6 +113,14 @@ export function workloadStatements(
             'secretsmanager:PutSecretValue',
             'secretsmanager:UpdateSecretVersionStage',
           ];
+    statements.push(new PolicyStatement({ actions, resources: [secret.secretArn] }));
+  }
+  if (access.verificationKeys) {
+    const secret = requireResource(resources.verificationKeysSecret, workload, 'the public key set secret');
+    const actions =
+      access.verificationKeys === 'read'
+        ? ['secretsmanager:GetSecretValue']
+        : ['secretsmanager:PutSecretValue'];
     statements.push(new PolicyStatement({ actions, resources: [secret.secretArn] }));
   }
   if (access.totpKey && access.totpKey.length > 0) {
@@ -160,6 +170,13 @@ function accessEnvironment(access: WorkloadAccess, resources: WorkloadResources)
   }
   if (access.invokeDispatcher && resources.dispatcher) {
     env['DISPATCHER_FUNCTION_NAME'] = resources.dispatcher.functionName;
+  }
+  // Only functions that may read the private keys are told where they are.
+  if (access.signingKey === 'sign' && resources.signingKeySecret) {
+    env['SIGNING_KEY_SECRET_ARN'] = resources.signingKeySecret.secretArn;
+  }
+  if (access.verificationKeys && resources.verificationKeysSecret) {
+    env['VERIFICATION_KEYS_SECRET_ARN'] = resources.verificationKeysSecret.secretArn;
   }
   return env;
 }

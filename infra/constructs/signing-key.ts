@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { CustomResource, Duration, type RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { CustomResource, Duration, type RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { Schedule } from 'aws-cdk-lib/aws-events';
 import { ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -21,6 +21,11 @@ export interface SigningKeyProps {
  */
 export class SigningKey extends Construct {
   readonly secret: ISecret;
+  /**
+   * The public halves (`{"keys": [<public JWK>, ...]}`), published by the same function: what every function that
+   * only verifies tokens, and the JWKS endpoint, reads instead of the private secret (least privilege).
+   */
+  readonly publicKeys: ISecret;
   readonly rotationFunction: AppFunction;
   /** Completes once the first key is in the secret; functions that sign or verify depend on it. */
   readonly initialKey: CustomResource;
@@ -41,10 +46,28 @@ export class SigningKey extends Construct {
     });
     this.secret = secret;
 
+    const publicKeys = new Secret(this, 'PublicKeys', {
+      description: 'account-shield JWT verification keys (public JWKs only, published by the key rotation)',
+      generateSecretString: {
+        secretStringTemplate: JSON.stringify({ keys: [] }),
+        generateStringKey: 'placeholder',
+        excludePunctuation: true,
+        passwordLength: 16,
+      },
+      removalPolicy: props.removalPolicy,
+    });
+    this.publicKeys = publicKeys;
+    Validations.of(publicKeys).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'Holds public keys only; it changes whenever the signing key secret rotates (the rotation function ' +
+        'publishes to it), so a rotation schedule of its own would have nothing to rotate.',
+    });
+
     this.rotationFunction = new AppFunction(this, 'KeyRotation', {
       workload: 'keyRotation',
       entry: join(props.functionsDir, 'key-rotation.ts'),
-      resources: { tables: props.tables, signingKeySecret: secret },
+      resources: { tables: props.tables, signingKeySecret: secret, verificationKeysSecret: publicKeys },
       environment: {},
       logRetention: props.logRetention,
       logRemovalPolicy: props.removalPolicy,

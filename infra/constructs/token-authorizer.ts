@@ -7,7 +7,7 @@ import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { defaultFunctionsDir, repoRoot } from '../paths.js';
-import { tableActions } from '../workloads.js';
+import { tokenAuthorizerActions, tokenAuthorizerReads } from '../workloads.js';
 import { esmBundling, lambdaArchitecture, lambdaRuntime } from './app-function.js';
 
 export interface TokenAuthorizerProps {
@@ -72,16 +72,28 @@ export class TokenAuthorizer extends Construct {
       description: 'account-shield token authorizer: reads revocation state',
     });
     logGroup.grantWrite(role);
-    role.addToPrincipalPolicy(
-      new PolicyStatement({
-        actions: [...tableActions.read],
-        resources: [
-          props.tables.users.tableArn,
-          props.tables.sessions.tableArn,
-          props.tables.records.tableArn,
-        ],
-      }),
-    );
+    // Fine-grained access: only the revocation attributes (a projection is required, so a request for the whole
+    // item, password hash or TOTP secret included, is denied), and of the records table only the tenant policy.
+    for (const [name, reads] of Object.entries(tokenAuthorizerReads) as [
+      keyof typeof tokenAuthorizerReads,
+      (typeof tokenAuthorizerReads)[keyof typeof tokenAuthorizerReads],
+    ][]) {
+      role.addToPrincipalPolicy(
+        new PolicyStatement({
+          actions: [...tokenAuthorizerActions],
+          resources: [props.tables[name].tableArn],
+          conditions: {
+            'ForAllValues:StringEquals': {
+              'dynamodb:Attributes': [...reads.attributes],
+              ...(reads.leadingKeys ? { 'dynamodb:LeadingKeys': [...reads.leadingKeys] } : {}),
+            },
+            StringEqualsIfExists: { 'dynamodb:Select': 'SPECIFIC_ATTRIBUTES' },
+            // ForAllValues is true for an empty set: require the attribute list to be there at all.
+            Null: { 'dynamodb:Attributes': 'false' },
+          },
+        }),
+      );
+    }
 
     this.function = new NodejsFunction(this, 'Function', {
       entry: props.entry ?? join(defaultFunctionsDir, 'token-authorizer.ts'),

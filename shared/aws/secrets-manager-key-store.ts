@@ -1,41 +1,78 @@
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import {
+  importPublicKeys,
   importSigningKeys,
   type KeyStore,
+  type PublicKeyDocument,
+  type PublicKeySource,
+  type PublicKeys,
   type SigningKeyDocument,
   type SigningKeys,
 } from '../crypto/key-store.js';
+import { KEY_SET_CACHE_MS } from '../crypto/key-timing.js';
 
-/** Re-read this often so a rotated key is used (and published) without a redeploy. */
-const REFRESH_MS = 5 * 60 * 1000;
-
-/** The signing keys from the Secrets Manager secret that the key-rotation function maintains. */
-export function createSecretsManagerKeyStore(client: SecretsManagerClient, secretArn: string): KeyStore {
-  let cached: { keys: Promise<SigningKeys>; loadedAt: number } | undefined;
-  const fetchKeys = async () => {
+/**
+ * A secret's parsed value, re-read every KEY_SET_CACHE_MS so a rotated key is used (and published) without a
+ * redeploy. A failed refresh keeps serving the previous value; a failed first load is retried on the next call.
+ */
+function cachedSecret<T>(
+  client: SecretsManagerClient,
+  secretArn: string,
+  parse: (secretString: string) => Promise<T>,
+  now: () => number,
+) {
+  let cached: { value: Promise<T>; loadedAt: number } | undefined;
+  const fetchValue = async () => {
     const result = await client.send(new GetSecretValueCommand({ SecretId: secretArn }));
-    if (!result.SecretString) throw new Error('The signing key secret has no value');
-    return importSigningKeys(JSON.parse(result.SecretString) as SigningKeyDocument);
+    if (!result.SecretString) throw new Error('The key secret has no value');
+    return parse(result.SecretString);
   };
-  const store: KeyStore = {
-    reload() {
+  const load = (): Promise<T> => {
+    if (!cached || now() - cached.loadedAt > KEY_SET_CACHE_MS) {
+      const value = fetchValue();
+      const entry = { value, loadedAt: now() };
+      const previous = cached;
+      cached = entry;
+      value.catch(() => {
+        if (cached === entry) cached = previous;
+      });
+      return previous ? value.catch(() => previous.value) : value;
+    }
+    return cached.value;
+  };
+  return {
+    load,
+    reload: () => {
       cached = undefined;
-      return store.load();
-    },
-    load() {
-      if (!cached || Date.now() - cached.loadedAt > REFRESH_MS) {
-        const keys = fetchKeys();
-        const entry = { keys, loadedAt: Date.now() };
-        // Keep serving the previous keys if a refresh fails; drop a failed first load so it is retried.
-        const previous = cached;
-        cached = entry;
-        keys.catch(() => {
-          if (cached === entry) cached = previous;
-        });
-        return previous ? keys.catch(() => previous.keys) : keys;
-      }
-      return cached.keys;
+      return load();
     },
   };
-  return store;
+}
+
+/** The private signing keys (the secret the key-rotation function maintains): token-minting functions only. */
+export function createSecretsManagerKeyStore(
+  client: SecretsManagerClient,
+  secretArn: string,
+  now: () => number = Date.now,
+): KeyStore {
+  return cachedSecret<SigningKeys>(
+    client,
+    secretArn,
+    async (value) => importSigningKeys(JSON.parse(value) as SigningKeyDocument),
+    now,
+  );
+}
+
+/** The public key set (a second secret the key-rotation function publishes): every function that verifies. */
+export function createSecretsManagerPublicKeys(
+  client: SecretsManagerClient,
+  secretArn: string,
+  now: () => number = Date.now,
+): PublicKeySource {
+  return cachedSecret<PublicKeys>(
+    client,
+    secretArn,
+    async (value) => importPublicKeys(JSON.parse(value) as PublicKeyDocument),
+    now,
+  );
 }

@@ -1,7 +1,7 @@
 import { randomUUID, type webcrypto } from 'node:crypto';
 import { decodeProtectedHeader, errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import { InvalidTokenError } from '../errors.js';
-import { type KeyStore, SIGNING_ALGORITHM } from './key-store.js';
+import { type KeyStore, SIGNING_ALGORITHM, signerAt } from './key-store.js';
 
 export const ACCESS_TOKEN_TTL_SECONDS = 15 * 60;
 
@@ -41,15 +41,23 @@ export interface VerificationKeySource {
 /** Bounded so a flood of distinct (valid) tokens cannot grow memory without limit. */
 const VERIFIED_CACHE_MAX_ENTRIES = 10_000;
 
+/**
+ * Issues and verifies access tokens. Signing needs the private key store, which only token-minting functions get
+ * (login, refresh, password change); every other function passes `undefined` and verifies with public keys only.
+ */
 export function createAccessTokens(
-  keyStore: KeyStore,
+  keyStore: KeyStore | undefined,
   jwt: { issuer: string; audience: string },
   now: () => number = Date.now,
+  verificationKeys: VerificationKeySource | undefined = keyStore,
 ): AccessTokens {
-  const verifier = createAccessTokenVerifier(keyStore, jwt, now);
+  if (!verificationKeys) throw new Error('Access tokens need a source of verification keys');
+  const verifier = createAccessTokenVerifier(verificationKeys, jwt, now);
   return {
     async issue(input) {
-      const keys = await keyStore.load();
+      if (!keyStore)
+        throw new Error('This function has no signing key: only token-minting functions may sign');
+      const signer = signerAt(await keyStore.load(), now());
       const claims: AccessTokenClaims = {
         sub: input.userId,
         sid: input.sessionId,
@@ -59,14 +67,14 @@ export function createAccessTokens(
         jti: randomUUID(),
       };
       const token = await new SignJWT({ sid: claims.sid, tv: claims.tv })
-        .setProtectedHeader({ alg: SIGNING_ALGORITHM, kid: keys.currentKid, typ: 'at+jwt' })
+        .setProtectedHeader({ alg: SIGNING_ALGORITHM, kid: signer.kid, typ: 'at+jwt' })
         .setIssuer(jwt.issuer)
         .setAudience(jwt.audience)
         .setSubject(claims.sub)
         .setIssuedAt(claims.iat)
         .setExpirationTime(claims.exp)
         .setJti(claims.jti)
-        .sign(keys.signingKey);
+        .sign(signer.key);
       return { token, claims };
     },
 

@@ -5,24 +5,47 @@ import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type JWK
 
 export const SIGNING_ALGORITHM = 'ES256';
 
-/** What the signing-key secret (Secrets Manager) or local key file holds: keys[0] signs, all verify. */
+/**
+ * What the signing-key secret (Secrets Manager) or local key file holds: private JWKs, newest first; all verify.
+ * `activatesAt` (ISO-8601) is when a key may start signing: a rotation publishes a key well before it signs
+ * (functions/key-rotation.ts). A key without it signs from the start.
+ */
 export interface SigningKeyDocument {
-  readonly keys: readonly (JWK & { kid: string; createdAt?: string })[];
+  readonly keys: readonly (JWK & { kid: string; createdAt?: string; activatesAt?: string })[];
 }
 
-export interface SigningKeys {
-  readonly currentKid: string;
-  readonly signingKey: webcrypto.CryptoKey;
+/** What the public key set (a second secret on AWS, GET /.well-known/jwks.json) holds: public JWKs only. */
+export interface PublicKeyDocument {
+  readonly keys: readonly JWK[];
+}
+
+/** Verification keys and their public JWKs: everything a function that only checks tokens may hold. */
+export interface PublicKeys {
   readonly verificationKeys: ReadonlyMap<string, webcrypto.CryptoKey>;
   /** Public halves only, for GET /.well-known/jwks.json. */
   readonly publicJwks: readonly JWK[];
 }
 
-/** Port: where signing keys come from (a local file, Secrets Manager on AWS). */
+export interface SigningKeys extends PublicKeys {
+  /** Private keys, newest first, each with the time from which it may sign (see signerAt). */
+  readonly signers: readonly {
+    readonly kid: string;
+    readonly key: webcrypto.CryptoKey;
+    readonly activatesAtMs: number;
+  }[];
+}
+
+/** Port: where signing keys come from (a local file, Secrets Manager on AWS). Only token-minting code has one. */
 export interface KeyStore {
   load(): Promise<SigningKeys>;
   /** Re-reads the keys now (after a rotation); stores that never change may omit it. */
   reload?(): Promise<SigningKeys>;
+}
+
+/** Port: where the public keys come from, for code that only verifies tokens (and the JWKS endpoint). */
+export interface PublicKeySource {
+  load(): Promise<PublicKeys>;
+  reload?(): Promise<unknown>;
 }
 
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k'] as const;
@@ -31,22 +54,60 @@ export function toPublicJwk(jwk: JWK): JWK {
   const publicJwk: JWK = { ...jwk };
   for (const member of PRIVATE_MEMBERS) delete publicJwk[member];
   delete (publicJwk as Record<string, unknown>)['createdAt'];
+  delete (publicJwk as Record<string, unknown>)['activatesAt'];
   return publicJwk;
 }
 
-export async function importSigningKeys(document: SigningKeyDocument): Promise<SigningKeys> {
-  const [current] = document.keys;
-  if (!current) throw new Error('The signing key document holds no keys');
+/**
+ * The key that signs at `nowMs`: the newest one whose activation time has come. A key still waiting is published
+ * (every verifier already knows it when it starts signing) but signs nothing yet.
+ */
+export function signerAt(keys: SigningKeys, nowMs: number): { kid: string; key: webcrypto.CryptoKey } {
+  const active = keys.signers.find((signer) => signer.activatesAtMs <= nowMs) ?? keys.signers.at(-1);
+  if (!active) throw new Error('The signing key document holds no keys');
+  return active;
+}
+
+export async function importPublicKeys(document: PublicKeyDocument): Promise<PublicKeys> {
   const verificationKeys = new Map<string, webcrypto.CryptoKey>();
   const publicJwks: JWK[] = [];
-  let signingKey: webcrypto.CryptoKey | undefined;
   for (const jwk of document.keys) {
+    if (!jwk.kid) continue;
+    // Only the algorithm we sign with, and never a private member, whatever the document holds.
     const publicJwk = { ...toPublicJwk(jwk), alg: SIGNING_ALGORITHM, use: 'sig', kid: jwk.kid };
     verificationKeys.set(jwk.kid, (await importJWK(publicJwk, SIGNING_ALGORITHM)) as webcrypto.CryptoKey);
     publicJwks.push(publicJwk);
-    if (jwk === current) signingKey = (await importJWK(jwk, SIGNING_ALGORITHM)) as webcrypto.CryptoKey;
   }
-  return { currentKid: current.kid, signingKey: signingKey!, verificationKeys, publicJwks };
+  return { verificationKeys, publicJwks };
+}
+
+export async function importSigningKeys(document: SigningKeyDocument): Promise<SigningKeys> {
+  if (document.keys.length === 0) throw new Error('The signing key document holds no keys');
+  const { verificationKeys, publicJwks } = await importPublicKeys(document);
+  const signers = [];
+  for (const jwk of document.keys) {
+    const activatesAtMs =
+      jwk.activatesAt === undefined ? Number.NEGATIVE_INFINITY : Date.parse(jwk.activatesAt);
+    if (Number.isNaN(activatesAtMs)) throw new Error(`Key ${jwk.kid} has an invalid activatesAt`);
+    signers.push({
+      kid: jwk.kid,
+      key: (await importJWK(jwk, SIGNING_ALGORITHM)) as webcrypto.CryptoKey,
+      activatesAtMs,
+    });
+  }
+  return { signers, verificationKeys, publicJwks };
+}
+
+/** The public view of a key store (local runner and tests, where one file holds both). */
+export function publicKeysOf(store: KeyStore): PublicKeySource {
+  const view = (keys: SigningKeys): PublicKeys => ({
+    verificationKeys: keys.verificationKeys,
+    publicJwks: keys.publicJwks,
+  });
+  return {
+    load: async () => view(await store.load()),
+    ...(store.reload ? { reload: async () => view(await store.reload!()) } : {}),
+  };
 }
 
 export async function generateSigningJwk(

@@ -2,15 +2,18 @@ import type { webcrypto } from 'node:crypto';
 import { importJWK, type JWK } from 'jose';
 import type { VerificationKeySource } from './access-tokens.js';
 import { SIGNING_ALGORITHM } from './key-store.js';
-
-const REFRESH_MS = 5 * 60 * 1000;
+import { KEY_SET_CACHE_MS } from './key-timing.js';
 
 /**
  * Verification keys from the published JWKS (GET /.well-known/jwks.json), for code that must never
- * hold the private key: the Lambda authorizer of resource servers. Refreshed every 5 minutes, and on
+ * hold the private key: the Lambda authorizer of resource servers. Refreshed every KEY_SET_CACHE_MS, and on
  * demand when a token names an unknown kid (see createAccessTokenVerifier).
  */
-export function createRemoteJwksSource(url: string, fetchJson: typeof fetch = fetch): VerificationKeySource {
+export function createRemoteJwksSource(
+  url: string,
+  fetchJson: typeof fetch = fetch,
+  now: () => number = Date.now,
+): VerificationKeySource {
   let cached:
     | { keys: Promise<{ verificationKeys: Map<string, webcrypto.CryptoKey> }>; at: number }
     | undefined;
@@ -29,9 +32,9 @@ export function createRemoteJwksSource(url: string, fetchJson: typeof fetch = fe
   };
   const source: VerificationKeySource = {
     load() {
-      if (!cached || Date.now() - cached.at > REFRESH_MS) {
+      if (!cached || now() - cached.at > KEY_SET_CACHE_MS) {
         const previous = cached;
-        const entry = { keys: fetchKeys(), at: Date.now() };
+        const entry = { keys: fetchKeys(), at: now() };
         cached = entry;
         entry.keys.catch(() => {
           if (cached === entry) cached = previous;

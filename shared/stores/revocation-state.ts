@@ -7,6 +7,8 @@ export interface RevocationState {
   readonly tokenVersion: number | undefined;
   /** The session's idle expiry (epoch s); undefined when the session was ended. */
   readonly sessionExpiresAt: number | undefined;
+  /** Epoch ms the session started; compared with the tenant cut-off exactly, where `iat` has whole seconds. */
+  readonly sessionCreatedAtMs: number | undefined;
   readonly tenant: TenantPolicy;
 }
 
@@ -36,7 +38,10 @@ export function createRevocationStateReader(deps: {
   maxAgeMs: number;
 }): RevocationStateReader {
   const { db, tables, tenantPolicy, clock, maxAgeMs } = deps;
-  const entries = new Map<string, Cached<{ tokenVersion?: number; sessionExpiresAt?: number }>>();
+  const entries = new Map<
+    string,
+    Cached<{ tokenVersion?: number; sessionExpiresAt?: number; sessionCreatedAtMs?: number }>
+  >();
   let tenant: Cached<TenantPolicy> | undefined;
   let tenantInFlight: Promise<TenantPolicy> | undefined;
   const MAX_ENTRIES = 10_000;
@@ -71,7 +76,8 @@ export function createRevocationStateReader(deps: {
           },
           [tables.sessions]: {
             Keys: [{ userId, sessionId }],
-            ProjectionExpression: 'sessionId, expiresAt',
+            // Only revocation attributes: the authorizer's IAM policy allows no others (infra/workloads.ts).
+            ProjectionExpression: 'sessionId, expiresAt, createdAtMs',
             ConsistentRead: true,
           },
         },
@@ -86,6 +92,7 @@ export function createRevocationStateReader(deps: {
     const value = {
       tokenVersion: user?.['tokenVersion'] as number | undefined,
       sessionExpiresAt: session?.['expiresAt'] as number | undefined,
+      sessionCreatedAtMs: session?.['createdAtMs'] as number | undefined,
     };
     if (entries.size >= MAX_ENTRIES) entries.clear();
     entries.set(key, { value, fetchedAt: clock.now().getTime() });

@@ -4,9 +4,9 @@ import {
   GetCommand,
   PutCommand,
   QueryCommand,
-  UpdateCommand,
+  TransactWriteCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { isConditionFailure } from '../aws/dynamodb-errors.js';
+import { cancelledConditionIndexes, isConditionFailure } from '../aws/dynamodb-errors.js';
 
 export const SESSION_IDLE_LIFETIME_SECONDS = 30 * 24 * 60 * 60;
 
@@ -17,8 +17,17 @@ export interface SessionRecord {
   readonly deviceName: string | null;
   /** SHA-256 of the current refresh token; the token itself is never stored. */
   readonly refreshTokenHash: string;
-  /** SHA-256 of the refresh token this one replaced: seeing it again means a stolen token was replayed. */
+  /**
+   * SHA-256 of the refresh token this one replaced. Seen again within the grace window (just after the rotation)
+   * it is a concurrent refresh by another tab of the same client; later, a replay (reuse detection).
+   */
   readonly previousRefreshTokenHash?: string;
+  /** Epoch ms of the last rotation: the grace window for the previous token counts from here. */
+  readonly rotatedAtMs?: number;
+  /** The current refresh token sealed under a key derived from the previous one (shared/crypto/refresh-grace.ts). */
+  readonly graceRefreshToken?: string;
+  /** How many times the refresh token was rotated (the current token's generation; the first is 0). */
+  readonly refreshGeneration?: number;
   /** The user's token version when the session started; revoke-all makes it stale. */
   readonly tokenVersion: number;
   readonly createdAt: string;
@@ -28,12 +37,26 @@ export interface SessionRecord {
   readonly expiresAt: number;
 }
 
-export type RotateOutcome = 'rotated' | 'reused' | 'unknown';
+/**
+ * Every refresh token a rotation replaced gets an item in the records table, `refresh#<sha256>/rotated`, that
+ * points at its session (docs/adr/0001-token-design.md): presenting any older generation is recognised as reuse
+ * and ends the session, while a random string that merely names a session id cannot end it. The item lives as
+ * long as the session could have lived without use after that rotation.
+ */
+export interface RotatedRefreshToken {
+  readonly userId: string;
+  readonly sessionId: string;
+  readonly generation: number;
+}
+
+const rotatedKey = (hash: string) => ({ pk: `refresh#${hash}`, sk: 'rotated' });
 
 export class SessionsStore {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly table: string,
+    /** The records table, where rotated-away refresh tokens are remembered. */
+    private readonly recordsTable: string,
   ) {}
 
   async create(session: SessionRecord): Promise<void> {
@@ -54,38 +77,81 @@ export class SessionsStore {
   }
 
   /**
-   * Swaps the refresh token hash only if the presented token is the current one, so two concurrent
-   * refreshes with the same token cannot both succeed.
+   * Swaps the refresh token only if the presented token is still the current one (so two concurrent refreshes
+   * cannot both rotate), and in the same transaction remembers the presented token as rotated away. False when
+   * another refresh (or the end of the session) came first.
    */
   async rotateRefreshToken(input: {
     userId: string;
     sessionId: string;
     presentedHash: string;
     newHash: string;
+    /** The new full token sealed under the presented one, for the grace window. */
+    graceRefreshToken: string;
+    generation: number;
     now: Date;
-  }): Promise<SessionRecord | undefined> {
+  }): Promise<boolean> {
+    const nowMs = input.now.getTime();
+    const expiresAt = Math.floor(nowMs / 1000) + SESSION_IDLE_LIFETIME_SECONDS;
     try {
-      const result = await this.db.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { userId: input.userId, sessionId: input.sessionId },
-          UpdateExpression:
-            'SET refreshTokenHash = :new, previousRefreshTokenHash = :presented, lastUsedAt = :now, expiresAt = :expires',
-          ConditionExpression: 'refreshTokenHash = :presented',
-          ExpressionAttributeValues: {
-            ':new': input.newHash,
-            ':presented': input.presentedHash,
-            ':now': input.now.toISOString(),
-            ':expires': Math.floor(input.now.getTime() / 1000) + SESSION_IDLE_LIFETIME_SECONDS,
-          },
-          ReturnValues: 'ALL_NEW',
+      await this.db.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Update: {
+                TableName: this.table,
+                Key: { userId: input.userId, sessionId: input.sessionId },
+                UpdateExpression:
+                  'SET refreshTokenHash = :new, previousRefreshTokenHash = :presented, rotatedAtMs = :nowMs, ' +
+                  'graceRefreshToken = :sealed, refreshGeneration = :generation, lastUsedAt = :now, expiresAt = :expires',
+                ConditionExpression: 'refreshTokenHash = :presented',
+                ExpressionAttributeValues: {
+                  ':new': input.newHash,
+                  ':presented': input.presentedHash,
+                  ':nowMs': nowMs,
+                  ':sealed': input.graceRefreshToken,
+                  ':generation': input.generation,
+                  ':now': input.now.toISOString(),
+                  ':expires': expiresAt,
+                },
+              },
+            },
+            {
+              Put: {
+                TableName: this.recordsTable,
+                Item: {
+                  ...rotatedKey(input.presentedHash),
+                  userId: input.userId,
+                  sessionId: input.sessionId,
+                  generation: input.generation - 1,
+                  rotatedAt: input.now.toISOString(),
+                  expiresAt,
+                },
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
+          ],
         }),
       );
-      return result.Attributes as SessionRecord;
     } catch (error) {
-      if (isConditionFailure(error)) return undefined;
+      if (cancelledConditionIndexes(error)) return false;
       throw error;
     }
+    return true;
+  }
+
+  /** The rotated-away refresh token with this hash, if it belonged to this session. */
+  async findRotated(
+    userId: string,
+    sessionId: string,
+    hash: string,
+  ): Promise<RotatedRefreshToken | undefined> {
+    const result = await this.db.send(
+      new GetCommand({ TableName: this.recordsTable, Key: rotatedKey(hash), ConsistentRead: true }),
+    );
+    const item = result.Item;
+    if (!item || item['userId'] !== userId || item['sessionId'] !== sessionId) return undefined;
+    return { userId, sessionId, generation: item['generation'] as number };
   }
 
   /** Returns whether a session was there to end. */

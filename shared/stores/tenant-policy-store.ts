@@ -25,7 +25,13 @@ export class TenantPolicyStore {
 
   async get(): Promise<TenantPolicy> {
     const result = await this.db.send(
-      new GetCommand({ TableName: this.table, Key: KEY, ConsistentRead: true }),
+      new GetCommand({
+        TableName: this.table,
+        Key: KEY,
+        ConsistentRead: true,
+        // Named attributes only: the token authorizer's IAM policy allows no other read of this table.
+        ProjectionExpression: 'revokeTokensIssuedBefore, forceResetPasswordsSetBefore',
+      }),
     );
     const item = result.Item ?? {};
     return {

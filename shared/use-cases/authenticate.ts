@@ -13,13 +13,18 @@ export interface Principal {
 
 /**
  * The revocation rules of the contract, as one pure function so that the API, the Lambda authorizer
- * and the tests share them: stale token version, issued before the tenant-wide cut-off, or the
- * session was ended or went idle.
+ * and the tests share them: stale token version, issued (or its session started) before the tenant-wide
+ * cut-off, or the session was ended or went idle.
  */
 export function isRevoked(claims: AccessTokenClaims, state: RevocationState, nowMs: number): boolean {
   if (state.tokenVersion === undefined || claims.tv < state.tokenVersion) return true;
   const cutOff = state.tenant.revokeTokensIssuedBefore;
-  if (cutOff !== undefined && claims.iat < Math.ceil(cutOff / 1000)) return true;
+  if (cutOff !== undefined) {
+    if (claims.iat < Math.ceil(cutOff / 1000)) return true;
+    // Exact to the millisecond: a pre-incident session stays revoked even if a token was minted for it after the
+    // cut-off (e.g. on an instance whose tenant cache predated it).
+    if (state.sessionCreatedAtMs === undefined || state.sessionCreatedAtMs < cutOff) return true;
+  }
   if (state.sessionExpiresAt === undefined || state.sessionExpiresAt * 1000 <= nowMs) return true;
   return false;
 }

@@ -1,6 +1,6 @@
 import type { Config } from '../config.js';
 import type { AccessTokens } from '../crypto/access-tokens.js';
-import type { KeyStore } from '../crypto/key-store.js';
+import type { PublicKeySource } from '../crypto/key-store.js';
 import type { PasswordHasher } from '../crypto/password-hasher.js';
 import type { AttemptCounters } from '../ports/attempt-counters.js';
 import type { BreachedPasswordChecker } from '../ports/breached-password-checker.js';
@@ -37,7 +37,8 @@ export interface Deps {
   readonly attempts: AttemptCounters;
   readonly hasher: PasswordHasher;
   readonly accessTokens: AccessTokens;
-  readonly keyStore: KeyStore;
+  /** Public keys only: the JWKS endpoint and token checks (signing happens inside accessTokens). */
+  readonly publicKeys: PublicKeySource;
   readonly passwordBlocklist: ReadonlySet<string>;
   readonly breachedPasswords: BreachedPasswordChecker | undefined;
   readonly notifications: NotificationQueue;

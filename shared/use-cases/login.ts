@@ -26,6 +26,7 @@ type LoginDeps = Pick<
   | 'sessions'
   | 'hasher'
   | 'accessTokens'
+  | 'tenantPolicy'
   | 'revocation'
   | 'clock'
   | 'events'
@@ -85,7 +86,9 @@ export async function login(
   });
 
   // Before the code is used up: a refused sign-in must leave the owner's code (or recovery code) valid.
-  if (mustResetPassword(user, await deps.revocation.readTenant())) {
+  // Strongly consistent, never the revocation cache: this read also decides the new token's `iat` (exact cut-off).
+  const tenant = await deps.tenantPolicy.get();
+  if (mustResetPassword(user, tenant)) {
     await queuePasswordResetMail(deps, user.email, origin, 'forced');
     await recordEvent(deps, user.userId, 'login_failed', origin, { reason: 'password_reset_required' });
     throw new PasswordResetRequiredError();
@@ -97,7 +100,7 @@ export async function login(
     await deps.users.replacePasswordHash(user.userId, user.passwordHash!, await deps.hasher.hash(password));
   }
 
-  const tokens = await startSession(deps, user, input.deviceName);
+  const tokens = await startSession(deps, user, input.deviceName, tenant);
   await recordCompleteSignIn(deps, subject, source, secondFactor !== undefined);
   await recordEvent(deps, user.userId, 'login_succeeded', origin, {
     sessionId: tokens.sessionId,

@@ -124,7 +124,7 @@ export interface ChangePasswordInput {
 }
 
 export async function changePassword(
-  deps: ResetDeps & Pick<Deps, 'sessions' | 'accessTokens'>,
+  deps: ResetDeps & Pick<Deps, 'sessions' | 'accessTokens' | 'tenantPolicy'>,
   principal: Principal,
   input: ChangePasswordInput,
   origin: RequestOrigin,
@@ -133,7 +133,9 @@ export async function changePassword(
   const user = await deps.users.get(principal.userId);
   if (!user) throw new NotFoundError('The account no longer exists.');
   // An old session plus the leaked password must not be able to undo a forced reset: reset by email instead.
-  if (mustResetPassword(user, await deps.revocation.readTenant())) throw new PasswordResetRequiredError();
+  // Strongly consistent, never the revocation cache: the same read decides the new token's `iat` (exact cut-off).
+  const tenant = await deps.tenantPolicy.get();
+  if (mustResetPassword(user, tenant)) throw new PasswordResetRequiredError();
   const session = await deps.sessions.get(principal.userId, principal.sessionId);
   // A stolen access token must not become an unlimited password oracle: the sign-in limiter applies.
   await requirePassword(deps, user, input.currentPassword, origin);
@@ -153,7 +155,7 @@ export async function changePassword(
   // This device continues on a fresh session; with sign-out, every other session is already stale.
   await deps.sessions.delete(principal.userId, principal.sessionId);
   deps.revocation.forget(user.userId);
-  const tokens = await startSession(deps, updated, session?.deviceName ?? undefined);
+  const tokens = await startSession(deps, updated, session?.deviceName ?? undefined, tenant);
   await recordEvent(deps, user.userId, 'password_changed', origin, {
     signedOutOtherDevices: input.signOutOtherDevices,
   });

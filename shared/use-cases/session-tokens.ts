@@ -46,11 +46,17 @@ export function accessTokenIssuedAt(nowMs: number, tenant: TenantPolicy): number
   return cutOff === undefined ? nowSeconds : Math.max(nowSeconds, Math.ceil(cutOff / 1000));
 }
 
+/**
+ * Mints an access token. The tenant policy comes from a strongly consistent read (or the caller's own strong
+ * read), never from the revocation cache: with a cached policy that predates a cut-off, a token minted just after
+ * it would carry an un-lifted `iat` and be rejected elsewhere, or a pre-incident session could be extended.
+ */
 export async function issueAccessToken(
-  deps: Pick<Deps, 'accessTokens' | 'revocation' | 'clock'>,
+  deps: Pick<Deps, 'accessTokens' | 'tenantPolicy' | 'clock'>,
   session: Pick<SessionRecord, 'userId' | 'sessionId' | 'tokenVersion'>,
+  stronglyReadTenant?: TenantPolicy,
 ): Promise<string> {
-  const tenant = await deps.revocation.readTenant();
+  const tenant = stronglyReadTenant ?? (await deps.tenantPolicy.get());
   const { token } = await deps.accessTokens.issue({
     userId: session.userId,
     sessionId: session.sessionId,
@@ -62,11 +68,17 @@ export async function issueAccessToken(
 
 /** Starts a new device session for a user who just proved who they are. */
 export async function startSession(
-  deps: Pick<Deps, 'sessions' | 'accessTokens' | 'revocation' | 'clock'>,
+  deps: Pick<Deps, 'sessions' | 'accessTokens' | 'tenantPolicy' | 'clock'>,
   user: UserRecord,
   deviceName: string | undefined,
+  /** The caller's own strongly consistent read of the tenant policy, if it already made one. */
+  stronglyReadTenant?: TenantPolicy,
 ): Promise<TokenResponse> {
+  const tenant = stronglyReadTenant ?? (await deps.tenantPolicy.get());
   const now = deps.clock.now();
+  // The read above saw the cut-off, so this session starts after it even if this clock runs a little behind the
+  // one that set it; never record it as older, or its first token would be revoked at once.
+  const createdAtMs = Math.max(now.getTime(), tenant.revokeTokensIssuedBefore ?? 0);
   const sessionId = randomBytes(16).toString('base64url');
   const secret = randomSecret(32);
   const session: SessionRecord = {
@@ -76,13 +88,13 @@ export async function startSession(
     refreshTokenHash: sha256Hex(secret),
     tokenVersion: user.tokenVersion,
     createdAt: now.toISOString(),
-    createdAtMs: now.getTime(),
+    createdAtMs,
     lastUsedAt: now.toISOString(),
     expiresAt: Math.floor(now.getTime() / 1000) + SESSION_IDLE_LIFETIME_SECONDS,
   };
   await deps.sessions.create(session);
   return {
-    accessToken: await issueAccessToken(deps, session),
+    accessToken: await issueAccessToken(deps, session, tenant),
     refreshToken: formatRefreshToken(user.userId, sessionId, secret),
     tokenType: 'Bearer',
     expiresIn: ACCESS_TOKEN_TTL_SECONDS,

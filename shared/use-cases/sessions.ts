@@ -1,4 +1,5 @@
 import { ACCESS_TOKEN_TTL_SECONDS } from '../crypto/access-tokens.js';
+import { openForGrace, sealForGrace } from '../crypto/refresh-grace.js';
 import { randomSecret, sha256Hex } from '../crypto/secrets.js';
 import { toPublicUser } from '../domain/user.js';
 import { InvalidGrantError, NotFoundError } from '../errors.js';
@@ -28,12 +29,34 @@ function sessionIsLive(
   return revokeBefore === undefined || session.createdAtMs >= revokeBefore;
 }
 
+/** Whether the previous token, presented again now, is a concurrent refresh the grace window covers. */
+function withinGrace(session: SessionRecord, presentedHash: string, graceMs: number, now: Date): boolean {
+  return (
+    graceMs > 0 &&
+    session.previousRefreshTokenHash === presentedHash &&
+    session.rotatedAtMs !== undefined &&
+    session.graceRefreshToken !== undefined &&
+    now.getTime() - session.rotatedAtMs <= graceMs
+  );
+}
+
+type RefreshDeps = Pick<
+  Deps,
+  'config' | 'users' | 'sessions' | 'accessTokens' | 'tenantPolicy' | 'revocation' | 'clock' | 'events'
+>;
+
 /**
- * Rotates the refresh token. A token that was already rotated means two parties hold it (one of
- * them a thief), so the whole session ends (reuse detection).
+ * Rotates the refresh token (docs/adr/0001-token-design.md, "Refresh-token families"). Any token the session
+ * rotated away, of any generation, means two parties hold the session (one of them a thief), so the whole
+ * session ends (reuse detection). The one exception: the immediately previous token within the grace window,
+ * which is two tabs or apps of the same client refreshing at once; it gets the session's current refresh token
+ * (the same one the winner got) and a fresh access token.
+ *
+ * The tenant policy is read strongly consistent, never from the revocation cache: a refresh on an instance whose
+ * cache predates a `scope: all` revocation must not extend a pre-incident session.
  */
 export async function refreshSession(
-  deps: Pick<Deps, 'users' | 'sessions' | 'accessTokens' | 'revocation' | 'clock' | 'events'>,
+  deps: RefreshDeps,
   refreshToken: string,
   origin: RequestOrigin,
 ): Promise<TokenResponse> {
@@ -43,44 +66,70 @@ export async function refreshSession(
   const [session, user, tenant] = await Promise.all([
     deps.sessions.get(location.userId, location.sessionId),
     deps.users.get(location.userId),
-    deps.revocation.readTenant(),
+    deps.tenantPolicy.get(),
   ]);
   if (!session || !user) throw new InvalidGrantError();
-  const presentedHash = sha256Hex(refreshSecretOf(refreshToken));
-  if (session.previousRefreshTokenHash === presentedHash) {
+  const secret = refreshSecretOf(refreshToken);
+  const presentedHash = sha256Hex(secret);
+  const sessionKey = `${session.userId}.${session.sessionId}`;
+  const graceMs = deps.config.refreshGraceMs;
+
+  const endForReuse = async (): Promise<never> => {
     await deps.sessions.delete(session.userId, session.sessionId);
     deps.revocation.forget(session.userId);
     await recordEvent(deps, session.userId, 'refresh_token_reused', origin, { sessionId: session.sessionId });
     throw new InvalidGrantError();
+  };
+  const respond = async (current: SessionRecord, token: string): Promise<TokenResponse> => ({
+    accessToken: await issueAccessToken(deps, current, tenant),
+    refreshToken: token,
+    tokenType: 'Bearer',
+    expiresIn: ACCESS_TOKEN_TTL_SECONDS,
+    sessionId: current.sessionId,
+    user: toPublicUser(user),
+  });
+  const graceResponse = async (current: SessionRecord): Promise<TokenResponse> => {
+    const token = openForGrace(current.graceRefreshToken!, secret, sessionKey);
+    // A sealed value that does not open with this token's secret is not ours to hand out.
+    if (token === undefined) return endForReuse();
+    return respond(current, token);
+  };
+
+  if (session.refreshTokenHash !== presentedHash) {
+    if (session.previousRefreshTokenHash === presentedHash) {
+      if (!sessionIsLive(session, user.tokenVersion, tenant.revokeTokensIssuedBefore, now)) {
+        await deps.sessions.delete(session.userId, session.sessionId);
+        throw new InvalidGrantError();
+      }
+      if (withinGrace(session, presentedHash, graceMs, now)) return graceResponse(session);
+      return endForReuse();
+    }
+    // Older generations are remembered one item per token, so only a token this session really issued ends it.
+    if (await deps.sessions.findRotated(session.userId, session.sessionId, presentedHash))
+      return endForReuse();
+    throw new InvalidGrantError();
   }
-  if (session.refreshTokenHash !== presentedHash) throw new InvalidGrantError();
   if (!sessionIsLive(session, user.tokenVersion, tenant.revokeTokensIssuedBefore, now)) {
     await deps.sessions.delete(session.userId, session.sessionId);
     throw new InvalidGrantError();
   }
-  const secret = randomSecret(32);
+  const nextSecret = randomSecret(32);
+  const nextToken = formatRefreshToken(session.userId, session.sessionId, nextSecret);
   const rotated = await deps.sessions.rotateRefreshToken({
     userId: session.userId,
     sessionId: session.sessionId,
     presentedHash,
-    newHash: sha256Hex(secret),
+    newHash: sha256Hex(nextSecret),
+    graceRefreshToken: sealForGrace(nextToken, secret, sessionKey),
+    generation: (session.refreshGeneration ?? 0) + 1,
     now,
   });
-  // Lost the race to a concurrent refresh with the same token: that is reuse too.
-  if (!rotated) {
-    await deps.sessions.delete(session.userId, session.sessionId);
-    deps.revocation.forget(session.userId);
-    await recordEvent(deps, session.userId, 'refresh_token_reused', origin, { sessionId: session.sessionId });
-    throw new InvalidGrantError();
-  }
-  return {
-    accessToken: await issueAccessToken(deps, rotated),
-    refreshToken: formatRefreshToken(session.userId, session.sessionId, secret),
-    tokenType: 'Bearer',
-    expiresIn: ACCESS_TOKEN_TTL_SECONDS,
-    sessionId: session.sessionId,
-    user: toPublicUser(user),
-  };
+  if (rotated) return respond(session, nextToken);
+  // Lost the race to a concurrent refresh with the same token: within the grace window that is the same client;
+  // otherwise (grace off, or the session ended meanwhile) it is reuse.
+  const latest = await deps.sessions.get(session.userId, session.sessionId);
+  if (latest && withinGrace(latest, presentedHash, graceMs, deps.clock.now())) return graceResponse(latest);
+  return endForReuse();
 }
 
 export async function logout(

@@ -76,8 +76,12 @@ function expectedPairs(workload: Workload, fn: AppFunction): Set<string> {
     );
   }
   if (access.sendNotifications) add(['sqs:SendMessage'], [stack.notifications.queue.queueArn]);
-  if (access.signingKey === 'read')
+  if (access.signingKey === 'sign')
     add(['secretsmanager:GetSecretValue'], [stack.signingKey.secret.secretArn]);
+  if (access.verificationKeys === 'read')
+    add(['secretsmanager:GetSecretValue'], [stack.signingKey.publicKeys.secretArn]);
+  if (access.verificationKeys === 'publish')
+    add(['secretsmanager:PutSecretValue'], [stack.signingKey.publicKeys.secretArn]);
   if (access.signingKey === 'rotate') {
     add(
       [
@@ -318,13 +322,21 @@ describe('GIVEN the stack WHEN synthesized THEN the functions', () => {
     }
   });
 
-  test('read the signing key from Secrets Manager and never get an admin token', () => {
+  test('learn where the private key is only when they may sign, and never get an admin token', () => {
     for (const [workload, fn] of appFunctions()) {
       if (workload === 'keyRotation') continue;
       const env = environmentOf(fn);
+      const access = workloads[workload].access;
+      expect({ workload, secret: env['SIGNING_KEY_SECRET_ARN'] }).toEqual({
+        workload,
+        secret: access.signingKey === 'sign' ? { Ref: logicalId(stack.signingKey.secret) } : undefined,
+      });
+      expect({ workload, secret: env['VERIFICATION_KEYS_SECRET_ARN'] }).toEqual({
+        workload,
+        secret: access.verificationKeys ? { Ref: logicalId(stack.signingKey.publicKeys) } : undefined,
+      });
       expect(env).toMatchObject({
         SIGNING_KEY_SOURCE: 'secrets-manager',
-        SIGNING_KEY_SECRET_ARN: { Ref: logicalId(stack.signingKey.secret) },
         PUBLIC_APP_URL: 'https://app.example.com',
         JWT_ISSUER: 'https://app.example.com',
         JWT_AUDIENCE: 'account-shield',
@@ -396,6 +408,47 @@ describe('GIVEN the stack WHEN synthesized THEN least privilege', () => {
           expect({ id, resource }).not.toEqual({ id, resource: '*' });
       }
     }
+  });
+
+  test('lets only the functions that mint tokens (login, refresh, password change) read the private signing key', () => {
+    const privateSecret = json(stack.resolve(stack.signingKey.secret.secretArn));
+    const readers = [...appFunctions()]
+      .filter(([, fn]) => grantedPairs(fn).has(`secretsmanager:GetSecretValue @ ${privateSecret}`))
+      .map(([workload]) => workload)
+      .sort();
+    expect(readers).toEqual(['keyRotation', 'login', 'password']);
+  });
+
+  test('gives every function that only verifies the public key set, and nothing that only verifies the private key', () => {
+    const publicSecret = json(stack.resolve(stack.signingKey.publicKeys.secretArn));
+    const privateSecret = json(stack.resolve(stack.signingKey.secret.secretArn));
+    for (const workload of ['accounts', 'sessions', 'mfa', 'jwks', 'password'] as const) {
+      const pairs = grantedPairs(appFunctions().get(workload)!);
+      expect({ workload, public: pairs.has(`secretsmanager:GetSecretValue @ ${publicSecret}`) }).toEqual({
+        workload,
+        public: true,
+      });
+    }
+    for (const workload of [
+      'accounts',
+      'sessions',
+      'mfa',
+      'jwks',
+      'admin',
+      'notifier',
+      'dispatcher',
+    ] as const) {
+      const onPrivate = [...grantedPairs(appFunctions().get(workload)!)].filter((pair) =>
+        pair.endsWith(`@ ${privateSecret}`),
+      );
+      expect({ workload, onPrivate }).toEqual({ workload, onPrivate: [] });
+    }
+    // Bearer routes live in exactly the functions that may read the public keys.
+    const bearerGroups = new Set(
+      routes.filter((route) => route.auth === 'bearer').map((r) => r.functionName),
+    );
+    for (const group of bearerGroups)
+      expect({ group, keys: workloads[group].access.verificationKeys }).toEqual({ group, keys: 'read' });
   });
 
   test('lets only the dispatcher scan, and only the users table', () => {
@@ -531,6 +584,15 @@ describe('GIVEN the stack WHEN synthesized THEN mail', () => {
 });
 
 describe('GIVEN the stack WHEN synthesized THEN the signing key', () => {
+  test('has a public key set the rotation publishes to and may not read back', () => {
+    const rotation = grantedPairs(stack.signingKey.rotationFunction);
+    const publicSecret = json(stack.resolve(stack.signingKey.publicKeys.secretArn));
+    expect(rotation.has(`secretsmanager:PutSecretValue @ ${publicSecret}`)).toBe(true);
+    expect(environmentOf(stack.signingKey.rotationFunction)['VERIFICATION_KEYS_SECRET_ARN']).toEqual({
+      Ref: logicalId(stack.signingKey.publicKeys),
+    });
+  });
+
   test('is a secret whose first key a custom resource backed by the key-rotation function creates', () => {
     template.hasResourceProperties('Custom::SigningKey', {
       ServiceToken: { 'Fn::GetAtt': [logicalId(stack.signingKey.rotationFunction.function), 'Arn'] },

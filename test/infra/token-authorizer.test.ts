@@ -5,7 +5,7 @@ import { HttpUrlIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { Table } from 'aws-cdk-lib/aws-dynamodb';
 import { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import { TokenAuthorizer, type TokenAuthorizerProps } from '../../infra/constructs/token-authorizer.js';
-import { tableActions } from '../../infra/workloads.js';
+import { tokenAuthorizerActions, tokenAuthorizerReads } from '../../infra/workloads.js';
 import { testApp } from './support/app.js';
 
 /** A resource server's stack: account-shield's tables (imported) and its own API with one protected route. */
@@ -79,8 +79,47 @@ describe('GIVEN a resource server that attaches the token authorizer with defaul
       ),
     );
     expect([...new Set(actions)].sort()).toEqual(
-      [...tableActions.read, 'logs:CreateLogStream', 'logs:PutLogEvents'].sort(),
+      [...tokenAuthorizerActions, 'logs:CreateLogStream', 'logs:PutLogEvents'].sort(),
     );
+  });
+
+  test('THEN each table read is limited to the revocation attributes, and records to the tenant policy item', () => {
+    const statements = Object.values(template.findResources('AWS::IAM::Policy')).flatMap(
+      (policy) =>
+        policy['Properties'].PolicyDocument.Statement as {
+          Action: string | string[];
+          Resource: unknown;
+          Condition?: Record<string, Record<string, unknown>>;
+        }[],
+    );
+    const dynamo = statements.filter((statement) => JSON.stringify(statement.Action).includes('dynamodb:'));
+    expect(dynamo).toHaveLength(3);
+    for (const statement of dynamo) {
+      const table = (['users', 'sessions', 'records'] as const).find((name) =>
+        JSON.stringify(statement.Resource).includes(`account-shield-${name}`),
+      )!;
+      const reads = tokenAuthorizerReads[table];
+      expect({ table, condition: statement.Condition }).toEqual({
+        table,
+        condition: {
+          'ForAllValues:StringEquals': {
+            'dynamodb:Attributes': [...reads.attributes],
+            ...(reads.leadingKeys ? { 'dynamodb:LeadingKeys': [...reads.leadingKeys] } : {}),
+          },
+          StringEqualsIfExists: { 'dynamodb:Select': 'SPECIFIC_ATTRIBUTES' },
+          Null: { 'dynamodb:Attributes': 'false' },
+        },
+      });
+      for (const secret of [
+        'passwordHash',
+        'totpSecret',
+        'recoveryCodeHashes',
+        'refreshTokenHash',
+        'graceRefreshToken',
+      ])
+        expect(reads.attributes).not.toContain(secret);
+    }
+    expect(tokenAuthorizerReads.records.leadingKeys).toEqual(['tenant']);
   });
 
   test('THEN API Gateway may invoke it', () => {

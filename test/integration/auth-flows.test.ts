@@ -254,7 +254,7 @@ describe('tokens and sessions', () => {
     expect(list.body.sessions.find((s) => s.id === tv.sessionId)).toBeDefined();
   });
 
-  it('rotates refresh tokens and ends the session when a rotated one is replayed', async () => {
+  it('rotates refresh tokens and ends the session when a token two rotations old is replayed', async () => {
     const account = await signUp(client);
     const first = await logIn(client, account);
     const second = await client.post<{ refreshToken: string; accessToken: string; sessionId: string }>(
@@ -264,26 +264,75 @@ describe('tokens and sessions', () => {
     expect(second.status).toBe(200);
     expect(second.body.sessionId).toBe(first.sessionId);
     expect(second.body.refreshToken).not.toBe(first.refreshToken);
+    const third = await client.post<{ refreshToken: string; accessToken: string }>('/v1/auth/refresh', {
+      refreshToken: second.body.refreshToken,
+    });
+    expect(third.status).toBe(200);
 
+    // Generation 0 is no longer the immediately previous token: no grace, whatever the time.
     const replay = await client.post('/v1/auth/refresh', { refreshToken: first.refreshToken });
     expect(replay.status).toBe(401);
     expect(replay.body).toMatchObject({ error: 'invalid_grant' });
     // Reuse ended the whole session: the newest refresh and access tokens are dead too.
-    const afterReuse = await client.post('/v1/auth/refresh', { refreshToken: second.body.refreshToken });
+    const afterReuse = await client.post('/v1/auth/refresh', { refreshToken: third.body.refreshToken });
     expect(afterReuse.status).toBe(401);
     await sleep(1100);
-    const session = await client.get('/v1/auth/session', { token: second.body.accessToken });
+    const session = await client.get('/v1/auth/session', { token: third.body.accessToken });
     expect(session.status).toBe(401);
   });
 
-  it('lets exactly one of two concurrent refreshes with the same token win', async () => {
+  it('ends the session when any older generation comes back, not only the last two', async () => {
     const account = await signUp(client);
     const tokens = await logIn(client, account);
-    const results = await Promise.all([
-      client.post('/v1/auth/refresh', { refreshToken: tokens.refreshToken }),
-      client.post('/v1/auth/refresh', { refreshToken: tokens.refreshToken }),
-    ]);
-    expect(results.map((r) => r.status).sort()).toEqual([200, 401]);
+    const generations = [tokens.refreshToken];
+    for (let i = 0; i < 4; i += 1) {
+      const next = await client.post<{ refreshToken: string }>('/v1/auth/refresh', {
+        refreshToken: generations.at(-1),
+      });
+      expect(next.status).toBe(200);
+      generations.push(next.body.refreshToken);
+    }
+    expect((await client.post('/v1/auth/refresh', { refreshToken: generations[1] })).status).toBe(401);
+    expect((await client.post('/v1/auth/refresh', { refreshToken: generations.at(-1) })).status).toBe(401);
+  });
+
+  it('keeps the session when two tabs refresh the same token at once: both get the same valid pair', async () => {
+    const account = await signUp(client);
+    const tokens = await logIn(client, account);
+    const results = await Promise.all(
+      [1, 2].map(() =>
+        client.post<{ refreshToken: string; accessToken: string; sessionId: string }>('/v1/auth/refresh', {
+          refreshToken: tokens.refreshToken,
+        }),
+      ),
+    );
+    expect(results.map((r) => r.status)).toEqual([200, 200]);
+    const [a, b] = results.map((r) => r.body);
+    expect(a?.sessionId).toBe(tokens.sessionId);
+    expect(b?.sessionId).toBe(tokens.sessionId);
+    // One current refresh token per session: both tabs hold it, so whichever refreshes next keeps the session.
+    expect(a?.refreshToken).toBe(b?.refreshToken);
+    for (const pair of [a, b]) {
+      expect((await client.get('/v1/auth/session', { token: pair?.accessToken })).status).toBe(200);
+    }
+    const next = await client.post('/v1/auth/refresh', { refreshToken: b?.refreshToken });
+    expect(next.status).toBe(200);
+  });
+
+  it('gives the immediately previous token presented again within the grace window the current pair', async () => {
+    const account = await signUp(client);
+    const tokens = await logIn(client, account);
+    const rotated = await client.post<{ refreshToken: string }>('/v1/auth/refresh', {
+      refreshToken: tokens.refreshToken,
+    });
+    const again = await client.post<{ refreshToken: string; accessToken: string; sessionId: string }>(
+      '/v1/auth/refresh',
+      { refreshToken: tokens.refreshToken },
+    );
+    expect(again.status).toBe(200);
+    expect(again.body.sessionId).toBe(tokens.sessionId);
+    expect(again.body.refreshToken).toBe(rotated.body.refreshToken);
+    expect((await client.get('/v1/auth/session', { token: again.body.accessToken })).status).toBe(200);
   });
 
   it('rejects garbage refresh tokens with invalid_grant', async () => {

@@ -1,3 +1,4 @@
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { CloudFormationCustomResourceEvent, SecretsManagerRotationEvent } from 'aws-lambda';
 import { calculateJwkThumbprint, importJWK, jwtVerify, SignJWT } from 'jose';
 import {
@@ -6,15 +7,29 @@ import {
   handleCustomResource,
   type InitialKeyProperties,
   KeyRotationError,
-  MAX_PREVIOUS_KEYS,
   nextSigningKeySet,
+  type PublicKeyTarget,
   parseSigningKeySet,
+  publicKeyDocument,
   putInitialKeyIfMissing,
   rotate,
   type SigningKeyJwk,
   type SigningKeySecrets,
+  type SigningKeySet,
   SigningKeySetError,
 } from '../../functions/key-rotation.js';
+import {
+  createSecretsManagerKeyStore,
+  createSecretsManagerPublicKeys,
+} from '../../shared/aws/secrets-manager-key-store.js';
+import { createAccessTokens, createAccessTokenVerifier } from '../../shared/crypto/access-tokens.js';
+import {
+  KEY_PUBLISH_LEAD_MS,
+  KEY_RETENTION_AFTER_REPLACEMENT_MS,
+  KEY_SET_CACHE_MS,
+  LONGEST_SIGNED_TOKEN_LIFETIME_MS,
+} from '../../shared/crypto/key-timing.js';
+import { createRemoteJwksSource } from '../../shared/crypto/remote-jwks.js';
 
 const now = new Date('2026-11-22T10:00:00.000Z');
 
@@ -68,36 +83,63 @@ describe('nextSigningKeySet', () => {
     createdAt: now.toISOString(),
   });
 
-  test('puts the new key first, so it signs, and keeps the previous ones for verification', () => {
-    const next = nextSigningKeySet({ keys: [key('b'), key('a')] }, key('c'));
+  const minutes = (n: number) => new Date(now.getTime() + n * 60_000);
+
+  test('puts the new key first and lets it sign only one publication lead later', () => {
+    const next = nextSigningKeySet({ keys: [key('b'), key('a')] }, key('c'), now);
     expect(next.keys.map((k) => k.kid)).toEqual(['c', 'b', 'a']);
+    expect(next.keys[0]?.activatesAt).toBe(new Date(now.getTime() + KEY_PUBLISH_LEAD_MS).toISOString());
+    expect(KEY_PUBLISH_LEAD_MS).toBeGreaterThanOrEqual(2 * KEY_SET_CACHE_MS);
   });
 
-  test(`keeps at most ${MAX_PREVIOUS_KEYS} previous keys, dropping the oldest`, () => {
-    const next = nextSigningKeySet({ keys: [key('c'), key('b'), key('a')] }, key('d'));
-    expect(next.keys.map((k) => k.kid)).toEqual(['d', 'c', 'b']);
-    expect(MAX_PREVIOUS_KEYS).toBe(2);
+  test('drops a replaced key only once its successor has signed for longer than the longest token lifetime', () => {
+    const first = { keys: [{ ...key('a'), activatesAt: now.toISOString() }] };
+    const second = nextSigningKeySet(first, key('b'), now); // b signs from +11 min
+    const leadMinutes = KEY_PUBLISH_LEAD_MS / 60_000;
+    const retentionMinutes = KEY_RETENTION_AFTER_REPLACEMENT_MS / 60_000;
+    expect(retentionMinutes).toBeGreaterThanOrEqual(LONGEST_SIGNED_TOKEN_LIFETIME_MS / 60_000);
+
+    const tooSoon = nextSigningKeySet(second, key('c'), minutes(leadMinutes + retentionMinutes - 1));
+    expect(tooSoon.keys.map((k) => k.kid)).toEqual(['c', 'b', 'a']);
+    const late = nextSigningKeySet(second, key('c'), minutes(leadMinutes + retentionMinutes));
+    expect(late.keys.map((k) => k.kid)).toEqual(['c', 'b']);
   });
 
-  test('starts a set from nothing with the one new key', () => {
-    expect(nextSigningKeySet({ keys: [] }, key('a')).keys.map((k) => k.kid)).toEqual(['a']);
+  test('keeps every key when rotations follow each other quickly (none has been replaced long enough)', () => {
+    let set: SigningKeySet = { keys: [{ ...key('a'), activatesAt: now.toISOString() }] };
+    for (const [i, kid] of ['b', 'c', 'd', 'e'].entries()) set = nextSigningKeySet(set, key(kid), minutes(i));
+    expect(set.keys.map((k) => k.kid)).toEqual(['e', 'd', 'c', 'b', 'a']);
+  });
+
+  test('keeps two keys when rotations are days apart', () => {
+    let set: SigningKeySet = { keys: [{ ...key('a'), activatesAt: now.toISOString() }] };
+    for (const [i, kid] of ['b', 'c', 'd'].entries())
+      set = nextSigningKeySet(set, key(kid), minutes((i + 1) * 1440));
+    expect(set.keys.map((k) => k.kid)).toEqual(['d', 'c']);
   });
 
   test('does not list a key twice when the same key is added again', () => {
-    const next = nextSigningKeySet({ keys: [key('a'), key('z')] }, key('a'));
+    const next = nextSigningKeySet({ keys: [key('a'), key('z')] }, key('a'), now);
     expect(next.keys.map((k) => k.kid)).toEqual(['a', 'z']);
   });
 
   test('does not change the previous set', () => {
     const previous = { keys: [key('a')] };
-    nextSigningKeySet(previous, key('b'));
+    nextSigningKeySet(previous, key('b'), now);
     expect(previous.keys.map((k) => k.kid)).toEqual(['a']);
+  });
+
+  test('publishes public members only', () => {
+    const document = publicKeyDocument({ keys: [key('a')] });
+    expect(document.keys).toEqual([
+      { kty: 'EC', crv: 'P-256', x: 'x-a', y: 'y-a', kid: 'a', alg: 'ES256', use: 'sig' },
+    ]);
   });
 });
 
 describe('parseSigningKeySet', () => {
   test('reads back what the rotation writes', async () => {
-    const set = nextSigningKeySet({ keys: [] }, await generateSigningKey(now));
+    const set = nextSigningKeySet({ keys: [] }, await generateSigningKey(now), now);
     expect(parseSigningKeySet(JSON.stringify(set))).toEqual(set);
   });
 
@@ -128,6 +170,8 @@ describe('parseSigningKeySet', () => {
 /** An in-memory Secrets Manager secret with staging labels, as the rotation protocol sees it. */
 class FakeSecret implements SigningKeySecrets {
   readonly versions = new Map<string, { value: string | undefined; stages: Set<string> }>();
+  /** The public key set secret's current value. */
+  published: string | undefined;
   rotationEnabled = true;
   failReads = false;
 
@@ -184,6 +228,11 @@ class FakeSecret implements SigningKeySecrets {
     }
   }
 
+  async publish(publicSecretId: string, value: string) {
+    expect(publicSecretId).toBe(target.publicKeysSecretId);
+    this.published = value;
+  }
+
   async makeCurrent(_secretId: string, move: { to: string; from: string | undefined }) {
     if (move.from) this.moveStage('AWSPREVIOUS', move.from);
     this.moveStage('AWSCURRENT', move.to);
@@ -192,16 +241,19 @@ class FakeSecret implements SigningKeySecrets {
 
 const secretArn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:signing-AbCdEf';
 const placeholder = '{"keys":[],"placeholder":"Xy12"}';
+const target: PublicKeyTarget = {
+  publicKeysSecretId: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:public-keys-AbCdEf',
+};
 const step = (Step: SecretsManagerRotationEvent['Step'], token: string): SecretsManagerRotationEvent => ({
   Step,
   SecretId: secretArn,
   ClientRequestToken: token,
 });
 
-async function rotateFully(secret: FakeSecret, token: string): Promise<void> {
+async function rotateFully(secret: FakeSecret, token: string, at: Date = now): Promise<void> {
   secret.startRotation(token);
   for (const name of ['createSecret', 'setSecret', 'testSecret', 'finishSecret'] as const) {
-    await rotate(step(name, token), secret, now);
+    await rotate(step(name, token), secret, target, at);
   }
 }
 
@@ -244,7 +296,13 @@ describe('the custom resource at deploy', () => {
     const secret = new FakeSecret(placeholder);
     const { respond, responses } = recordingResponder();
 
-    await handleCustomResource(customResourceEvent('Create'), { logStreamName: 'stream' }, secret, respond);
+    await handleCustomResource(
+      customResourceEvent('Create'),
+      { logStreamName: 'stream' },
+      secret,
+      target,
+      respond,
+    );
 
     expect(secret.current()).toHaveLength(1);
     expect(responses).toEqual([{ Status: 'SUCCESS', Reason: 'OK', PhysicalResourceId: secretArn }]);
@@ -253,11 +311,29 @@ describe('the custom resource at deploy', () => {
   test('never replaces keys that are already there (a re-run must not sign everyone out)', async () => {
     const secret = new FakeSecret(placeholder);
     const { respond, responses } = recordingResponder();
-    await handleCustomResource(customResourceEvent('Create', 'r1'), { logStreamName: 's' }, secret, respond);
+    await handleCustomResource(
+      customResourceEvent('Create', 'r1'),
+      { logStreamName: 's' },
+      secret,
+      target,
+      respond,
+    );
     const [first] = secret.current();
 
-    await handleCustomResource(customResourceEvent('Create', 'r2'), { logStreamName: 's' }, secret, respond);
-    await handleCustomResource(customResourceEvent('Update', 'r3'), { logStreamName: 's' }, secret, respond);
+    await handleCustomResource(
+      customResourceEvent('Create', 'r2'),
+      { logStreamName: 's' },
+      secret,
+      target,
+      respond,
+    );
+    await handleCustomResource(
+      customResourceEvent('Update', 'r3'),
+      { logStreamName: 's' },
+      secret,
+      target,
+      respond,
+    );
 
     expect(secret.current()).toEqual([first]);
     expect(responses.map((response) => response.Status)).toEqual(['SUCCESS', 'SUCCESS', 'SUCCESS']);
@@ -267,7 +343,13 @@ describe('the custom resource at deploy', () => {
     const secret = new FakeSecret(placeholder);
     const { respond, responses } = recordingResponder();
 
-    await handleCustomResource(customResourceEvent('Delete'), { logStreamName: 's' }, secret, respond);
+    await handleCustomResource(
+      customResourceEvent('Delete'),
+      { logStreamName: 's' },
+      secret,
+      target,
+      respond,
+    );
 
     expect(secret.versions.size).toBe(1);
     expect(responses).toEqual([{ Status: 'SUCCESS', Reason: 'OK', PhysicalResourceId: secretArn }]);
@@ -284,6 +366,7 @@ describe('the custom resource at deploy', () => {
         customResourceEvent('Create'),
         { logStreamName: 'stream-42' },
         secret,
+        target,
         respond,
       );
     } finally {
@@ -303,7 +386,7 @@ describe('the custom resource at deploy', () => {
 describe('a Secrets Manager rotation', () => {
   test('makes a new key current and keeps the previous one published', async () => {
     const secret = new FakeSecret(placeholder);
-    await putInitialKeyIfMissing(secret, secretArn, 'request-1', now);
+    await putInitialKeyIfMissing(secret, target, secretArn, 'request-1', now);
     const [initial] = secret.current();
 
     await rotateFully(secret, 'rotation-1');
@@ -315,23 +398,25 @@ describe('a Secrets Manager rotation', () => {
     expect(secret.versions.get('rotation-1')?.stages.has('AWSCURRENT')).toBe(true);
   });
 
-  test('publishes at most the current key and two previous ones after many rotations', async () => {
+  test('publishes only the current key and its successor when rotations are a month apart', async () => {
     const secret = new FakeSecret(placeholder);
-    await putInitialKeyIfMissing(secret, secretArn, 'request-1', now);
-    for (const token of ['r1', 'r2', 'r3', 'r4']) await rotateFully(secret, token);
-    expect(secret.current()).toHaveLength(1 + MAX_PREVIOUS_KEYS);
+    await putInitialKeyIfMissing(secret, target, secretArn, 'request-1', now);
+    for (const [i, token] of ['r1', 'r2', 'r3', 'r4'].entries())
+      await rotateFully(secret, token, new Date(now.getTime() + (i + 1) * 30 * 86_400_000));
+    expect(secret.current()).toHaveLength(2);
+    expect(JSON.parse(secret.published!)).toEqual(publicKeyDocument({ keys: secret.current() }));
   });
 
   test('is safe to retry: a repeated createSecret keeps the pending key, a repeated finishSecret does nothing', async () => {
     const secret = new FakeSecret(placeholder);
-    await putInitialKeyIfMissing(secret, secretArn, 'request-1', now);
+    await putInitialKeyIfMissing(secret, target, secretArn, 'request-1', now);
     secret.startRotation('rotation-1');
-    await rotate(step('createSecret', 'rotation-1'), secret, now);
+    await rotate(step('createSecret', 'rotation-1'), secret, target, now);
     const pending = secret.versions.get('rotation-1')?.value;
 
-    await rotate(step('createSecret', 'rotation-1'), secret, now);
-    await rotate(step('finishSecret', 'rotation-1'), secret, now);
-    await rotate(step('finishSecret', 'rotation-1'), secret, now);
+    await rotate(step('createSecret', 'rotation-1'), secret, target, now);
+    await rotate(step('finishSecret', 'rotation-1'), secret, target, now);
+    await rotate(step('finishSecret', 'rotation-1'), secret, target, now);
 
     expect(secret.versions.get('rotation-1')?.value).toBe(pending);
     expect(secret.versions.get('rotation-1')?.stages.has('AWSCURRENT')).toBe(true);
@@ -341,11 +426,13 @@ describe('a Secrets Manager rotation', () => {
     const secret = new FakeSecret(placeholder);
     secret.startRotation('rotation-1');
 
-    await expect(rotate(step('createSecret', 'unknown-token'), secret, now)).rejects.toThrow(
+    await expect(rotate(step('createSecret', 'unknown-token'), secret, target, now)).rejects.toThrow(
       KeyRotationError,
     );
     secret.rotationEnabled = false;
-    await expect(rotate(step('createSecret', 'rotation-1'), secret, now)).rejects.toThrow('not enabled');
+    await expect(rotate(step('createSecret', 'rotation-1'), secret, target, now)).rejects.toThrow(
+      'not enabled',
+    );
   });
 
   test('fails testSecret when the pending version holds no key, so it never becomes current', async () => {
@@ -353,13 +440,153 @@ describe('a Secrets Manager rotation', () => {
     secret.startRotation('rotation-1');
     await secret.write(secretArn, { token: 'rotation-1', value: '{"keys":[]}', stages: ['AWSPENDING'] });
 
-    await expect(rotate(step('testSecret', 'rotation-1'), secret, now)).rejects.toThrow('holds no key');
+    await expect(rotate(step('testSecret', 'rotation-1'), secret, target, now)).rejects.toThrow(
+      'holds no key',
+    );
   });
 
   test('refuses to rotate a secret whose current value is corrupt rather than dropping its keys', async () => {
     const secret = new FakeSecret('{"keys":[{"kid":"half-a-key"}]}');
     secret.startRotation('rotation-1');
 
-    await expect(rotate(step('createSecret', 'rotation-1'), secret, now)).rejects.toThrow(SigningKeySetError);
+    await expect(rotate(step('createSecret', 'rotation-1'), secret, target, now)).rejects.toThrow(
+      SigningKeySetError,
+    );
+  });
+});
+
+describe('rotation timing on a fake clock: no token is ever rejected', () => {
+  const jwt = { issuer: 'https://issuer.example.test', audience: 'account-shield' };
+  const publicArn = target.publicKeysSecretId;
+
+  /** GetSecretValue against the fake secrets, as the runtime's key stores call it. */
+  const secretsClient = (secret: FakeSecret) =>
+    ({
+      send: async (command: { input: { SecretId?: string } }) => {
+        if (command.input.SecretId === publicArn) return { SecretString: secret.published };
+        return { SecretString: JSON.stringify({ keys: secret.current() }) };
+      },
+    }) as unknown as SecretsManagerClient;
+
+  test('signers, verifiers, the JWKS endpoint and a JWKS-caching authorizer agree through quick and scheduled rotations', async () => {
+    const start = Date.parse('2026-11-22T10:00:00.000Z');
+    let nowMs = start;
+    const clock = () => nowMs;
+    const secret = new FakeSecret(placeholder);
+    await putInitialKeyIfMissing(secret, target, secretArn, 'request-1', new Date(nowMs));
+    const client = secretsClient(secret);
+
+    // Several instances of each kind, whose caches were filled at different moments (one joins every minute).
+    type Signer = ReturnType<typeof createAccessTokens>;
+    type Verifier = ReturnType<typeof createAccessTokenVerifier>;
+    const signers: Signer[] = [];
+    const verifiers: { name: string; verifier: Verifier }[] = [];
+    const addInstances = (k: number) => {
+      signers.push(
+        createAccessTokens(
+          createSecretsManagerKeyStore(client, secretArn, clock),
+          jwt,
+          clock,
+          createSecretsManagerPublicKeys(client, publicArn, clock),
+        ),
+      );
+      // A verifying function (sessions, accounts, mfa): the public key set only.
+      const publicKeys = createSecretsManagerPublicKeys(client, publicArn, clock);
+      verifiers.push({
+        name: `api-verifier-${k}`,
+        verifier: createAccessTokenVerifier(publicKeys, jwt, clock),
+      });
+      // A resource server's authorizer: the JWKS served by a JWKS function instance, each with its own cache.
+      // No reload on an unknown kid: the timing alone must be enough.
+      const jwksFunction = createSecretsManagerPublicKeys(client, publicArn, clock);
+      const fetchJwks = (async () =>
+        new Response(JSON.stringify({ keys: (await jwksFunction.load()).publicJwks }), {
+          headers: { 'content-type': 'application/json' },
+        })) as unknown as typeof fetch;
+      const remote = createRemoteJwksSource(
+        'https://api.example.test/.well-known/jwks.json',
+        fetchJwks,
+        clock,
+      );
+      verifiers.push({
+        name: `authorizer-${k}`,
+        verifier: createAccessTokenVerifier({ load: () => remote.load() }, jwt, clock),
+      });
+    };
+
+    const minute = 60_000;
+    const rotations = new Map<number, string>([
+      [20, 'scheduled-1'],
+      [23, 'by-hand-right-after'],
+      // Soon after the previous new key started signing: its predecessor still has live tokens.
+      [40, 'by-hand-again'],
+      [95, 'scheduled-2'],
+    ]);
+    const issued: { token: string; exp: number; kid: string }[] = [];
+    const rejected: string[] = [];
+    const kidsThatSigned = new Set<string>();
+    for (let m = 0; m <= 150; m += 1) {
+      nowMs = start + m * minute;
+      if (m < 6) addInstances(m);
+      const rotation = rotations.get(m);
+      if (rotation) await rotateFully(secret, rotation, new Date(nowMs));
+      for (const signer of signers) {
+        const { token, claims } = await signer.issue({
+          userId: 'user-1',
+          sessionId: 'session-1',
+          tokenVersion: 0,
+          issuedAt: Math.floor(nowMs / 1000),
+        });
+        const kid = JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString()).kid as string;
+        kidsThatSigned.add(kid);
+        issued.push({ token, exp: claims.exp, kid });
+      }
+      for (const { token, exp, kid } of issued) {
+        if (exp * 1000 <= nowMs) continue;
+        for (const { name, verifier } of verifiers) {
+          await verifier
+            .verify(token)
+            .catch(() => rejected.push(`minute ${m}: ${name} rejected a token of ${kid}`));
+        }
+      }
+    }
+
+    expect(rejected).toEqual([]);
+    // Every key the rotations made did sign (the set really moved on), and the retired ones left the JWKS.
+    expect(kidsThatSigned.size).toBe(5);
+    const published = (JSON.parse(secret.published!) as { keys: { kid: string }[] }).keys.map((k) => k.kid);
+    expect(published).toHaveLength(2);
+    expect(published[0]).toBe(secret.current()[0]?.kid);
+  });
+
+  test('a key that signed at once after being added would be rejected by verifiers with a cached key set', async () => {
+    let nowMs = Date.parse('2026-11-22T10:00:00.000Z');
+    const clock = () => nowMs;
+    const secret = new FakeSecret(placeholder);
+    await putInitialKeyIfMissing(secret, target, secretArn, 'request-1', new Date(nowMs));
+    const client = secretsClient(secret);
+    const verifier = createAccessTokenVerifier(
+      createSecretsManagerPublicKeys(client, publicArn, clock),
+      jwt,
+      clock,
+    );
+    const signer = createAccessTokens(createSecretsManagerKeyStore(client, secretArn, clock), jwt, clock);
+    await verifier
+      .verify((await signer.issue({ userId: 'u', sessionId: 's', tokenVersion: 0, issuedAt: 1 })).token)
+      .catch(() => undefined);
+    await rotateFully(secret, 'rotation-1', new Date(nowMs));
+    // A signer that has just started (no cache) right after the rotation still signs with the old, cached-everywhere key.
+    nowMs += 60_000;
+    const fresh = createAccessTokens(createSecretsManagerKeyStore(client, secretArn, clock), jwt, clock);
+    const { token } = await fresh.issue({
+      userId: 'u',
+      sessionId: 's',
+      tokenVersion: 0,
+      issuedAt: Math.floor(nowMs / 1000),
+    });
+    await expect(verifier.verify(token)).resolves.toMatchObject({ sub: 'u' });
+    expect(JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString()).kid).toBe(
+      secret.current()[1]?.kid,
+    );
   });
 });

@@ -616,7 +616,7 @@ describe('openapi.yaml', () => {
         {
           sessions: { create: async () => undefined } as unknown as Deps['sessions'],
           accessTokens: { issue: async () => ({ token: 'a.b.c' }) } as unknown as Deps['accessTokens'],
-          revocation: { readTenant: async () => ({}) } as unknown as Deps['revocation'],
+          tenantPolicy: { get: async () => ({}) } as unknown as Deps['tenantPolicy'],
           clock: { now: () => new Date('2026-11-22T10:00:00.000Z') },
         },
         user,

@@ -22,6 +22,7 @@ const claims = (overrides: Partial<AccessTokenClaims> = {}): AccessTokenClaims =
 const state = (overrides: Partial<RevocationState> = {}): RevocationState => ({
   tokenVersion: 3,
   sessionExpiresAt: Math.floor(now / 1000) + 3600,
+  sessionCreatedAtMs: now - 3_600_000,
   tenant: {},
   ...overrides,
 });
@@ -56,9 +57,19 @@ describe('revocation rules', () => {
     const cutOff = now - 200;
     const iat = accessTokenIssuedAt(now, { revokeTokensIssuedBefore: cutOff });
     expect(iat).toBe(Math.ceil(cutOff / 1000));
-    expect(isRevoked(claims({ iat }), state({ tenant: { revokeTokensIssuedBefore: cutOff } }), now)).toBe(
-      false,
-    );
+    const afterCutOff = state({ sessionCreatedAtMs: now, tenant: { revokeTokensIssuedBefore: cutOff } });
+    expect(isRevoked(claims({ iat }), afterCutOff, now)).toBe(false);
+  });
+
+  it('rejects a token of a session started before the cut-off, even when the token was minted after it', () => {
+    const cutOff = now - 200;
+    const lateToken = claims({ iat: Math.ceil(now / 1000) });
+    const preIncident = state({
+      sessionCreatedAtMs: cutOff - 1,
+      tenant: { revokeTokensIssuedBefore: cutOff },
+    });
+    expect(isRevoked(lateToken, preIncident, now)).toBe(true);
+    expect(isRevoked(lateToken, { ...preIncident, sessionCreatedAtMs: cutOff }, now)).toBe(false);
   });
 });
 
