@@ -11,6 +11,11 @@ export interface RouteDefinition {
   readonly path: string;
   readonly functionName: FunctionName;
   readonly auth: RouteAuth;
+  /**
+   * Honours the `Idempotency-Key` header (CONTRACT.md "Idempotent admin writes"): the same key with the same
+   * request answers the first response again without running the handler; see shared/http/idempotency.ts.
+   */
+  readonly idempotent?: true;
 }
 
 export const routes: readonly RouteDefinition[] = [
@@ -31,9 +36,15 @@ export const routes: readonly RouteDefinition[] = [
   { method: 'POST', path: '/v1/auth/mfa/totp/setup', functionName: 'mfa', auth: 'bearer' },
   { method: 'POST', path: '/v1/auth/mfa/totp/confirm', functionName: 'mfa', auth: 'bearer' },
   { method: 'DELETE', path: '/v1/auth/mfa/totp', functionName: 'mfa', auth: 'bearer' },
-  { method: 'POST', path: '/v1/admin/users', functionName: 'admin', auth: 'admin' },
-  { method: 'POST', path: '/v1/admin/users/{id}/force-reset', functionName: 'admin', auth: 'admin' },
-  { method: 'POST', path: '/v1/admin/incidents', functionName: 'admin', auth: 'admin' },
+  { method: 'POST', path: '/v1/admin/users', functionName: 'admin', auth: 'admin', idempotent: true },
+  {
+    method: 'POST',
+    path: '/v1/admin/users/{id}/force-reset',
+    functionName: 'admin',
+    auth: 'admin',
+    idempotent: true,
+  },
+  { method: 'POST', path: '/v1/admin/incidents', functionName: 'admin', auth: 'admin', idempotent: true },
   { method: 'GET', path: '/v1/admin/incidents', functionName: 'admin', auth: 'admin' },
   { method: 'GET', path: '/v1/admin/incidents/{id}', functionName: 'admin', auth: 'admin' },
   { method: 'POST', path: '/v1/admin/incidents/{id}/cancel', functionName: 'admin', auth: 'admin' },

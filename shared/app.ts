@@ -19,6 +19,7 @@ import { type Clock, systemClock } from './ports/clock.js';
 import { inProcessDispatcherTrigger } from './ports/dispatcher-trigger.js';
 import { CampaignAudience } from './stores/campaign-audience.js';
 import { DeliveriesStore } from './stores/deliveries-store.js';
+import { createIdempotencyStore } from './stores/idempotency-store.js';
 import { IncidentDeliveriesStore } from './stores/incident-deliveries-store.js';
 import { IncidentsStore } from './stores/incidents-store.js';
 import { ResetTokensStore } from './stores/reset-tokens-store.js';
@@ -124,5 +125,6 @@ export function createDeps(
     dispatcherTrigger: config.dispatcherFunctionName
       ? createLambdaDispatcherTrigger({ functionName: config.dispatcherFunctionName, region: config.region })
       : inProcessDispatcherTrigger,
+    idempotency: createIdempotencyStore(clients.dynamodbClient, config.tables.records),
   };
 }

@@ -9,6 +9,7 @@ import type { RequestOrigin } from '../stores/security-events-store.js';
 import { authenticate, type Principal } from '../use-cases/authenticate.js';
 import type { Deps } from '../use-cases/deps.js';
 import { type ErrorLogger, errorToHttpResult } from './error-response.js';
+import { idempotencyKeyOf, runIdempotent } from './idempotency.js';
 import { MAX_BODY_BYTES, parseJsonBody } from './request-body.js';
 import { type HttpResult, toApiGatewayResult } from './responses.js';
 
@@ -31,7 +32,7 @@ export function route<S extends z.ZodType | undefined = undefined>(handler: Rout
   return handler as unknown as RouteHandler;
 }
 
-const authByRouteKey = new Map(routes.map((r) => [routeKey(r), r.auth] as const));
+const routeByKey = new Map(routes.map((r) => [routeKey(r), r] as const));
 
 /** Every path parameter of the API is an id we minted (UUIDs, base64url, incident ids). */
 const PATH_ID = /^[A-Za-z0-9_-]{1,128}$/;
@@ -96,16 +97,16 @@ export function createHttpHandler(
 ) {
   const core = async (
     event: APIGatewayProxyEventV2,
-    _context: Context,
+    context: Context,
   ): Promise<APIGatewayProxyStructuredResultV2> => {
     const handler = handlers[event.routeKey];
-    const auth = authByRouteKey.get(event.routeKey);
-    if (!handler || !auth) {
+    const definition = routeByKey.get(event.routeKey);
+    if (!handler || !definition) {
       // On AWS the $default route sends every unknown path here.
       throw new NotFoundError(`No route for ${event.requestContext.http.method} ${event.rawPath}.`);
     }
     const deps = await getDeps();
-    const principal = await authorise(auth, event, deps);
+    const principal = await authorise(definition.auth, event, deps);
     // Anything else cannot name a resource: answer 404 before it reaches a key (or a DynamoDB key-size error).
     for (const value of Object.values(event.pathParameters ?? {})) {
       if (value === undefined || !PATH_ID.test(value)) throw new NotFoundError('Not found.');
@@ -124,7 +125,17 @@ export function createHttpHandler(
       throw new PayloadTooLargeError(MAX_BODY_BYTES);
     }
     const request = { body, pathParameters: event.pathParameters ?? {}, origin: originOf(event), principal };
-    return toApiGatewayResult(await handler.handle(request as HttpRequest<never>, deps));
+    const execute = () => handler.handle(request as HttpRequest<never>, deps);
+    const key = definition.idempotent ? idempotencyKeyOf(event.headers) : undefined;
+    if (key === undefined) return toApiGatewayResult(await execute());
+    const idempotent = { routeKey: event.routeKey, pathParameters: request.pathParameters, body };
+    return toApiGatewayResult(
+      await runIdempotent(
+        deps.idempotency,
+        { key, keyPrefix: definition.functionName, request: idempotent, context },
+        execute,
+      ),
+    );
   };
   return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
     .use(httpErrors(logger))

@@ -11,6 +11,7 @@ import type { NotificationQueue } from '../ports/notification-queue.js';
 import type { SecretBox } from '../ports/secret-box.js';
 import type { CampaignAudience } from '../stores/campaign-audience.js';
 import type { DeliveriesStore } from '../stores/deliveries-store.js';
+import type { IdempotencyStore } from '../stores/idempotency-store.js';
 import type { IncidentDeliveriesStore } from '../stores/incident-deliveries-store.js';
 import type { IncidentsStore } from '../stores/incidents-store.js';
 import type { ResetTokensStore } from '../stores/reset-tokens-store.js';
@@ -49,4 +50,6 @@ export interface Deps {
   readonly audience: CampaignAudience;
   readonly bulkMailer: BulkMailer;
   readonly dispatcherTrigger: DispatcherTrigger;
+  /** Records of admin writes sent with an Idempotency-Key (used by the HTTP adapter, not by use-cases). */
+  readonly idempotency: IdempotencyStore;
 }
