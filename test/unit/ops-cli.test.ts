@@ -28,7 +28,13 @@ describe('ops CLI as a child process', () => {
   let apiUrl = '';
   let workDir = '';
   let polls = 0;
-  const received: { method: string; url: string; authorization: string | undefined; body: string }[] = [];
+  const received: {
+    method: string;
+    url: string;
+    authorization: string | undefined;
+    idempotencyKey: string | undefined;
+    body: string;
+  }[] = [];
 
   beforeAll(async () => {
     workDir = await mkdtemp(join(tmpdir(), 'ops-cli-'));
@@ -41,6 +47,7 @@ describe('ops CLI as a child process', () => {
           method: req.method ?? '',
           url: req.url ?? '',
           authorization: req.headers.authorization,
+          idempotencyKey: req.headers['idempotency-key'] as string | undefined,
           body,
         });
         const reply = (status: number, payload: unknown): void => {
@@ -139,6 +146,24 @@ describe('ops CLI as a child process', () => {
       expect.stringContaining('ADMIN_TOKEN'),
     ]);
     expect(result.stderr).not.toContain('wrong-token');
+  });
+
+  it('sends one fresh Idempotency-Key per run, or the one given with --idempotency-key', async () => {
+    const create = ['incident', 'create', '--title', 'Credential stuffing', '--email', 'a@example.com'];
+
+    await runCli(create, env());
+    await runCli(create, env());
+    await runCli(['--idempotency-key', 'drill-2030-01-02', ...create], env());
+    const refused = await runCli(['--idempotency-key', 'x'.repeat(101), ...create], env());
+
+    const [first, second, given] = received.map((request) => request.idempotencyKey);
+    expect(first).toMatch(/^[0-9a-f-]{36}$/);
+    expect(second).toMatch(/^[0-9a-f-]{36}$/);
+    expect(second).not.toBe(first);
+    expect(given).toBe('drill-2030-01-02');
+    expect(received).toHaveLength(3);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('--idempotency-key must be 1 to 100 printable ASCII characters');
   });
 
   it('names the URL it could not reach', async () => {
