@@ -22,7 +22,8 @@ export function createAwsClients(config: Pick<Config, 'region' | 'endpoints'>): 
   const common = {
     region: config.region,
     maxAttempts: 3,
-    requestHandler: { requestTimeout: 3_000, connectionTimeout: 1_000 },
+    // throwOnRequestTimeout: without it the SDK (smithy node-http-handler 4.x) only logs a warning and waits on.
+    requestHandler: { requestTimeout: 3_000, connectionTimeout: 1_000, throwOnRequestTimeout: true },
   };
   const dynamodbClient = new DynamoDBClient({ ...common, endpoint: config.endpoints.dynamodb });
   return {

@@ -1,3 +1,4 @@
+import type { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type { z } from 'zod';
@@ -5,9 +6,11 @@ import type { RouteAuth } from '../../functions/routes.js';
 import { routeKey, routes } from '../../functions/routes.js';
 import { constantTimeEqual } from '../crypto/secrets.js';
 import { ForbiddenError, InvalidTokenError, NotFoundError, PayloadTooLargeError } from '../errors.js';
+import { runInvocation } from '../logging.js';
 import type { RequestOrigin } from '../stores/security-events-store.js';
 import { authenticate, type Principal } from '../use-cases/authenticate.js';
 import type { Deps } from '../use-cases/deps.js';
+import { authOutcome } from './auth-outcome.js';
 import { type ErrorLogger, errorToHttpResult } from './error-response.js';
 import { idempotencyKeyOf, runIdempotent } from './idempotency.js';
 import { MAX_BODY_BYTES, parseJsonBody } from './request-body.js';
@@ -88,17 +91,20 @@ function originOf(event: APIGatewayProxyEventV2): RequestOrigin {
 
 /**
  * Builds the Lambda handler of one route group: routing by routeKey, auth from functions/routes.ts,
- * body validation, and the single error-to-HTTP mapping. Dependencies are built once per cold start.
+ * body validation, Idempotency-Key, the single error-to-HTTP mapping, and one "auth outcome" log line on the
+ * routes that ask for it. Dependencies are built once per cold start; every log line written while serving a
+ * request carries its Lambda context (request id), see shared/logging.ts.
  */
 export function createHttpHandler(
   handlers: Readonly<Record<string, RouteHandler>>,
   getDeps: () => Promise<Deps>,
-  logger: ErrorLogger,
+  logger: PowertoolsLogger,
 ) {
-  const core = async (
+  const serve = async (
     event: APIGatewayProxyEventV2,
     context: Context,
-  ): Promise<APIGatewayProxyStructuredResultV2> => {
+    seen: { principal?: Principal },
+  ): Promise<HttpResult> => {
     const handler = handlers[event.routeKey];
     const definition = routeByKey.get(event.routeKey);
     if (!handler || !definition) {
@@ -107,6 +113,7 @@ export function createHttpHandler(
     }
     const deps = await getDeps();
     const principal = await authorise(definition.auth, event, deps);
+    seen.principal = principal;
     // Anything else cannot name a resource: answer 404 before it reaches a key (or a DynamoDB key-size error).
     for (const value of Object.values(event.pathParameters ?? {})) {
       if (value === undefined || !PATH_ID.test(value)) throw new NotFoundError('Not found.');
@@ -127,16 +134,41 @@ export function createHttpHandler(
     const request = { body, pathParameters: event.pathParameters ?? {}, origin: originOf(event), principal };
     const execute = () => handler.handle(request as HttpRequest<never>, deps);
     const key = definition.idempotent ? idempotencyKeyOf(event.headers) : undefined;
-    if (key === undefined) return toApiGatewayResult(await execute());
+    if (key === undefined) return execute();
     const idempotent = { routeKey: event.routeKey, pathParameters: request.pathParameters, body };
-    return toApiGatewayResult(
-      await runIdempotent(
-        deps.idempotency,
-        { key, keyPrefix: definition.functionName, request: idempotent, context },
-        execute,
-      ),
+    return runIdempotent(
+      deps.idempotency,
+      { key, keyPrefix: definition.functionName, request: idempotent, context },
+      execute,
     );
   };
+
+  const core = (
+    event: APIGatewayProxyEventV2,
+    context: Context,
+  ): Promise<APIGatewayProxyStructuredResultV2> =>
+    runInvocation(logger, context, async (log, events) => {
+      const seen: { principal?: Principal } = {};
+      let result: HttpResult;
+      try {
+        result = await serve(event, context, seen);
+      } catch (error) {
+        result = errorToHttpResult(error, log);
+      }
+      const action = routeByKey.get(event.routeKey)?.authAction;
+      if (action !== undefined) {
+        const { level, fields } = authOutcome({
+          action,
+          result,
+          principal: seen.principal,
+          origin: originOf(event),
+          events,
+        });
+        log[level]('auth outcome', fields);
+      }
+      return toApiGatewayResult(result);
+    });
+  // The fallback for anything thrown outside a request's own handling (core maps every route error itself).
   return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
     .use(httpErrors(logger))
     .handler(core);

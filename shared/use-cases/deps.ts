@@ -6,6 +6,7 @@ import type { BreachedPasswordChecker } from '../ports/breached-password-checker
 import type { BulkMailer } from '../ports/bulk-mailer.js';
 import type { Clock } from '../ports/clock.js';
 import type { DispatcherTrigger } from '../ports/dispatcher-trigger.js';
+import type { Logger } from '../ports/logger.js';
 import type { Mailer } from '../ports/mailer.js';
 import type { NotificationQueue } from '../ports/notification-queue.js';
 import type { SecretBox } from '../ports/secret-box.js';
@@ -27,6 +28,8 @@ import type { UsersStore } from '../stores/users-store.js';
 export interface Deps {
   readonly config: Config;
   readonly clock: Clock;
+  /** Writes with the current invocation's request id (shared/logging.ts). */
+  readonly logger: Logger;
   readonly users: UsersStore;
   readonly sessions: SessionsStore;
   readonly tenantPolicy: TenantPolicyStore;
