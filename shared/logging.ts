@@ -17,7 +17,7 @@ export function createLogger(level: string | undefined): PowertoolsLogger {
 
 /** A security event recorded while serving the current request (see recordEvent in use-cases/accounts.ts). */
 export interface NotedSecurityEvent {
-  readonly type: SecurityEventType;
+  readonly type: SecurityEventType | 'second_factor_checked';
   readonly userId: string;
   readonly sessionId?: string;
 }
@@ -48,6 +48,14 @@ export function runInvocation<T>(
 /** Lets the HTTP adapter's outcome line name the security events (e.g. refresh-token reuse) of its request. */
 export function noteSecurityEvent(event: NotedSecurityEvent): void {
   invocation.getStore()?.events.push(event);
+}
+
+/**
+ * The account a second-factor check is about, for outcomes that record no security event (mfa_required,
+ * invalid_otp): noted as the pseudo-event `second_factor_checked`, never stored.
+ */
+export function noteSecondFactorCheck(userId: string): void {
+  invocation.getStore()?.events.push({ type: 'second_factor_checked', userId });
 }
 
 /** A Logger that writes through the current invocation's logger (with its request id), or `base` outside one. */

@@ -45,6 +45,7 @@ export function authOutcome(input: {
   readonly events: readonly NotedSecurityEvent[];
 }): AuthOutcome {
   const { action, result, principal, origin, events } = input;
+  const recorded = events.filter((event) => event.type !== 'second_factor_checked');
   const errorCode = result.status >= 400 ? stringAt(result.body, 'error') : undefined;
   let outcome = errorCode === undefined ? 'ok' : (OUTCOME_BY_ERROR[errorCode] ?? errorCode);
   if (events.some((event) => event.type === 'refresh_token_reused')) outcome = 'reuse_detected';
@@ -61,7 +62,7 @@ export function authOutcome(input: {
       ...(sessionId === undefined ? {} : { sessionId }),
       sourceIp: origin.ip,
       userAgent: origin.userAgent,
-      ...(events.length > 0 ? { securityEvents: events.map((event) => event.type) } : {}),
+      ...(recorded.length > 0 ? { securityEvents: recorded.map((event) => event.type) } : {}),
     },
   };
 }

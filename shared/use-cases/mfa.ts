@@ -10,6 +10,7 @@ import {
   MfaRequiredError,
   NotFoundError,
 } from '../errors.js';
+import { noteSecondFactorCheck } from '../logging.js';
 import type { RequestOrigin } from '../stores/security-events-store.js';
 import { recordEvent } from './accounts.js';
 import type { Deps } from './deps.js';
@@ -55,6 +56,7 @@ export async function checkSecondFactor(
   origin: RequestOrigin,
 ): Promise<void> {
   if (user.mfaEnabled !== true || !user.totpSecret) return;
+  noteSecondFactorCheck(user.userId);
   if (otp === undefined || otp.trim() === '') throw new MfaRequiredError();
   const code = otp.trim();
   const secret = await deps.secretBox.open(user.totpSecret);
