@@ -11,7 +11,7 @@ import type { IdempotencyStore } from '../stores/idempotency-store.js';
 import type { HttpResult } from './responses.js';
 
 /** CONTRACT.md: the same key with the same request answers the first response again for 24 hours. */
-export const IDEMPOTENCY_WINDOW_SECONDS = 24 * 60 * 60;
+const IDEMPOTENCY_WINDOW_SECONDS = 24 * 60 * 60;
 
 /** 1-128 printable ASCII characters (space to tilde). */
 const IDEMPOTENCY_KEY = /^[\x20-\x7e]{1,128}$/;

@@ -10,7 +10,7 @@ export type IdempotencyStore = BasePersistenceLayer;
  * the table's own TTL attribute, so no extra table, IAM grant or local provisioning is needed. One partition
  * holds them all: admin writes are a handful per minute, far below a partition's write limit.
  */
-export const IDEMPOTENCY_PARTITION = 'idempotency';
+const IDEMPOTENCY_PARTITION = 'idempotency';
 
 export function createIdempotencyStore(client: DynamoDBClient, table: string): IdempotencyStore {
   return new DynamoDBPersistenceLayer({
