@@ -49,7 +49,7 @@ async function incidentsTitled(title: string): Promise<IncidentBody[]> {
 }
 
 async function dispatchUntilCompleted(id: string): Promise<IncidentBody> {
-  const deadline = Date.now() + 20_000;
+  const deadline = Date.now() + 40_000;
   for (;;) {
     await stack.runDispatcher();
     const incident = (await client.get<{ incident: IncidentBody }>(`/v1/admin/incidents/${id}`, admin)).body
@@ -95,11 +95,11 @@ describe('POST /v1/admin/incidents with an Idempotency-Key', () => {
     expect((await incidentsTitled(title)).map((incident) => incident.id)).toEqual([first.body.incident.id]);
     const done = await dispatchUntilCompleted(first.body.incident.id);
     expect(done.counts).toMatchObject({ targeted: 1, sent: 1 });
-    await stack.ses.waitForMail(account.email);
+    await stack.ses.waitForMail(account.email, { timeoutMs: 20_000 });
     await sleep(500); // a second campaign's mail would have had time to arrive
     const mails = (await stack.ses.listMail(account.email)).filter((mail) => mail.body.text?.includes(title));
     expect(mails).toHaveLength(1);
-  });
+  }, 90_000);
 
   it('refuses the same key with a different body with 409 idempotency_key_reused, and creates nothing', async () => {
     const account = await createSsoAccount();
@@ -229,7 +229,7 @@ describe('POST /v1/admin/users and force-reset with an Idempotency-Key', () => {
 
     expect([first.status, second.status]).toEqual([202, 202]);
     expect(second.text).toBe(first.text);
-    await stack.ses.waitForMail(email);
+    await stack.ses.waitForMail(email, { timeoutMs: 20_000 });
     await sleep(1_000);
     const notices = (await stack.ses.listMail(email)).filter(
       (mail) => mail.subject === 'You need to reset your password',
