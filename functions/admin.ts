@@ -25,7 +25,8 @@ export const handler = createHttpHandler(
     }),
     'POST /v1/admin/incidents': route({
       body: createIncidentBody,
-      handle: async ({ body }, deps) => json(201, { incident: await createIncident(deps, body, logger) }),
+      handle: async ({ body }, deps) =>
+        json(201, { incident: await createIncident(deps, body, deps.logger) }),
     }),
     'GET /v1/admin/incidents': route({
       handle: async (_request, deps) => json(200, { incidents: await listIncidents(deps) }),

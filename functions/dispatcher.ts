@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Context } from 'aws-lambda';
+import { runInvocation } from '../shared/logging.js';
 import { dispatchDueCampaigns } from '../shared/use-cases/dispatch-campaigns.js';
 import { getDeps, logger } from './commons/runtime.js';
 
@@ -8,16 +9,17 @@ import { getDeps, logger } from './commons/runtime.js';
  * an immediate send (the event is ignored either way: the work is whatever is due). It stops starting pages
  * a safety margin before the Lambda deadline; the next run resumes from the saved cursors.
  */
-export const handler = async (_event: unknown, context: Context) => {
-  const deps = await getDeps();
-  const nowMs = deps.clock.now().getTime();
-  const deadlineMs = nowMs + context.getRemainingTimeInMillis();
-  const report = await dispatchDueCampaigns(deps, {
-    // Unique per run, even when Lambda reuses a request id for a retried async invoke.
-    owner: `${context.awsRequestId}/${randomUUID()}`,
-    stopAtMs: deadlineMs - deps.config.campaigns.dispatcherSafetyMarginMs,
-    deadlineMs,
+export const handler = (_event: unknown, context: Context) =>
+  runInvocation(logger, context, async (log) => {
+    const deps = await getDeps();
+    const nowMs = deps.clock.now().getTime();
+    const deadlineMs = nowMs + context.getRemainingTimeInMillis();
+    const report = await dispatchDueCampaigns(deps, {
+      // Unique per run, even when Lambda reuses a request id for a retried async invoke.
+      owner: `${context.awsRequestId}/${randomUUID()}`,
+      stopAtMs: deadlineMs - deps.config.campaigns.dispatcherSafetyMarginMs,
+      deadlineMs,
+    });
+    if (report.incidents.length > 0) log.info('dispatcher run', { incidents: report.incidents });
+    return report;
   });
-  if (report.incidents.length > 0) logger.info('dispatcher run', { incidents: report.incidents });
-  return report;
-};

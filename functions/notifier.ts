@@ -1,10 +1,13 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { invocationLogger, runInvocation } from '../shared/logging.js';
 import { notificationMessageSchema } from '../shared/notifications/messages.js';
 import { deliverNotification } from '../shared/use-cases/deliver-notification.js';
 import { getDeps, logger } from './commons/runtime.js';
 
 const processor = new BatchProcessor(EventType.SQS);
+/** Writes with the current invocation's request id. */
+const log = invocationLogger(logger);
 
 export class MalformedNotificationError extends Error {
   override readonly name = 'MalformedNotificationError';
@@ -20,20 +23,22 @@ async function processRecord(record: SQSRecord): Promise<void> {
   try {
     json = JSON.parse(record.body);
   } catch {
-    logger.error('notification is not JSON', { messageId: record.messageId });
+    log.error('notification is not JSON', { messageId: record.messageId });
     throw new MalformedNotificationError('not JSON');
   }
   const parsed = notificationMessageSchema.safeParse(json);
   if (!parsed.success) {
-    logger.error('notification does not match any message schema', {
+    log.error('notification does not match any message schema', {
       messageId: record.messageId,
       issues: parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`),
     });
     throw new MalformedNotificationError('invalid message');
   }
   const outcome = await deliverNotification(await getDeps(), parsed.data);
-  logger.info('notification processed', { messageId: record.messageId, type: parsed.data.type, outcome });
+  log.info('notification processed', { messageId: record.messageId, type: parsed.data.type, outcome });
 }
 
-export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
-  processPartialResponse(event, processRecord, processor, { context, throwOnFullBatchFailure: false });
+export const handler = (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
+  runInvocation(logger, context, () =>
+    processPartialResponse(event, processRecord, processor, { context, throwOnFullBatchFailure: false }),
+  );

@@ -4,6 +4,22 @@
  */
 export type RouteAuth = 'none' | 'bearer' | 'admin';
 
+/**
+ * Routes that check a secret or end sessions log one structured "auth outcome" line per request under this
+ * action (shared/http/auth-outcome.ts): ok, failed, throttled, mfa_required, invalid_otp, reset_required,
+ * reuse_detected, ...
+ */
+export type AuthAction =
+  | 'login'
+  | 'refresh'
+  | 'logout'
+  | 'revoke_all'
+  | 'password_reset'
+  | 'password_change'
+  | 'mfa_setup'
+  | 'mfa_confirm'
+  | 'mfa_disable';
+
 export type FunctionName = 'accounts' | 'login' | 'sessions' | 'password' | 'mfa' | 'admin' | 'jwks';
 
 export interface RouteDefinition {
@@ -11,29 +27,78 @@ export interface RouteDefinition {
   readonly path: string;
   readonly functionName: FunctionName;
   readonly auth: RouteAuth;
+  /**
+   * Honours the `Idempotency-Key` header (CONTRACT.md "Idempotent admin writes"): the same key with the same
+   * request answers the first response again without running the handler; see shared/http/idempotency.ts.
+   */
+  readonly idempotent?: true;
+  /** Logs one "auth outcome" line per request (see AuthAction). */
+  readonly authAction?: AuthAction;
 }
 
 export const routes: readonly RouteDefinition[] = [
   { method: 'POST', path: '/v1/accounts', functionName: 'accounts', auth: 'none' },
   { method: 'GET', path: '/v1/me', functionName: 'accounts', auth: 'bearer' },
   { method: 'GET', path: '/v1/me/security-events', functionName: 'accounts', auth: 'bearer' },
-  { method: 'POST', path: '/v1/auth/login', functionName: 'login', auth: 'none' },
-  { method: 'POST', path: '/v1/auth/refresh', functionName: 'login', auth: 'none' },
-  { method: 'POST', path: '/v1/auth/logout', functionName: 'sessions', auth: 'bearer' },
+  { method: 'POST', path: '/v1/auth/login', functionName: 'login', auth: 'none', authAction: 'login' },
+  { method: 'POST', path: '/v1/auth/refresh', functionName: 'login', auth: 'none', authAction: 'refresh' },
+  { method: 'POST', path: '/v1/auth/logout', functionName: 'sessions', auth: 'bearer', authAction: 'logout' },
   { method: 'GET', path: '/v1/auth/session', functionName: 'sessions', auth: 'bearer' },
   { method: 'GET', path: '/v1/auth/sessions', functionName: 'sessions', auth: 'bearer' },
   { method: 'DELETE', path: '/v1/auth/sessions/{id}', functionName: 'sessions', auth: 'bearer' },
-  { method: 'POST', path: '/v1/auth/revoke-all', functionName: 'sessions', auth: 'bearer' },
+  {
+    method: 'POST',
+    path: '/v1/auth/revoke-all',
+    functionName: 'sessions',
+    auth: 'bearer',
+    authAction: 'revoke_all',
+  },
   { method: 'GET', path: '/.well-known/jwks.json', functionName: 'jwks', auth: 'none' },
   { method: 'POST', path: '/v1/auth/password/forgot', functionName: 'password', auth: 'none' },
-  { method: 'POST', path: '/v1/auth/password/reset', functionName: 'password', auth: 'none' },
-  { method: 'POST', path: '/v1/auth/password/change', functionName: 'password', auth: 'bearer' },
-  { method: 'POST', path: '/v1/auth/mfa/totp/setup', functionName: 'mfa', auth: 'bearer' },
-  { method: 'POST', path: '/v1/auth/mfa/totp/confirm', functionName: 'mfa', auth: 'bearer' },
-  { method: 'DELETE', path: '/v1/auth/mfa/totp', functionName: 'mfa', auth: 'bearer' },
-  { method: 'POST', path: '/v1/admin/users', functionName: 'admin', auth: 'admin' },
-  { method: 'POST', path: '/v1/admin/users/{id}/force-reset', functionName: 'admin', auth: 'admin' },
-  { method: 'POST', path: '/v1/admin/incidents', functionName: 'admin', auth: 'admin' },
+  {
+    method: 'POST',
+    path: '/v1/auth/password/reset',
+    functionName: 'password',
+    auth: 'none',
+    authAction: 'password_reset',
+  },
+  {
+    method: 'POST',
+    path: '/v1/auth/password/change',
+    functionName: 'password',
+    auth: 'bearer',
+    authAction: 'password_change',
+  },
+  {
+    method: 'POST',
+    path: '/v1/auth/mfa/totp/setup',
+    functionName: 'mfa',
+    auth: 'bearer',
+    authAction: 'mfa_setup',
+  },
+  {
+    method: 'POST',
+    path: '/v1/auth/mfa/totp/confirm',
+    functionName: 'mfa',
+    auth: 'bearer',
+    authAction: 'mfa_confirm',
+  },
+  {
+    method: 'DELETE',
+    path: '/v1/auth/mfa/totp',
+    functionName: 'mfa',
+    auth: 'bearer',
+    authAction: 'mfa_disable',
+  },
+  { method: 'POST', path: '/v1/admin/users', functionName: 'admin', auth: 'admin', idempotent: true },
+  {
+    method: 'POST',
+    path: '/v1/admin/users/{id}/force-reset',
+    functionName: 'admin',
+    auth: 'admin',
+    idempotent: true,
+  },
+  { method: 'POST', path: '/v1/admin/incidents', functionName: 'admin', auth: 'admin', idempotent: true },
   { method: 'GET', path: '/v1/admin/incidents', functionName: 'admin', auth: 'admin' },
   { method: 'GET', path: '/v1/admin/incidents/{id}', functionName: 'admin', auth: 'admin' },
   { method: 'POST', path: '/v1/admin/incidents/{id}/cancel', functionName: 'admin', auth: 'admin' },

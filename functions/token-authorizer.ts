@@ -2,6 +2,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import type {
   APIGatewayRequestAuthorizerEventV2,
   APIGatewaySimpleAuthorizerWithContextResult,
+  Context,
 } from 'aws-lambda';
 import { z } from 'zod';
 import { createAwsClients } from '../shared/aws/clients.js';
@@ -76,7 +77,12 @@ const deny: Result = { isAuthorized: false, context: {} };
  * check as GET /v1/auth/session — signature, iss/aud, token version, session, tenant-wide cut-off —
  * with a revocation cache of at most one second.
  */
-export const handler = async (event: APIGatewayRequestAuthorizerEventV2): Promise<Result> => {
+export const handler = async (
+  event: APIGatewayRequestAuthorizerEventV2,
+  context?: Context,
+): Promise<Result> => {
+  // One invocation at a time per instance: the context (request id) on the logger is this invocation's.
+  if (context) logger.addContext(context);
   checker ??= createChecker(process.env);
   const header = event.headers?.['authorization'] ?? event.identitySource?.[0] ?? '';
   const token = /^Bearer +(\S+) *$/i.exec(header)?.[1];

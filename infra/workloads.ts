@@ -186,6 +186,8 @@ export const workloads: Readonly<Record<Workload, WorkloadSpec>> = {
     shipsArgon2: true,
     access: {
       // Revoking an account's sessions is a token-version bump on its user item; sessions are never touched.
+      // records: incidents, events, and the Idempotency-Key records of its writes (get, conditional put,
+      // update, delete: shared/stores/idempotency-store.ts).
       tables: {
         users: ['read', 'write'],
         identifiers: ['read', 'write'],

@@ -18,11 +18,14 @@ import { createFileKeyStore, type KeyStore, type PublicKeySource, publicKeysOf }
 import { createLocalSecretBox } from './crypto/local-secret-box.js';
 import { createArgon2Hasher } from './crypto/password-hasher.js';
 import { loadPasswordBlocklist } from './domain/password-blocklist.js';
+import { createLogger, invocationLogger } from './logging.js';
 import { type Clock, systemClock } from './ports/clock.js';
 import { inProcessDispatcherTrigger } from './ports/dispatcher-trigger.js';
 import { AttemptsStore } from './stores/attempts-store.js';
+import type { Logger } from './ports/logger.js';
 import { CampaignAudience } from './stores/campaign-audience.js';
 import { DeliveriesStore } from './stores/deliveries-store.js';
+import { createIdempotencyStore } from './stores/idempotency-store.js';
 import { IncidentDeliveriesStore } from './stores/incident-deliveries-store.js';
 import { IncidentsStore } from './stores/incidents-store.js';
 import { ResetTokensStore } from './stores/reset-tokens-store.js';
@@ -36,23 +39,19 @@ import { UsersStore } from './stores/users-store.js';
 import type { Deps } from './use-cases/deps.js';
 
 /**
- * The SES client for campaign bulk sends: one attempt per call. The shared client retries, and an SDK retry
- * after a timeout can mail 50 people a second time; the notifier handles retries itself, with claims.
+ * The SES client for every mail, bulk and single: one attempt per call. The shared client retries, and an SDK
+ * retry after a timeout can mail 50 people (or one) a second time; the notifier handles retries itself, with
+ * claims, and only when SES said it did not take the mail.
  */
 export function createBulkSesClient(config: Config): SESv2Client {
   return new SESv2Client({
     region: config.region,
     endpoint: config.endpoints.ses,
     maxAttempts: 1,
-    requestHandler: { requestTimeout: 10_000, connectionTimeout: 1_000 },
+    // Without throwOnRequestTimeout the SDK only warns and waits on: a hung call would hold the notifier.
+    requestHandler: { requestTimeout: 10_000, connectionTimeout: 1_000, throwOnRequestTimeout: true },
   });
 }
-
-/** Fail-open is deliberate, but never silent: one structured line per skipped check. */
-const breachLog = (reason: string) =>
-  console.warn(
-    JSON.stringify({ level: 'WARN', message: 'breached-password check skipped (fail open)', reason }),
-  );
 
 /** For functions without VERIFICATION_KEYS_SECRET_ARN: every token check fails closed, loudly. */
 const noPublicKeys: PublicKeySource = {
@@ -66,6 +65,7 @@ export function createDeps(
   clients: AwsClients = createAwsClients(config),
   clock: Clock = systemClock,
   bulkSes: SESv2Client = createBulkSesClient(config),
+  logger: Logger = invocationLogger(createLogger(config.logLevel)),
 ): Deps {
   const db = clients.dynamodb;
   const incidents = new IncidentsStore(db, config.tables.records);
@@ -92,6 +92,7 @@ export function createDeps(
   return {
     config,
     clock,
+    logger,
     users: new UsersStore(db, config.tables),
     sessions: new SessionsStore(db, config.tables.sessions, config.tables.records),
     tenantPolicy,
@@ -113,14 +114,15 @@ export function createDeps(
       ? createHibpChecker({
           baseUrl: config.breachedPasswordCheck.apiUrl,
           timeoutMs: config.breachedPasswordCheck.timeoutMs,
-          onUnavailable: (reason) => breachLog(reason),
+          // Fail-open is deliberate, but never silent: one structured line per skipped check.
+          onUnavailable: (reason) => logger.warn('breached-password check skipped (fail open)', { reason }),
         })
       : undefined,
     notifications: createSqsNotificationQueue(clients.sqs, config.notificationsQueueUrl),
     secretBox,
     resetTokens: new ResetTokensStore(db, config.tables.records),
     deliveries: new DeliveriesStore(db, config.tables.records),
-    mailer: createSesMailer(clients.ses, {
+    mailer: createSesMailer(bulkSes, {
       from: config.mailFrom,
       configurationSet: config.sesConfigurationSet,
     }),
@@ -145,5 +147,6 @@ export function createDeps(
     dispatcherTrigger: config.dispatcherFunctionName
       ? createLambdaDispatcherTrigger({ functionName: config.dispatcherFunctionName, region: config.region })
       : inProcessDispatcherTrigger,
+    idempotency: createIdempotencyStore(clients.dynamodbClient, config.tables.records),
   };
 }

@@ -20,6 +20,8 @@ export type ErrorCode =
   | 'not_found'
   | 'method_not_allowed'
   | 'account_exists'
+  | 'idempotency_key_reused'
+  | 'idempotency_key_in_use'
   | 'payload_too_large'
   | 'unsupported_media_type'
   | 'weak_password'
@@ -125,6 +127,35 @@ export class AccountExistsError extends ApiError {
   override readonly name = 'AccountExistsError';
   constructor() {
     super(409, 'account_exists', 'An account with this email or username already exists.');
+  }
+}
+
+/** The Idempotency-Key was already used, within 24 h, for a different request (route or body). */
+export class IdempotencyKeyReusedError extends ApiError {
+  override readonly name = 'IdempotencyKeyReusedError';
+  constructor() {
+    super(
+      409,
+      'idempotency_key_reused',
+      'This Idempotency-Key was already used for a different request. Use a new key for a new request.',
+    );
+  }
+}
+
+/**
+ * The first request with this Idempotency-Key is still running. Answering at once (rather than waiting) keeps
+ * the Lambda short; the client retries with the same key and then gets the first request's response.
+ */
+export class IdempotencyKeyInUseError extends ApiError {
+  override readonly name = 'IdempotencyKeyInUseError';
+  constructor() {
+    super(
+      409,
+      'idempotency_key_in_use',
+      'A request with this Idempotency-Key is still in progress. Retry with the same key shortly.',
+      {},
+      { 'retry-after': '1' },
+    );
   }
 }
 

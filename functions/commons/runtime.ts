@@ -1,12 +1,10 @@
-import { Logger } from '@aws-lambda-powertools/logger';
 import { createDeps } from '../../shared/app.js';
 import { loadConfig } from '../../shared/config.js';
+import { createLogger, invocationLogger } from '../../shared/logging.js';
 import type { Deps } from '../../shared/use-cases/deps.js';
 
-export const logger = new Logger({
-  serviceName: 'account-shield',
-  logLevel: (process.env['LOG_LEVEL'] as 'INFO' | undefined) ?? 'INFO',
-});
+/** The function's Powertools logger; handlers log through a child with the invocation's context (runInvocation). */
+export const logger = createLogger(process.env['LOG_LEVEL']);
 
 let deps: Promise<Deps> | undefined;
 
@@ -15,6 +13,8 @@ let deps: Promise<Deps> | undefined;
  * configuration fails every invocation loudly with the variable's name rather than half-working.
  */
 export function getDeps(): Promise<Deps> {
-  deps ??= Promise.resolve().then(() => createDeps(loadConfig(process.env)));
+  deps ??= Promise.resolve().then(() =>
+    createDeps(loadConfig(process.env), undefined, undefined, undefined, invocationLogger(logger)),
+  );
   return deps;
 }

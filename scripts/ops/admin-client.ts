@@ -46,6 +46,14 @@ export interface ForceResetOptions {
   readonly notify: boolean;
 }
 
+/**
+ * Sent as `Idempotency-Key` (CONTRACT.md "Idempotent admin writes"): with one, the API runs the write at most
+ * once, so the client may retry it after a timeout or a 503 with the same key, and does.
+ */
+export interface WriteOptions {
+  readonly idempotencyKey?: string;
+}
+
 // Responses are checked so that pointing the CLI at the wrong server fails with a clear message
 // instead of printing "undefined"; loose objects keep any extra fields for --json output.
 const countsSchema = z.looseObject({
@@ -86,6 +94,11 @@ export type AdminUser = z.infer<typeof userSchema>;
 const MAX_REQUEST_BODY_BYTES = 16 * 1024;
 
 const DEFAULT_TIMEOUT_MS = 30_000;
+/** Attempts of one write sent with an Idempotency-Key (the first included). */
+const DEFAULT_WRITE_ATTEMPTS = 4;
+const MAX_WRITE_RETRY_WAIT_MS = 10_000;
+/** "Not done (yet), try later" answers: with the same key a retry cannot run the write twice. */
+const RETRYABLE_WRITE_STATUSES: ReadonlySet<number> = new Set([429, 502, 503, 504]);
 
 export interface ErrorDetail {
   readonly path: string;
@@ -166,13 +179,17 @@ export interface AdminClientOptions {
   readonly signer: RequestSigner;
   /** @default 30000 */
   readonly timeoutMs?: number;
+  /** Attempts of a write that carries an Idempotency-Key (writes without one are sent once). @default 4 */
+  readonly writeAttempts?: number;
+  /** Waits between write attempts. @default setTimeout */
+  readonly sleep?: (ms: number) => Promise<void>;
 }
 
 /** The operations the CLI commands need; AdminClient is the HTTP implementation. */
 export interface AdminApi {
-  createUser(user: AdminUserInput, signal?: AbortSignal): Promise<AdminUser>;
-  forceReset(userId: string, options: ForceResetOptions): Promise<void>;
-  createIncident(request: CreateIncidentRequest): Promise<Incident>;
+  createUser(user: AdminUserInput, signal?: AbortSignal, write?: WriteOptions): Promise<AdminUser>;
+  forceReset(userId: string, options: ForceResetOptions, write?: WriteOptions): Promise<void>;
+  createIncident(request: CreateIncidentRequest, write?: WriteOptions): Promise<Incident>;
   getIncident(id: string, signal?: AbortSignal): Promise<Incident>;
   listIncidents(): Promise<Incident[]>;
   /** The incident after cancelling, when the API returns it. */
@@ -188,20 +205,21 @@ export class AdminClient implements AdminApi {
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   }
 
-  async createUser(user: AdminUserInput, signal?: AbortSignal): Promise<AdminUser> {
-    const { url, status, body } = await this.request('POST', '/v1/admin/users', user, signal);
+  async createUser(user: AdminUserInput, signal?: AbortSignal, write: WriteOptions = {}): Promise<AdminUser> {
+    const { url, status, body } = await this.write('/v1/admin/users', user, write, signal);
     return parseBody(userEnvelope, body, url, status).user;
   }
 
-  async forceReset(userId: string, options: ForceResetOptions): Promise<void> {
-    await this.request('POST', `/v1/admin/users/${encodeURIComponent(userId)}/force-reset`, {
-      revokeSessions: options.revokeSessions,
-      notify: options.notify,
-    });
+  async forceReset(userId: string, options: ForceResetOptions, write: WriteOptions = {}): Promise<void> {
+    await this.write(
+      `/v1/admin/users/${encodeURIComponent(userId)}/force-reset`,
+      { revokeSessions: options.revokeSessions, notify: options.notify },
+      write,
+    );
   }
 
-  async createIncident(request: CreateIncidentRequest): Promise<Incident> {
-    const { url, status, body } = await this.request('POST', '/v1/admin/incidents', request);
+  async createIncident(request: CreateIncidentRequest, write: WriteOptions = {}): Promise<Incident> {
+    const { url, status, body } = await this.write('/v1/admin/incidents', request, write);
     return parseBody(incidentEnvelope, body, url, status).incident;
   }
 
@@ -227,11 +245,37 @@ export class AdminClient implements AdminApi {
     return parsed.success ? parsed.data.incident : undefined;
   }
 
+  /**
+   * A POST that changes something. With an Idempotency-Key it is retried, with the same key, after a lost
+   * answer (timeout, reset), a throttle, a 502/503/504 or `idempotency_key_in_use`: the API answers a repeat
+   * with the first response instead of running it again. Without a key it is sent exactly once.
+   */
+  private async write(
+    path: string,
+    payload: unknown,
+    write: WriteOptions,
+    signal?: AbortSignal,
+  ): Promise<{ url: string; status: number; body: unknown }> {
+    const key = write.idempotencyKey;
+    const attempts = key === undefined ? 1 : (this.options.writeAttempts ?? DEFAULT_WRITE_ATTEMPTS);
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await this.request('POST', path, payload, signal, key);
+      } catch (error) {
+        const waitMs = attempt < attempts ? writeRetryDelayMs(error, attempt) : undefined;
+        if (waitMs === undefined || signal?.aborted) throw error;
+        await (this.options.sleep ?? defaultSleep)(waitMs);
+        if (signal?.aborted) throw error;
+      }
+    }
+  }
+
   private async request(
     method: 'GET' | 'POST',
     path: string,
     payload?: unknown,
     signal?: AbortSignal,
+    idempotencyKey?: string,
   ): Promise<{ url: string; status: number; body: unknown }> {
     const url = new URL(this.base.href);
     url.pathname = `${this.base.pathname.replace(/\/+$/, '')}${path}`;
@@ -245,6 +289,7 @@ export class AdminClient implements AdminApi {
       headers: {
         accept: 'application/json',
         ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...(idempotencyKey === undefined ? {} : { 'idempotency-key': idempotencyKey }),
       },
       ...(body === undefined ? {} : { body }),
     });
@@ -278,6 +323,26 @@ export class AdminClient implements AdminApi {
     if (text !== '' && parsed === undefined) throw new UnexpectedResponseError(url.href, response.status);
     return { url: url.href, status: response.status, body: parsed };
   }
+}
+
+const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** How long to wait before repeating a keyed write, or undefined when repeating cannot help. */
+function writeRetryDelayMs(error: unknown, attempt: number): number | undefined {
+  const backoffMs = 1000 * 2 ** (attempt - 1);
+  if (error instanceof AdminUnreachableError) return Math.min(backoffMs, MAX_WRITE_RETRY_WAIT_MS);
+  if (!(error instanceof AdminApiError)) return undefined;
+  const retryable =
+    RETRYABLE_WRITE_STATUSES.has(error.status) ||
+    (error.status === 409 && error.code === 'idempotency_key_in_use');
+  if (!retryable) return undefined;
+  const askedMs = error.retryAfterSeconds === undefined ? backoffMs : error.retryAfterSeconds * 1000;
+  return Math.min(askedMs, MAX_WRITE_RETRY_WAIT_MS);
+}
+
+/** 1-128 printable ASCII characters, as the API accepts in `Idempotency-Key`. */
+export function isValidIdempotencyKey(key: string): boolean {
+  return /^[\x20-\x7e]{1,128}$/.test(key) && key.trim() !== '';
 }
 
 function parseBaseUrl(baseUrl: string): URL {

@@ -4,13 +4,17 @@
  * options and the environment, so the CLI can also be driven as a child process with env vars
  * (ACCOUNT_SHIELD_API_URL, ADMIN_TOKEN).
  */
+import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline/promises';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import { Command, Option } from 'commander';
 import {
+  AdminApiError,
   AdminClient,
+  AdminUnreachableError,
   bearerTokenSigner,
+  isValidIdempotencyKey,
   type RequestSigner,
   regionFromApiUrl,
   sigV4Signer,
@@ -39,7 +43,11 @@ interface GlobalOptions {
   readonly iam?: boolean;
   readonly region?: string;
   readonly json?: boolean;
+  readonly idempotencyKey?: string;
 }
+
+/** Leaves room for the `/<line>` suffix of import rows within the API's 128 characters. */
+const MAX_CLI_IDEMPOTENCY_KEY = 100;
 
 const program = new Command('npm run ops --')
   .description('Operate an account-shield stack: breach incidents and user administration.')
@@ -65,6 +73,10 @@ const program = new Command('npm run ops --')
     ).env('AWS_REGION'),
   )
   .option('--json', 'machine-readable output on stdout (JSON, or JSON lines while watching)')
+  .option(
+    '--idempotency-key <key>',
+    "reuse a previous run's Idempotency-Key (printed when a write's outcome is unknown), so re-running it cannot act twice",
+  )
   .showHelpAfterError('(add --help for usage)')
   .addHelpText(
     'after',
@@ -99,7 +111,9 @@ incident
   .option('--yes', 'do not ask for confirmation of a tenant-wide (--all) incident')
   .option('--dry-run', 'print the request that would be sent and stop')
   .action((flags: IncidentCreateFlags, command: Command) =>
-    run(command, { interruptible: flags.watch === true }, (ctx) => createIncidentCommand(ctx, flags)),
+    run(command, { interruptible: flags.watch === true, writes: true }, (ctx) =>
+      createIncidentCommand(ctx, flags),
+    ),
   );
 
 incident
@@ -139,7 +153,7 @@ users
   .option('--no-revoke-sessions', 'leave existing sessions signed in')
   .option('--no-notify', 'send no email')
   .action((userId: string, flags: ForceResetFlags, command: Command) =>
-    run(command, {}, (ctx) => forceResetCommand(ctx, userId, flags)),
+    run(command, { writes: true }, (ctx) => forceResetCommand(ctx, userId, flags)),
   );
 
 users
@@ -152,7 +166,7 @@ users
   )
   .option('--concurrency <n>', 'requests in flight', '8')
   .action((file: string, flags: ImportFlags, command: Command) =>
-    run(command, { interruptible: true }, (ctx) => importUsersCommand(ctx, file, flags)),
+    run(command, { interruptible: true, writes: true }, (ctx) => importUsersCommand(ctx, file, flags)),
   );
 
 /**
@@ -162,7 +176,8 @@ users
  */
 async function run(
   command: Command,
-  options: { interruptible?: boolean },
+  /** writes: the command sends admin writes, so an unknown outcome is worth the --idempotency-key hint. */
+  options: { interruptible?: boolean; writes?: boolean },
   action: (ctx: OpsContext) => Promise<number>,
 ): Promise<void> {
   const globals = command.optsWithGlobals<GlobalOptions>();
@@ -176,16 +191,29 @@ async function run(
     interrupt.abort();
   };
   if (options.interruptible) process.on('SIGINT', onSigint);
+  const idempotencyKey = globals.idempotencyKey ?? randomUUID();
   try {
-    const ctx = createContext(command, globals, interrupt.signal);
+    if (!isValidIdempotencyKey(idempotencyKey) || idempotencyKey.length > MAX_CLI_IDEMPOTENCY_KEY) {
+      throw new UsageError(
+        `--idempotency-key must be 1 to ${MAX_CLI_IDEMPOTENCY_KEY} printable ASCII characters`,
+      );
+    }
+    const ctx = createContext(command, globals, interrupt.signal, idempotencyKey);
     process.exitCode = await action(ctx);
   } catch (error) {
+    const uncertain = options.writes === true && outcomeUnknown(error);
     if (globals.json) {
-      writeJson(process.stderr, { error: describeError(error) });
+      writeJson(process.stderr, { error: describeError(error), ...(uncertain ? { idempotencyKey } : {}) });
     } else {
       const [summary, detail] = formatError(error);
       writeLine(process.stderr, `Error: ${summary}`);
       if (detail !== undefined) writeLine(process.stderr, detail);
+      if (uncertain) {
+        writeLine(
+          process.stderr,
+          `A write may or may not have run. Re-run the same command with --idempotency-key ${idempotencyKey} to finish it without repeating it.`,
+        );
+      }
     }
     process.exitCode = ExitCode.error;
   } finally {
@@ -193,7 +221,20 @@ async function run(
   }
 }
 
-function createContext(command: Command, globals: GlobalOptions, interrupt: AbortSignal): OpsContext {
+/** No answer, or a server-side failure: the write may have happened, and only the same key can tell. */
+function outcomeUnknown(error: unknown): boolean {
+  return (
+    error instanceof AdminUnreachableError ||
+    (error instanceof AdminApiError && (error.status >= 500 || error.code === 'idempotency_key_in_use'))
+  );
+}
+
+function createContext(
+  command: Command,
+  globals: GlobalOptions,
+  interrupt: AbortSignal,
+  idempotencyKey: string,
+): OpsContext {
   const interactive = process.stdout.isTTY === true && process.stderr.isTTY === true;
   return {
     client: new AdminClient({
@@ -211,6 +252,7 @@ function createContext(command: Command, globals: GlobalOptions, interrupt: Abor
     readText: (path) => readFile(path, 'utf8'),
     ...(interactive && process.stdin.isTTY && !globals.json ? { confirm } : {}),
     interrupt,
+    idempotencyKey,
   };
 }
 

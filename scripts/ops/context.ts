@@ -26,6 +26,11 @@ export interface OpsContext {
   readonly confirm?: (question: string) => Promise<boolean>;
   /** Aborted on Ctrl-C: long-running commands stop cleanly instead of dying mid-line. */
   readonly interrupt: AbortSignal;
+  /**
+   * This run's Idempotency-Key: generated once per invocation (or `--idempotency-key`), sent with its write and
+   * reused on every retry of it; writes of many rows send `<key>/<line>`.
+   */
+  readonly idempotencyKey: string;
 }
 
 export async function sleep(ms: number, signal?: AbortSignal): Promise<void> {

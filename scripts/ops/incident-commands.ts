@@ -134,7 +134,7 @@ export async function createIncidentCommand(ctx: OpsContext, flags: IncidentCrea
 
   let incident: Incident;
   try {
-    incident = await ctx.client.createIncident(request);
+    incident = await ctx.client.createIncident(request, { idempotencyKey: ctx.idempotencyKey });
   } catch (error) {
     if (error instanceof RequestTooLargeError && scope.type !== 'all') {
       throw new UsageError(

@@ -32,7 +32,11 @@ export async function forceResetCommand(
   flags: ForceResetFlags,
 ): Promise<number> {
   if (userId.trim() === '') throw new UsageError('the user id must not be empty');
-  await ctx.client.forceReset(userId, { revokeSessions: flags.revokeSessions, notify: flags.notify });
+  await ctx.client.forceReset(
+    userId,
+    { revokeSessions: flags.revokeSessions, notify: flags.notify },
+    { idempotencyKey: ctx.idempotencyKey },
+  );
   if (ctx.json) {
     writeJson(ctx.stdout, { userId, forcePasswordReset: true, ...flags });
   } else {
@@ -200,7 +204,10 @@ function formatRowProblem(problem: ErrorDescription): string {
 async function createWithRetry(ctx: OpsContext, row: UserImportRow): Promise<AdminUser> {
   for (let attempt = 1; ; attempt += 1) {
     try {
-      return await ctx.client.createUser(row.user);
+      // One key per row of this run, the same on every attempt: a retried create never makes a second account.
+      return await ctx.client.createUser(row.user, undefined, {
+        idempotencyKey: `${ctx.idempotencyKey}/${row.line}`,
+      });
     } catch (error) {
       if (
         !(error instanceof AdminApiError) ||

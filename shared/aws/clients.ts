@@ -7,6 +7,8 @@ import type { Config } from '../config.js';
 
 export interface AwsClients {
   readonly dynamodb: DynamoDBDocumentClient;
+  /** The low-level client under `dynamodb`, for libraries that marshal items themselves (Powertools idempotency). */
+  readonly dynamodbClient: DynamoDBClient;
   readonly sqs: SQSClient;
   readonly ses: SESv2Client;
   readonly secretsManager: SecretsManagerClient;
@@ -20,15 +22,15 @@ export function createAwsClients(config: Pick<Config, 'region' | 'endpoints'>): 
   const common = {
     region: config.region,
     maxAttempts: 3,
-    requestHandler: { requestTimeout: 3_000, connectionTimeout: 1_000 },
+    // throwOnRequestTimeout: without it the SDK (smithy node-http-handler 4.x) only logs a warning and waits on.
+    requestHandler: { requestTimeout: 3_000, connectionTimeout: 1_000, throwOnRequestTimeout: true },
   };
+  const dynamodbClient = new DynamoDBClient({ ...common, endpoint: config.endpoints.dynamodb });
   return {
-    dynamodb: DynamoDBDocumentClient.from(
-      new DynamoDBClient({ ...common, endpoint: config.endpoints.dynamodb }),
-      {
-        marshallOptions: { removeUndefinedValues: true },
-      },
-    ),
+    dynamodb: DynamoDBDocumentClient.from(dynamodbClient, {
+      marshallOptions: { removeUndefinedValues: true },
+    }),
+    dynamodbClient,
     sqs: new SQSClient({ ...common, endpoint: config.endpoints.sqs }),
     ses: new SESv2Client({ ...common, endpoint: config.endpoints.ses }),
     secretsManager: new SecretsManagerClient(common),

@@ -1,5 +1,6 @@
 import { type SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
-import { type Mailer, MailRejectedError } from '../ports/mailer.js';
+import { type Mailer, MailOutcomeUnknownError, MailRejectedError } from '../ports/mailer.js';
+import { classifySendError } from './ses-bulk-mailer.js';
 
 /** SES v2 errors that will not go away by retrying the same mail. */
 const PERMANENT = new Set([
@@ -16,6 +17,10 @@ export function isPermanentSesError(error: unknown): boolean {
   );
 }
 
+/**
+ * Give this adapter an SES client with maxAttempts 1 (shared/app.ts): an SDK retry after a timeout is exactly the
+ * second mail the delivery claims exist to prevent.
+ */
 export function createSesMailer(
   ses: SESv2Client,
   options: { from: string; configurationSet?: string },
@@ -43,6 +48,12 @@ export function createSesMailer(
       } catch (error) {
         if (isPermanentSesError(error)) {
           throw new MailRejectedError(`SES rejected the mail: ${(error as Error).name}`, { cause: error });
+        }
+        // The same rules as the bulk path: only an answer that says "not taken" may be retried.
+        if (classifySendError(error) === 'unknown') {
+          throw new MailOutcomeUnknownError(`SES may have accepted the mail: ${(error as Error).name}`, {
+            cause: error,
+          });
         }
         throw error;
       }

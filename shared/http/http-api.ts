@@ -1,3 +1,4 @@
+import type { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type { z } from 'zod';
@@ -5,10 +6,13 @@ import type { RouteAuth } from '../../functions/routes.js';
 import { routeKey, routes } from '../../functions/routes.js';
 import { constantTimeEqual } from '../crypto/secrets.js';
 import { ForbiddenError, InvalidTokenError, NotFoundError, PayloadTooLargeError } from '../errors.js';
+import { runInvocation } from '../logging.js';
 import type { RequestOrigin } from '../stores/security-events-store.js';
 import { authenticate, type Principal } from '../use-cases/authenticate.js';
 import type { Deps } from '../use-cases/deps.js';
+import { authOutcome } from './auth-outcome.js';
 import { type ErrorLogger, errorToHttpResult } from './error-response.js';
+import { idempotencyKeyOf, runIdempotent } from './idempotency.js';
 import { MAX_BODY_BYTES, parseJsonBody } from './request-body.js';
 import { type HttpResult, toApiGatewayResult } from './responses.js';
 
@@ -31,7 +35,7 @@ export function route<S extends z.ZodType | undefined = undefined>(handler: Rout
   return handler as unknown as RouteHandler;
 }
 
-const authByRouteKey = new Map(routes.map((r) => [routeKey(r), r.auth] as const));
+const routeByKey = new Map(routes.map((r) => [routeKey(r), r] as const));
 
 /** Every path parameter of the API is an id we minted (UUIDs, base64url, incident ids). */
 const PATH_ID = /^[A-Za-z0-9_-]{1,128}$/;
@@ -87,25 +91,29 @@ function originOf(event: APIGatewayProxyEventV2): RequestOrigin {
 
 /**
  * Builds the Lambda handler of one route group: routing by routeKey, auth from functions/routes.ts,
- * body validation, and the single error-to-HTTP mapping. Dependencies are built once per cold start.
+ * body validation, Idempotency-Key, the single error-to-HTTP mapping, and one "auth outcome" log line on the
+ * routes that ask for it. Dependencies are built once per cold start; every log line written while serving a
+ * request carries its Lambda context (request id), see shared/logging.ts.
  */
 export function createHttpHandler(
   handlers: Readonly<Record<string, RouteHandler>>,
   getDeps: () => Promise<Deps>,
-  logger: ErrorLogger,
+  logger: PowertoolsLogger,
 ) {
-  const core = async (
+  const serve = async (
     event: APIGatewayProxyEventV2,
-    _context: Context,
-  ): Promise<APIGatewayProxyStructuredResultV2> => {
+    context: Context,
+    seen: { principal?: Principal },
+  ): Promise<HttpResult> => {
     const handler = handlers[event.routeKey];
-    const auth = authByRouteKey.get(event.routeKey);
-    if (!handler || !auth) {
+    const definition = routeByKey.get(event.routeKey);
+    if (!handler || !definition) {
       // On AWS the $default route sends every unknown path here.
       throw new NotFoundError(`No route for ${event.requestContext.http.method} ${event.rawPath}.`);
     }
     const deps = await getDeps();
-    const principal = await authorise(auth, event, deps);
+    const principal = await authorise(definition.auth, event, deps);
+    seen.principal = principal;
     // Anything else cannot name a resource: answer 404 before it reaches a key (or a DynamoDB key-size error).
     for (const value of Object.values(event.pathParameters ?? {})) {
       if (value === undefined || !PATH_ID.test(value)) throw new NotFoundError('Not found.');
@@ -124,8 +132,43 @@ export function createHttpHandler(
       throw new PayloadTooLargeError(MAX_BODY_BYTES);
     }
     const request = { body, pathParameters: event.pathParameters ?? {}, origin: originOf(event), principal };
-    return toApiGatewayResult(await handler.handle(request as HttpRequest<never>, deps));
+    const execute = () => handler.handle(request as HttpRequest<never>, deps);
+    const key = definition.idempotent ? idempotencyKeyOf(event.headers) : undefined;
+    if (key === undefined) return execute();
+    const idempotent = { routeKey: event.routeKey, pathParameters: request.pathParameters, body };
+    return runIdempotent(
+      deps.idempotency,
+      { key, keyPrefix: definition.functionName, request: idempotent, context },
+      execute,
+    );
   };
+
+  const core = (
+    event: APIGatewayProxyEventV2,
+    context: Context,
+  ): Promise<APIGatewayProxyStructuredResultV2> =>
+    runInvocation(logger, context, async (log, events) => {
+      const seen: { principal?: Principal } = {};
+      let result: HttpResult;
+      try {
+        result = await serve(event, context, seen);
+      } catch (error) {
+        result = errorToHttpResult(error, log);
+      }
+      const action = routeByKey.get(event.routeKey)?.authAction;
+      if (action !== undefined) {
+        const { level, fields } = authOutcome({
+          action,
+          result,
+          principal: seen.principal,
+          origin: originOf(event),
+          events,
+        });
+        log[level]('auth outcome', fields);
+      }
+      return toApiGatewayResult(result);
+    });
+  // The fallback for anything thrown outside a request's own handling (core maps every route error itself).
   return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
     .use(httpErrors(logger))
     .handler(core);

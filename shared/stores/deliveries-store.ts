@@ -12,9 +12,10 @@ import { sendRateSlotItem, sendSlotSecond } from './send-rate-limiter.js';
  * sending: claimed, SES call in flight (or the sender crashed: then it stays here, as "unknown",
  *          and is never sent again);
  * retryable: a transient failure released the claim; the next delivery of the message may claim it;
- * sent / rejected / skipped: final.
+ * sent / rejected / skipped: final;
+ * unknown: final; SES may or may not have taken the mail (a timeout after the request left), never resent.
  */
-export type DeliveryStatus = 'sending' | 'retryable' | 'sent' | 'rejected' | 'skipped';
+export type DeliveryStatus = 'sending' | 'retryable' | 'sent' | 'rejected' | 'skipped' | 'unknown';
 
 const RETENTION_SECONDS = 30 * 24 * 60 * 60;
 

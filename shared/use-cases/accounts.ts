@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { normaliseEmail, normaliseUsername } from '../domain/identifiers.js';
 import { type AuthMethod, type PublicUser, toPublicUser, type UserRecord } from '../domain/user.js';
 import { AccountExistsError, NotFoundError, TooManyRequestsError } from '../errors.js';
+import { noteSecurityEvent } from '../logging.js';
 import type { RequestOrigin, SecurityEvent } from '../stores/security-events-store.js';
 import type { Deps } from './deps.js';
 import { acceptablePassword } from './password-acceptance.js';
@@ -131,6 +132,12 @@ export async function recordEvent(
   origin: RequestOrigin,
   detail: SecurityEvent['detail'] = {},
 ): Promise<void> {
+  // The request's "auth outcome" log line names it (e.g. refresh-token reuse), with the user it concerns.
+  noteSecurityEvent({
+    type,
+    userId,
+    ...(typeof detail['sessionId'] === 'string' ? { sessionId: detail['sessionId'] } : {}),
+  });
   await deps.events
     .record(userId, {
       type,

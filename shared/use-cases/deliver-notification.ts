@@ -11,7 +11,7 @@ import {
   securityNoticeMail,
   ssoSignInHelpMail,
 } from '../notifications/templates.js';
-import { MailRejectedError } from '../ports/mailer.js';
+import { MailOutcomeUnknownError, MailRejectedError } from '../ports/mailer.js';
 import { delayUntilNextSecond, waitForSendSecond } from '../stores/send-rate-limiter.js';
 import { recordEvent } from './accounts.js';
 import { deliverIncidentBatch, type IncidentBatchOutcome } from './deliver-incident-batch.js';
@@ -20,19 +20,34 @@ import type { Deps } from './deps.js';
 export const RESET_MAILS_PER_HOUR = 3;
 export const FORCED_RESET_MAIL_INTERVAL_SECONDS = 15 * 60;
 
-export type DeliveryOutcome = 'sent' | 'duplicate' | 'skipped' | 'rejected';
+/** `unknown`: SES may have taken the mail (timeout after the request left); settled, never resent. */
+export type DeliveryOutcome = 'sent' | 'duplicate' | 'skipped' | 'rejected' | 'unknown';
 
 type NotifierDeps = Pick<
   Deps,
-  'config' | 'clock' | 'users' | 'throttles' | 'resetTokens' | 'deliveries' | 'mailer' | 'sendRate' | 'events'
+  | 'config'
+  | 'clock'
+  | 'logger'
+  | 'users'
+  | 'throttles'
+  | 'resetTokens'
+  | 'deliveries'
+  | 'mailer'
+  | 'sendRate'
+  | 'events'
 >;
 
 const appLinks = (deps: Pick<Deps, 'config'>): AppLinks => ({ appUrl: deps.config.publicAppUrl });
 
+/** Attempts to record `sent` after SES took the mail; a brief DynamoDB error must not lose the record. */
+const SETTLE_SENT_ATTEMPTS = 3;
+
 /**
- * Claim, compose, send, settle: a key that was ever claimed is never sent again unless a transient
- * failure explicitly released it. A crash mid-send leaves the claim "sending" — counted as unknown,
- * never re-sent (docs/adr/0003-exactly-once-mail.md).
+ * Claim, compose, send, settle: a key that was ever claimed is never sent again unless a failure that proves
+ * SES did not take the mail (throttling, 5xx, refused connection) explicitly released it. A timeout after the
+ * request left is settled `unknown` and never resent, as on the bulk path; a crash mid-send leaves the claim
+ * "sending", never re-sent (docs/adr/0003-exactly-once-mail.md). Once SES has taken the mail, nothing can
+ * release the claim any more: the `sent` settle is outside the release path.
  */
 async function sendOnce(
   deps: NotifierDeps,
@@ -58,6 +73,7 @@ async function sendOnce(
     const claim = await deps.deliveries.claim(deliveryKey, deps.clock.now());
     if (!claim.claimed) return 'duplicate';
   }
+  let messageId: string;
   try {
     const mail = await compose();
     if ('skip' in mail) {
@@ -65,13 +81,16 @@ async function sendOnce(
       return 'skipped';
     }
     if (!options.sendSlotWithClaim) await deps.sendRate.acquire(1);
-    const { messageId } = await deps.mailer.send({ ...mail, to });
-    await deps.deliveries.settle(deliveryKey, 'sent', { messageId }, deps.clock.now());
-    return 'sent';
+    ({ messageId } = await deps.mailer.send({ ...mail, to }));
   } catch (error) {
     if (error instanceof MailRejectedError) {
       await deps.deliveries.settle(deliveryKey, 'rejected', { reason: error.message }, deps.clock.now());
       return 'rejected';
+    }
+    if (error instanceof MailOutcomeUnknownError) {
+      deps.logger.warn('mail outcome unknown: not resent', { deliveryKey, reason: error.message });
+      await deps.deliveries.settle(deliveryKey, 'unknown', { reason: error.message }, deps.clock.now());
+      return 'unknown';
     }
     await deps.deliveries.settle(
       deliveryKey,
@@ -80,6 +99,31 @@ async function sendOnce(
       deps.clock.now(),
     );
     throw error;
+  }
+  await settleSent(deps, deliveryKey, messageId);
+  return 'sent';
+}
+
+/**
+ * SES has the mail. A failed write here leaves the claim "sending" (never resent): the mail is out, only its
+ * record is missing, so retry briefly and then say so in the log instead of failing the queue message.
+ */
+async function settleSent(deps: NotifierDeps, deliveryKey: string, messageId: string): Promise<void> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      await deps.deliveries.settle(deliveryKey, 'sent', { messageId }, deps.clock.now());
+      return;
+    } catch (error) {
+      if (attempt >= SETTLE_SENT_ATTEMPTS) {
+        deps.logger.error('mail sent but not recorded: the claim stays "sending" and is never resent', {
+          deliveryKey,
+          messageId,
+          error: (error as Error).name,
+        });
+        return;
+      }
+      await sleep(50 * 2 ** attempt);
+    }
   }
 }
 

@@ -7,11 +7,13 @@ import type { BreachedPasswordChecker } from '../ports/breached-password-checker
 import type { BulkMailer } from '../ports/bulk-mailer.js';
 import type { Clock } from '../ports/clock.js';
 import type { DispatcherTrigger } from '../ports/dispatcher-trigger.js';
+import type { Logger } from '../ports/logger.js';
 import type { Mailer } from '../ports/mailer.js';
 import type { NotificationQueue } from '../ports/notification-queue.js';
 import type { SecretBox } from '../ports/secret-box.js';
 import type { CampaignAudience } from '../stores/campaign-audience.js';
 import type { DeliveriesStore } from '../stores/deliveries-store.js';
+import type { IdempotencyStore } from '../stores/idempotency-store.js';
 import type { IncidentDeliveriesStore } from '../stores/incident-deliveries-store.js';
 import type { IncidentsStore } from '../stores/incidents-store.js';
 import type { ResetTokensStore } from '../stores/reset-tokens-store.js';
@@ -27,6 +29,8 @@ import type { UsersStore } from '../stores/users-store.js';
 export interface Deps {
   readonly config: Config;
   readonly clock: Clock;
+  /** Writes with the current invocation's request id (shared/logging.ts). */
+  readonly logger: Logger;
   readonly users: UsersStore;
   readonly sessions: SessionsStore;
   readonly tenantPolicy: TenantPolicyStore;
@@ -53,4 +57,6 @@ export interface Deps {
   readonly audience: CampaignAudience;
   readonly bulkMailer: BulkMailer;
   readonly dispatcherTrigger: DispatcherTrigger;
+  /** Records of admin writes sent with an Idempotency-Key (used by the HTTP adapter, not by use-cases). */
+  readonly idempotency: IdempotencyStore;
 }

@@ -10,6 +10,7 @@ import {
   MfaRequiredError,
   NotFoundError,
 } from '../errors.js';
+import { noteSecondFactorCheck } from '../logging.js';
 import type { RequestOrigin } from '../stores/security-events-store.js';
 import { recordEvent } from './accounts.js';
 import { reserveAttempt, sourceOf, userSubject } from './attempt-limiter.js';
@@ -106,6 +107,7 @@ export async function verifySecondFactor(
   check: SecondFactorCheck,
 ): Promise<SecondFactorMatch | undefined> {
   if (user.mfaEnabled !== true || !user.totpSecret) return undefined;
+  noteSecondFactorCheck(user.userId);
   if (otp === undefined || otp.trim() === '') throw new MfaRequiredError();
   const reservation = await reserveAttempt(deps, {
     kind: 'code',

@@ -451,6 +451,25 @@ describe('GIVEN the stack WHEN synthesized THEN least privilege', () => {
       expect({ group, keys: workloads[group].access.verificationKeys }).toEqual({ group, keys: 'read' });
   });
 
+  test('lets every function with an Idempotency-Key route keep its idempotency records in the records table', () => {
+    // shared/stores/idempotency-store.ts: Powertools gets, puts (conditional), updates and deletes the records.
+    const records = json(stack.resolve(stack.tables.tables.records.tableArn));
+    const needed = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'];
+    const groups = [
+      ...new Set(routes.filter((route) => route.idempotent).map((route) => route.functionName)),
+    ];
+    expect(groups).toEqual(['admin']);
+    for (const group of groups) {
+      const fn = stack.apiFunctions.functions.get(group);
+      if (!fn) throw new Error(`no function for ${group}`);
+      const granted = grantedPairs(fn);
+      expect({ group, missing: needed.filter((action) => !granted.has(`${action} @ ${records}`)) }).toEqual({
+        group,
+        missing: [],
+      });
+    }
+  });
+
   test('lets only the dispatcher scan, and only the users table', () => {
     for (const [workload, fn] of appFunctions()) {
       const scans = [...grantedPairs(fn)].filter((pair) => pair.startsWith('dynamodb:Scan'));

@@ -6,7 +6,9 @@ import { sha256Hex } from '../../shared/crypto/secrets.js';
 import { InvalidResetTokenError } from '../../shared/errors.js';
 import type { SecurityNoticeMessage } from '../../shared/notifications/messages.js';
 import type { Clock } from '../../shared/ports/clock.js';
-import { type Mailer, MailRejectedError } from '../../shared/ports/mailer.js';
+import type { Logger } from '../../shared/ports/logger.js';
+import { type Mailer, MailOutcomeUnknownError, MailRejectedError } from '../../shared/ports/mailer.js';
+import type { DeliveriesStore } from '../../shared/stores/deliveries-store.js';
 import { deliverSecurityNotice } from '../../shared/use-cases/deliver-notification.js';
 import type { Deps } from '../../shared/use-cases/deps.js';
 import { resetPassword } from '../../shared/use-cases/password.js';
@@ -125,6 +127,100 @@ describe('notifier delivery rules', () => {
     expect(await deliverSecurityNotice(withRejectingSes, message)).toBe('duplicate');
     expect(mailer.attempts).toBe(1);
     expect(await deps.deliveries.status(message.deliveryKey)).toBe('rejected');
+  });
+
+  /** The real deliveries store, except that recording `sent` fails the first `failures` times (a DynamoDB blip). */
+  function deliveriesFailingSentSettle(failures: number): DeliveriesStore & { sentSettles: number } {
+    const real = deps.deliveries;
+    let left = failures;
+    const wrapper = Object.assign(Object.create(real) as DeliveriesStore, {
+      sentSettles: 0,
+      settle: async (...args: Parameters<DeliveriesStore['settle']>) => {
+        if (args[1] === 'sent') {
+          wrapper.sentSettles += 1;
+          if (left > 0) {
+            left -= 1;
+            throw Object.assign(new Error('Rate of requests exceeds the allowed throughput.'), {
+              name: 'ThrottlingException',
+              $metadata: { httpStatusCode: 400 },
+            });
+          }
+        }
+        return real.settle(...args);
+      },
+    });
+    return wrapper;
+  }
+
+  function capturingLogger(): Logger & { lines: { level: string; message: string; extra: unknown }[] } {
+    const lines: { level: string; message: string; extra: unknown }[] = [];
+    const at =
+      (level: string) =>
+      (message: string, extra: Record<string, unknown>): void => {
+        lines.push({ level, message, extra });
+      };
+    return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+  }
+
+  it('never resends a mail SES took when recording "sent" keeps failing: the claim stays "sending"', async () => {
+    const email = `${uniqueName('settle-fails')}@example.test`;
+    const message = notice(email);
+    const deliveries = deliveriesFailingSentSettle(Number.POSITIVE_INFINITY);
+    const logger = capturingLogger();
+    const withFailingSettle = { ...deps, deliveries, logger };
+
+    expect(await deliverSecurityNotice(withFailingSettle, message)).toBe('sent');
+    // SQS delivers the message again (or the queue retries it): the claim must hold.
+    expect(await deliverSecurityNotice(withFailingSettle, message)).toBe('duplicate');
+
+    expect(await deps.deliveries.status(message.deliveryKey)).toBe('sending');
+    expect(deliveries.sentSettles).toBe(3);
+    expect(logger.lines).toContainEqual(
+      expect.objectContaining({
+        level: 'error',
+        extra: expect.objectContaining({ deliveryKey: message.deliveryKey }),
+      }),
+    );
+    await stack.ses.waitForMail(email, { timeoutMs: 5000 });
+    await sleep(300);
+    expect(await stack.ses.listMail(email)).toHaveLength(1);
+  });
+
+  it('records "sent" on a second try after a brief DynamoDB error, and sends once', async () => {
+    const email = `${uniqueName('settle-blip')}@example.test`;
+    const message = notice(email);
+    const deliveries = deliveriesFailingSentSettle(1);
+
+    expect(await deliverSecurityNotice({ ...deps, deliveries }, message)).toBe('sent');
+
+    expect(await deps.deliveries.status(message.deliveryKey)).toBe('sent');
+    expect(deliveries.sentSettles).toBe(2);
+    await stack.ses.waitForMail(email, { timeoutMs: 5000 });
+    expect(await stack.ses.listMail(email)).toHaveLength(1);
+  });
+
+  it('settles a timeout after SES may have taken the mail as "unknown" and never resends it', async () => {
+    const email = `${uniqueName('ses-timeout')}@example.test`;
+    const message = notice(email);
+    // SES takes the mail, then the answer is lost: the adapter reports the outcome as unknown.
+    const mailer: Mailer & { attempts: number } = {
+      attempts: 0,
+      async send(mail) {
+        mailer.attempts += 1;
+        await deps.mailer.send(mail);
+        throw new MailOutcomeUnknownError('SES may have accepted the mail: TimeoutError');
+      },
+    };
+    const withTimeout = { ...deps, mailer };
+
+    expect(await deliverSecurityNotice(withTimeout, message)).toBe('unknown');
+    expect(await deliverSecurityNotice(withTimeout, message)).toBe('duplicate');
+
+    expect(await deps.deliveries.status(message.deliveryKey)).toBe('unknown');
+    expect(mailer.attempts).toBe(1);
+    await stack.ses.waitForMail(email, { timeoutMs: 5000 });
+    await sleep(300);
+    expect(await stack.ses.listMail(email)).toHaveLength(1);
   });
 
   it('lets only one of several racing notifiers send a message', async () => {

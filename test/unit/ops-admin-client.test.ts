@@ -205,6 +205,101 @@ describe('admin API client', () => {
     });
   });
 
+  describe('Idempotency-Key on writes', () => {
+    const keyedClient = (waits: number[], timeoutMs = 30_000) =>
+      new AdminClient({
+        baseUrl: server.url,
+        fetch: globalThis.fetch,
+        signer: bearerTokenSigner('local-admin-token-123'),
+        timeoutMs,
+        sleep: async (ms) => {
+          waits.push(ms);
+        },
+      });
+
+    it('retries an incident create whose answer never came with the same key, and returns the replayed incident', async () => {
+      // Prepare: the first attempt reaches the API but its answer is lost (timeout); the retry gets the replay.
+      server.respond = (request) =>
+        server.requests.indexOf(request) === 0
+          ? undefined
+          : { status: 201, body: JSON.stringify({ incident }), headers: { 'idempotent-replayed': 'true' } };
+      const waits: number[] = [];
+
+      // Act
+      const created = await keyedClient(waits, 200).createIncident(createRequest, {
+        idempotencyKey: 'run-7f3c',
+      });
+
+      // Assess
+      expect(created.id).toBe('inc-1');
+      expect(server.requests.map((request) => request.headers['idempotency-key'])).toEqual([
+        'run-7f3c',
+        'run-7f3c',
+      ]);
+      expect(server.requests[1]?.body).toBe(server.requests[0]?.body);
+      expect(waits).toEqual([1000]);
+    });
+
+    it('waits out idempotency_key_in_use and 503 with retry-after, then stops after four attempts', async () => {
+      const answers = [
+        { status: 503, body: JSON.stringify({ error: 'unavailable', message: 'Later.' }) },
+        { status: 409, body: JSON.stringify({ error: 'idempotency_key_in_use', message: 'In progress.' }) },
+      ];
+      server.respond = (request) => {
+        const answer = answers[server.requests.indexOf(request) % 2];
+        return answer && { ...answer, headers: { 'retry-after': '2' } };
+      };
+      const waits: number[] = [];
+
+      const error = await keyedClient(waits)
+        .forceReset('u-1', { revokeSessions: true, notify: true }, { idempotencyKey: 'k-1' })
+        .catch((caught: unknown) => caught);
+
+      expect(error).toMatchObject({ status: 409, code: 'idempotency_key_in_use' });
+      expect(server.requests).toHaveLength(4);
+      expect(new Set(server.requests.map((request) => request.headers['idempotency-key']))).toEqual(
+        new Set(['k-1']),
+      );
+      expect(waits).toEqual([2000, 2000, 2000]);
+    });
+
+    it('never repeats a write refused for good, nor one sent without a key', async () => {
+      server.respond = () => ({
+        status: 409,
+        body: JSON.stringify({ error: 'idempotency_key_reused', message: 'Different request.' }),
+      });
+      const waits: number[] = [];
+      await expect(
+        keyedClient(waits).createIncident(createRequest, { idempotencyKey: 'k-2' }),
+      ).rejects.toMatchObject({ code: 'idempotency_key_reused' });
+      expect(server.requests).toHaveLength(1);
+
+      server.requests.length = 0;
+      server.respond = () => ({ status: 503, body: JSON.stringify({ error: 'unavailable', message: 'x' }) });
+      await expect(keyedClient(waits).createIncident(createRequest)).rejects.toMatchObject({ status: 503 });
+      expect(server.requests).toHaveLength(1);
+      expect(server.requests[0]?.headers['idempotency-key']).toBeUndefined();
+      expect(waits).toEqual([]);
+    });
+
+    it('signs the Idempotency-Key with SigV4, so a gateway cannot swap it', async () => {
+      server.respond = () => ({ status: 201, body: JSON.stringify({ incident }) });
+      const client = new AdminClient({
+        baseUrl: server.url,
+        fetch: globalThis.fetch,
+        signer: sigV4Signer({ region: 'eu-west-1', credentials, now: () => signingDate }),
+      });
+
+      await client.createIncident(createRequest, { idempotencyKey: 'k-3' });
+
+      const [request] = server.requests;
+      expect(String(request?.headers.authorization)).toMatch(/SignedHeaders=[^,]*idempotency-key/);
+      expect(String(request?.headers.authorization)).toContain(
+        `Signature=${signatureOf(request!, credentials.secretAccessKey)}`,
+      );
+    });
+  });
+
   describe('with SigV4 (IAM-authorised admin routes)', () => {
     const iamSigner = sigV4Signer({ region: 'eu-west-1', credentials, now: () => signingDate });
 

@@ -28,7 +28,13 @@ describe('ops CLI as a child process', () => {
   let apiUrl = '';
   let workDir = '';
   let polls = 0;
-  const received: { method: string; url: string; authorization: string | undefined; body: string }[] = [];
+  const received: {
+    method: string;
+    url: string;
+    authorization: string | undefined;
+    idempotencyKey: string | undefined;
+    body: string;
+  }[] = [];
 
   beforeAll(async () => {
     workDir = await mkdtemp(join(tmpdir(), 'ops-cli-'));
@@ -41,6 +47,7 @@ describe('ops CLI as a child process', () => {
           method: req.method ?? '',
           url: req.url ?? '',
           authorization: req.headers.authorization,
+          idempotencyKey: req.headers['idempotency-key'] as string | undefined,
           body,
         });
         const reply = (status: number, payload: unknown): void => {
@@ -140,6 +147,30 @@ describe('ops CLI as a child process', () => {
     ]);
     expect(result.stderr).not.toContain('wrong-token');
   });
+
+  it('sends one fresh Idempotency-Key per run, or the one given with --idempotency-key', async () => {
+    const create = ['incident', 'create', '--title', 'Credential stuffing', '--email', 'a@example.com'];
+
+    // In parallel: each run is a child process, and four in a row take long on a busy machine.
+    const [, , , refused] = await Promise.all([
+      runCli(create, env()),
+      runCli(create, env()),
+      runCli(['--idempotency-key', 'drill-2030-01-02', ...create], env()),
+      runCli(['--idempotency-key', 'x'.repeat(101), ...create], env()),
+    ]);
+
+    const keys = received.map((request) => request.idempotencyKey ?? '');
+    expect(received).toHaveLength(3);
+    expect(keys.filter((key) => key === 'drill-2030-01-02')).toHaveLength(1);
+    const fresh = keys.filter((key) => key !== 'drill-2030-01-02');
+    expect(fresh).toEqual([
+      expect.stringMatching(/^[0-9a-f-]{36}$/),
+      expect.stringMatching(/^[0-9a-f-]{36}$/),
+    ]);
+    expect(fresh[0]).not.toBe(fresh[1]);
+    expect(refused?.code).toBe(1);
+    expect(refused?.stderr).toContain('--idempotency-key must be 1 to 100 printable ASCII characters');
+  }, 90_000);
 
   it('names the URL it could not reach', async () => {
     const closed = createServer();

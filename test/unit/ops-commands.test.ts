@@ -9,6 +9,7 @@ import {
   type ForceResetOptions,
   type Incident,
   type IncidentStatus,
+  type WriteOptions,
 } from '../../scripts/ops/admin-client.js';
 import type { OpsContext } from '../../scripts/ops/context.js';
 import {
@@ -39,6 +40,8 @@ const notImplemented = (): never => {
 class FakeAdminApi implements AdminApi {
   readonly created: CreateIncidentRequest[] = [];
   readonly createdUsers: AdminUserInput[] = [];
+  /** The Idempotency-Key of every write, in call order (retries included). */
+  readonly writeKeys: (string | undefined)[] = [];
   polls: (Incident | Error)[] = [];
   createUserAnswer: (user: AdminUserInput, attempt: number) => AdminUser | Error = (user) => ({
     id: `id-${user.email}`,
@@ -47,7 +50,8 @@ class FakeAdminApi implements AdminApi {
   });
   private readonly attempts = new Map<string, number>();
 
-  async createUser(user: AdminUserInput): Promise<AdminUser> {
+  async createUser(user: AdminUserInput, _signal?: AbortSignal, write?: WriteOptions): Promise<AdminUser> {
+    this.writeKeys.push(write?.idempotencyKey);
     const attempt = (this.attempts.get(user.email) ?? 0) + 1;
     this.attempts.set(user.email, attempt);
     const answer = this.createUserAnswer(user, attempt);
@@ -60,7 +64,8 @@ class FakeAdminApi implements AdminApi {
     notImplemented();
   }
 
-  async createIncident(request: CreateIncidentRequest): Promise<Incident> {
+  async createIncident(request: CreateIncidentRequest, write?: WriteOptions): Promise<Incident> {
+    this.writeKeys.push(write?.idempotencyKey);
     this.created.push(request);
     return incidentWith('scheduled', 0, 0);
   }
@@ -132,6 +137,7 @@ function harness(
       return text;
     },
     interrupt: interrupt.signal,
+    idempotencyKey: 'run-key-1',
   };
   return { ctx, stdout, stderr, sleeps, interrupt };
 }
@@ -176,6 +182,15 @@ describe('incident create', () => {
 
     await expect(createIncidentCommand(ctx, baseFlags)).rejects.toThrow('choose a scope');
     expect(api.created).toEqual([]);
+  });
+
+  it("sends the run's Idempotency-Key with the incident it creates", async () => {
+    const api = new FakeAdminApi();
+    const { ctx } = harness(api);
+
+    await createIncidentCommand(ctx, { ...baseFlags, email: ['a@example.com'] });
+
+    expect(api.writeKeys).toEqual(['run-key-1']);
   });
 
   it('merges an emails file with --email arguments, without duplicates', async () => {
@@ -382,6 +397,23 @@ describe('users import', () => {
     expect(summary.failures).toEqual([expect.objectContaining({ line: 4, error: 'invalid_row' })]);
     expect(summary.users).toContainEqual({ line: 2, id: 'id-ok1@example.com', email: 'ok1@example.com' });
     expect(stdout.text).not.toContain(secret);
+  });
+
+  it("sends one key per row (the run's key and the row's line), the same on the row's retries", async () => {
+    const api = new FakeAdminApi();
+    api.createUserAnswer = (user, attempt) =>
+      user.email === 'b@example.com' && attempt === 1
+        ? new AdminApiError(503, 'unavailable', 'Try again.', [], [], 1)
+        : { id: `id-${user.email}`, email: user.email, authMethod: user.authMethod };
+    const { ctx } = harness(api, {
+      files: {
+        'u.jsonl':
+          '{"email":"a@example.com","authMethod":"sso"}\n{"email":"b@example.com","authMethod":"sso"}\n',
+      },
+    });
+
+    expect(await importUsersCommand(ctx, 'u.jsonl', { concurrency: '1' })).toBe(0);
+    expect(api.writeKeys).toEqual(['run-key-1/1', 'run-key-1/2', 'run-key-1/2']);
   });
 
   it('retries a throttled row after retry-after and exits 0 when everything is imported', async () => {
