@@ -4,7 +4,7 @@
  */
 export type RouteAuth = 'none' | 'bearer' | 'admin';
 
-export type FunctionName = 'accounts' | 'login' | 'sessions' | 'password' | 'mfa' | 'admin' | 'jwks';
+export type FunctionName = 'accounts' | 'login' | 'sessions' | 'password' | 'mfa' | 'admin' | 'jwks' | 'sso';
 
 export interface RouteDefinition {
   readonly method: 'GET' | 'POST' | 'DELETE';
@@ -25,6 +25,12 @@ export const routes: readonly RouteDefinition[] = [
   { method: 'DELETE', path: '/v1/auth/sessions/{id}', functionName: 'sessions', auth: 'bearer' },
   { method: 'POST', path: '/v1/auth/revoke-all', functionName: 'sessions', auth: 'bearer' },
   { method: 'GET', path: '/.well-known/jwks.json', functionName: 'jwks', auth: 'none' },
+  { method: 'GET', path: '/v1/auth/sso/providers', functionName: 'sso', auth: 'none' },
+  { method: 'GET', path: '/v1/auth/sso/{id}/start', functionName: 'sso', auth: 'none' },
+  { method: 'GET', path: '/v1/auth/sso/{id}/callback', functionName: 'sso', auth: 'none' },
+  { method: 'POST', path: '/v1/auth/sso/exchange', functionName: 'sso', auth: 'none' },
+  { method: 'POST', path: '/v1/auth/sso/{id}/link', functionName: 'sso', auth: 'bearer' },
+  { method: 'GET', path: '/v1/me/sso-links', functionName: 'sso', auth: 'bearer' },
   { method: 'POST', path: '/v1/auth/password/forgot', functionName: 'password', auth: 'none' },
   { method: 'POST', path: '/v1/auth/password/reset', functionName: 'password', auth: 'none' },
   { method: 'POST', path: '/v1/auth/password/change', functionName: 'password', auth: 'bearer' },

@@ -1,5 +1,6 @@
 import { dirname, join } from 'node:path';
 import { KMSClient } from '@aws-sdk/client-kms';
+import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { type AwsClients, createAwsClients } from './aws/clients.js';
 import { createHibpChecker } from './aws/hibp-breached-password-checker.js';
@@ -15,6 +16,7 @@ import { createFileKeyStore } from './crypto/key-store.js';
 import { createLocalSecretBox } from './crypto/local-secret-box.js';
 import { createArgon2Hasher } from './crypto/password-hasher.js';
 import { loadPasswordBlocklist } from './domain/password-blocklist.js';
+import { createOpenIdProviders } from './oidc/openid-providers.js';
 import { type Clock, systemClock } from './ports/clock.js';
 import { inProcessDispatcherTrigger } from './ports/dispatcher-trigger.js';
 import { CampaignAudience } from './stores/campaign-audience.js';
@@ -26,6 +28,9 @@ import { createRevocationStateReader } from './stores/revocation-state.js';
 import { SecurityEventsStore } from './stores/security-events-store.js';
 import { createDynamoSendRateLimiter } from './stores/send-rate-limiter.js';
 import { SessionsStore } from './stores/sessions-store.js';
+import { SsoFlowsStore } from './stores/sso-flows-store.js';
+import { SsoLinksStore } from './stores/sso-links-store.js';
+import { SsoLoginCodesStore } from './stores/sso-login-codes-store.js';
 import { TenantPolicyStore } from './stores/tenant-policy-store.js';
 import { ThrottleStore } from './stores/throttle-store.js';
 import { UsersStore } from './stores/users-store.js';
@@ -124,5 +129,13 @@ export function createDeps(
     dispatcherTrigger: config.dispatcherFunctionName
       ? createLambdaDispatcherTrigger({ functionName: config.dispatcherFunctionName, region: config.region })
       : inProcessDispatcherTrigger,
+    identityProviders: createOpenIdProviders(config.sso.providers, async (secretArn) => {
+      const secret = await clients.secretsManager.send(new GetSecretValueCommand({ SecretId: secretArn }));
+      if (!secret.SecretString) throw new Error(`Secret ${secretArn} has no string value`);
+      return secret.SecretString;
+    }),
+    ssoFlows: new SsoFlowsStore(db, config.tables.records),
+    ssoLinks: new SsoLinksStore(db, config.tables),
+    ssoLoginCodes: new SsoLoginCodesStore(db, config.tables.records),
   };
 }

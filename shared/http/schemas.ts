@@ -68,3 +68,14 @@ export const changePasswordBody = z.strictObject({
 export const totpSetupBody = z.strictObject({ password });
 export const totpConfirmBody = z.strictObject({ otp });
 export const totpDisableBody = z.strictObject({ password, otp });
+
+export const ssoExchangeBody = z.strictObject({
+  code: z.string().min(1).max(512),
+  deviceName: deviceName.optional(),
+});
+
+/** Query of `GET /v1/auth/sso/{id}/start`; `returnTo` is checked further by safeReturnTo. */
+export const ssoStartQuery = z.object({
+  returnTo: z.string().max(512).optional(),
+  deviceName: deviceName.optional(),
+});
