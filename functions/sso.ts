@@ -30,7 +30,8 @@ export const handler = createHttpHandler(
     'GET /v1/auth/sso/{id}/start': route({
       handle: async ({ pathParameters, query }, deps) => {
         const parsed = ssoStartQuery.safeParse(query);
-        if (!parsed.success) throw new InvalidRequestError('The query is invalid.', toErrorDetails(parsed.error));
+        if (!parsed.success)
+          throw new InvalidRequestError('The query is invalid.', toErrorDetails(parsed.error));
         const flow = await startSsoSignIn(deps, pathParameters['id'] ?? '', parsed.data);
         return redirect(flow.authorizationUrl, [bindingCookie(deps, flow.browserBinding, 600)]);
       },

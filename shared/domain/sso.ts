@@ -48,21 +48,27 @@ export interface LinkFacts {
  */
 export function decideSignIn(identity: FederatedIdentity, facts: LinkFacts): LinkDecision {
   if (facts.linkedUserId !== undefined) return { kind: 'sign_in', userId: facts.linkedUserId };
-  if (identity.email === undefined || !identity.emailVerified) return { kind: 'refuse', reason: 'not_linked' };
+  if (identity.email === undefined || !identity.emailVerified)
+    return { kind: 'refuse', reason: 'not_linked' };
   const existing = facts.accountWithEmail;
   if (existing) {
     return existing.authMethod === 'sso'
       ? { kind: 'link_and_sign_in', userId: existing.userId }
       : { kind: 'refuse', reason: 'not_linked' };
   }
-  return facts.jitCreate ? { kind: 'create', email: identity.email } : { kind: 'refuse', reason: 'not_linked' };
+  return facts.jitCreate
+    ? { kind: 'create', email: identity.email }
+    : { kind: 'refuse', reason: 'not_linked' };
 }
 
 /**
  * Linking from /security, by a signed-in owner: the identity may link to that account (whatever its email),
  * unless it already belongs to another one.
  */
-export function decideLink(linkedUserId: string | undefined, signedInUserId: string): 'link' | 'already_done' | 'refuse' {
+export function decideLink(
+  linkedUserId: string | undefined,
+  signedInUserId: string,
+): 'link' | 'already_done' | 'refuse' {
   if (linkedUserId === undefined) return 'link';
   return linkedUserId === signedInUserId ? 'already_done' : 'refuse';
 }

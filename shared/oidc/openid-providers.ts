@@ -38,16 +38,21 @@ function toFlowError(error: unknown): SsoFlowError {
       ? new SsoFlowError('access_denied', 'The sign-in was cancelled at the provider.')
       : new SsoFlowError('provider_error', 'The provider refused the sign-in.');
   }
-  if (isProviderOutage(error)) return new SsoFlowError('unavailable', 'The identity provider is unavailable.');
+  if (isProviderOutage(error))
+    return new SsoFlowError('unavailable', 'The identity provider is unavailable.');
   if (error instanceof client.ResponseBodyError) {
     return error.error === 'invalid_grant'
       ? new SsoFlowError('invalid_grant', 'The authorization code is invalid, expired or used.')
       : new SsoFlowError('provider_error', 'The provider refused the sign-in.');
   }
   // Everything else is a response openid-client would not accept: a bad signature, iss, aud, exp or nonce.
-  return new SsoFlowError('invalid_id_token', 'The identity provider sent an ID token that failed verification.', {
-    cause: error,
-  });
+  return new SsoFlowError(
+    'invalid_id_token',
+    'The identity provider sent an ID token that failed verification.',
+    {
+      cause: error,
+    },
+  );
 }
 
 /**

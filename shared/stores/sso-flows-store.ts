@@ -67,7 +67,8 @@ export class SsoFlowsStore {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
       const old = error.Item;
       const expired =
-        old?.['bindingHash']?.S === bindingHash && Number(old?.['expiresAt']?.N ?? 0) <= Math.floor(nowMs / 1000);
+        old?.['bindingHash']?.S === bindingHash &&
+        Number(old?.['expiresAt']?.N ?? 0) <= Math.floor(nowMs / 1000);
       return expired ? { kind: 'expired' } : { kind: 'invalid' };
     }
   }

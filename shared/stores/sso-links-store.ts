@@ -41,7 +41,11 @@ export class SsoLinksStore {
 
   async findUserId(identity: Pick<FederatedIdentity, 'issuer' | 'subject'>): Promise<string | undefined> {
     const result = await this.db.send(
-      new GetCommand({ TableName: this.tables.records, Key: this.identityKey(identity), ConsistentRead: true }),
+      new GetCommand({
+        TableName: this.tables.records,
+        Key: this.identityKey(identity),
+        ConsistentRead: true,
+      }),
     );
     return result.Item?.['userId'] as string | undefined;
   }

@@ -6,9 +6,9 @@ import type { BreachedPasswordChecker } from '../ports/breached-password-checker
 import type { BulkMailer } from '../ports/bulk-mailer.js';
 import type { Clock } from '../ports/clock.js';
 import type { DispatcherTrigger } from '../ports/dispatcher-trigger.js';
+import type { IdentityProviders } from '../ports/identity-providers.js';
 import type { Mailer } from '../ports/mailer.js';
 import type { NotificationQueue } from '../ports/notification-queue.js';
-import type { IdentityProviders } from '../ports/identity-providers.js';
 import type { SecretBox } from '../ports/secret-box.js';
 import type { CampaignAudience } from '../stores/campaign-audience.js';
 import type { DeliveriesStore } from '../stores/deliveries-store.js';

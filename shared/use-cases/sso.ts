@@ -1,13 +1,13 @@
 import { randomSecret, sha256Hex } from '../crypto/secrets.js';
-import { type FederatedIdentity, decideLink, decideSignIn, safeReturnTo } from '../domain/sso.js';
+import { decideLink, decideSignIn, type FederatedIdentity, safeReturnTo } from '../domain/sso.js';
 import type { UserRecord } from '../domain/user.js';
 import { AccountExistsError, InvalidSsoCodeError, NotFoundError } from '../errors.js';
 import { type IdentityProviderInfo, SsoFlowError } from '../ports/identity-providers.js';
 import type { RequestOrigin } from '../stores/security-events-store.js';
 import { SSO_FLOW_LIFETIME_SECONDS } from '../stores/sso-flows-store.js';
 import { SSO_LOGIN_CODE_LIFETIME_SECONDS } from '../stores/sso-login-codes-store.js';
-import type { Principal } from './authenticate.js';
 import { createAccount, recordEvent } from './accounts.js';
+import type { Principal } from './authenticate.js';
 import type { Deps } from './deps.js';
 import { startSession, type TokenResponse } from './session-tokens.js';
 
@@ -89,8 +89,16 @@ export function startSsoSignIn(
 }
 
 /** `POST /v1/auth/sso/{id}/link`: the signed-in owner adds a provider identity to their account. */
-export function startSsoLink(deps: StartDeps, principal: Principal, providerId: string): Promise<StartedFlow> {
-  return startFlow(deps, providerId, { returnTo: '/security', deviceName: null, linkUserId: principal.userId });
+export function startSsoLink(
+  deps: StartDeps,
+  principal: Principal,
+  providerId: string,
+): Promise<StartedFlow> {
+  return startFlow(deps, providerId, {
+    returnTo: '/security',
+    deviceName: null,
+    linkUserId: principal.userId,
+  });
 }
 
 type CallbackDeps = Pick<
@@ -151,13 +159,25 @@ async function callback(deps: CallbackDeps, input: CallbackInput, origin: Reques
     nowMs,
   );
   if (!allowed) throw new SsoFlowError('too_many_requests', 'Too many sign-in attempts from this address.');
-  if (!input.state || !input.browserBinding || input.state.length > 512 || input.browserBinding.length > 512) {
+  if (
+    !input.state ||
+    !input.browserBinding ||
+    input.state.length > 512 ||
+    input.browserBinding.length > 512
+  ) {
     throw new SsoFlowError('invalid_state', 'This sign-in was not started in this browser.');
   }
-  const consumed = await deps.ssoFlows.consume(sha256Hex(input.state), sha256Hex(input.browserBinding), nowMs);
+  const consumed = await deps.ssoFlows.consume(
+    sha256Hex(input.state),
+    sha256Hex(input.browserBinding),
+    nowMs,
+  );
   if (consumed.kind === 'expired') throw new SsoFlowError('expired', 'The sign-in took too long.');
   if (consumed.kind === 'invalid' || consumed.flow.providerId !== provider.id) {
-    throw new SsoFlowError('invalid_state', 'This sign-in was not started in this browser, or was already used.');
+    throw new SsoFlowError(
+      'invalid_state',
+      'This sign-in was not started in this browser, or was already used.',
+    );
   }
   const flow = consumed.flow;
   const callbackUrl = new URL(ssoCallbackUrl(deps, provider.id));
@@ -281,7 +301,14 @@ async function resolveAccount(
 export async function exchangeSsoCode(
   deps: Pick<
     Deps,
-    'ssoLoginCodes' | 'identityProviders' | 'users' | 'sessions' | 'accessTokens' | 'revocation' | 'clock' | 'events'
+    | 'ssoLoginCodes'
+    | 'identityProviders'
+    | 'users'
+    | 'sessions'
+    | 'accessTokens'
+    | 'revocation'
+    | 'clock'
+    | 'events'
   >,
   input: { code: string; deviceName?: string },
   origin: RequestOrigin,
