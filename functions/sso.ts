@@ -1,8 +1,9 @@
 import { InvalidRequestError } from '../shared/errors.js';
 import { createHttpHandler, route } from '../shared/http/http-api.js';
+import { ssoStartQuery } from '../shared/http/query-schemas.js';
 import { toErrorDetails } from '../shared/http/request-body.js';
 import { json, redirect } from '../shared/http/responses.js';
-import { ssoExchangeBody, ssoStartQuery } from '../shared/http/schemas.js';
+import { ssoExchangeBody } from '../shared/http/schemas.js';
 import type { Deps } from '../shared/use-cases/deps.js';
 import {
   completeSsoCallback,

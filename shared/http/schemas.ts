@@ -73,9 +73,3 @@ export const ssoExchangeBody = z.strictObject({
   code: z.string().min(1).max(512),
   deviceName: deviceName.optional(),
 });
-
-/** Query of `GET /v1/auth/sso/{id}/start`; `returnTo` is checked further by safeReturnTo. */
-export const ssoStartQuery = z.object({
-  returnTo: z.string().max(512).optional(),
-  deviceName: deviceName.optional(),
-});
