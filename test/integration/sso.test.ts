@@ -6,6 +6,9 @@
  * The tenant-wide incident runs last: it revokes every session in this file's tables.
  */
 import { createServer } from 'node:net';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { sha256Hex } from '../../shared/crypto/secrets.js';
 import { NEVER_ASK_LINE } from '../../shared/notifications/templates.js';
 import { TestBrowser } from '../support/browser.js';
 import { type Api, logIn, signUp, sleep, type Tokens, uniqueName } from '../support/fixtures.js';
@@ -323,6 +326,38 @@ describe('SSO failures are redirects with an error code, never a 500', () => {
     grafted.searchParams.set('state', freshState);
     const refused = await browser.request('GET', grafted.href);
     expect(refused.location).toBe(`${TEST_APP_URL}/login#sso_error=invalid_grant`);
+  });
+
+  it('refuses a sign-in that stayed at the provider past the flow lifetime as expired', async () => {
+    const email = `${uniqueName('sso')}@example.test`;
+    await createSsoAccount(email);
+    const browser = new TestBrowser();
+    const page = await browser.navigate(`${stack.apiUrl}/v1/auth/sso/local/start`, atApp);
+    const action = /<form method="post" action="([^"]+\/login)">/.exec(page.text)?.[1];
+    const callback = await browser.navigate(
+      new URL(action!, page.url).href,
+      (url) => url.includes('/callback'),
+      {
+        email,
+      },
+    );
+    // Ten minutes pass (the flow's expiry moved into the past rather than waiting).
+    const state = new URL(callback.location!).searchParams.get('state')!;
+    const db = DynamoDBDocumentClient.from(
+      new DynamoDBClient({ endpoint: stack.endpoints.dynamodb, region: 'us-east-1' }),
+    );
+    await db.send(
+      new UpdateCommand({
+        TableName: stack.tables.records,
+        Key: { pk: `sso-flow#${sha256Hex(state)}`, sk: 'flow' },
+        UpdateExpression: 'SET expiresAt = :past',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':past': Math.floor(Date.now() / 1000) - 1 },
+      }),
+    );
+    db.destroy();
+    const expired = await browser.request('GET', callback.location!);
+    expect(expired.location).toBe(`${TEST_APP_URL}/login#sso_error=expired`);
   });
 
   it('reports a sign-in cancelled at the provider as access_denied', async () => {
