@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { build } from 'esbuild';
+import { build, stop } from 'esbuild';
 import { esmBundling } from '../../infra/constructs/app-function.js';
 import { defaultFunctionsDir } from '../../infra/paths.js';
 
@@ -7,6 +7,9 @@ import { defaultFunctionsDir } from '../../infra/paths.js';
  * The sso function's Lambda bundle holds the relying-party library and never the local runner's identity
  * provider (oidc-provider, scripts/local): esbuild with the functions' settings, written nowhere, read by its metafile.
  */
+// esbuild's service process would otherwise outlive the test file in its jest worker.
+afterAll(() => stop());
+
 test('GIVEN functions/sso.ts WHEN bundled as for Lambda THEN openid-client is in and the local IdP is not', async () => {
   const result = await build({
     entryPoints: [join(defaultFunctionsDir, 'sso.ts')],

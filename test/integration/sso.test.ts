@@ -418,6 +418,21 @@ describe('ID token verification (a provider that signs what the test asks)', () 
   });
 });
 
+describe('a provider that goes down mid-sign-in (runs after the other forged-provider tests)', () => {
+  it('redirects with sso_error=unavailable when the token endpoint cannot be reached', async () => {
+    forged.mode = 'valid';
+    forged.email = `${uniqueName('down')}@example.test`;
+    const browser = new TestBrowser();
+    const callback = await browser.navigate(`${stack.apiUrl}/v1/auth/sso/forged/start`, (url) =>
+      url.includes('/callback'),
+    );
+    await forged.close();
+    const response = await browser.request('GET', callback.location!);
+    expect(response.status).toBe(302);
+    expect(response.location).toBe(`${TEST_APP_URL}/login#sso_error=unavailable`);
+  });
+});
+
 describe('incidents reach SSO accounts (runs last: scope all)', () => {
   it('a scope-all incident revokes SSO sessions and mails the SSO text; the user signs in again', async () => {
     const email = `${uniqueName('sso')}@example.test`;
