@@ -116,16 +116,13 @@ export async function startLocalIdp(options: LocalIdpOptions): Promise<LocalIdp>
     if (req.method === 'GET' && !action) {
       if (details.prompt.name === 'consent') {
         // A development provider has nobody to ask: every client gets what it asked for.
-        const grant = details.grantId
-          ? ((await provider.Grant.find(details.grantId)) ??
-            new provider.Grant({
-              accountId: details.session?.accountId ?? '',
-              clientId: String(details.params['client_id']),
-            }))
-          : new provider.Grant({
-              accountId: details.session?.accountId ?? '',
-              clientId: String(details.params['client_id']),
-            });
+        const existing = details.grantId ? await provider.Grant.find(details.grantId) : undefined;
+        const grant =
+          existing ??
+          new provider.Grant({
+            accountId: details.session?.accountId ?? '',
+            clientId: String(details.params['client_id']),
+          });
         const missing = details.prompt.details;
         if (missing.missingOIDCScope) grant.addOIDCScope(missing.missingOIDCScope.join(' '));
         if (missing.missingOIDCClaims) grant.addOIDCClaims(missing.missingOIDCClaims);
