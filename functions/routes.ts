@@ -20,7 +20,7 @@ export type AuthAction =
   | 'mfa_confirm'
   | 'mfa_disable';
 
-export type FunctionName = 'accounts' | 'login' | 'sessions' | 'password' | 'mfa' | 'admin' | 'jwks';
+export type FunctionName = 'accounts' | 'login' | 'sessions' | 'password' | 'mfa' | 'admin' | 'jwks' | 'sso';
 
 export interface RouteDefinition {
   readonly method: 'GET' | 'POST' | 'DELETE';
@@ -54,6 +54,12 @@ export const routes: readonly RouteDefinition[] = [
     authAction: 'revoke_all',
   },
   { method: 'GET', path: '/.well-known/jwks.json', functionName: 'jwks', auth: 'none' },
+  { method: 'GET', path: '/v1/auth/sso/providers', functionName: 'sso', auth: 'none' },
+  { method: 'GET', path: '/v1/auth/sso/{id}/start', functionName: 'sso', auth: 'none' },
+  { method: 'GET', path: '/v1/auth/sso/{id}/callback', functionName: 'sso', auth: 'none' },
+  { method: 'POST', path: '/v1/auth/sso/exchange', functionName: 'sso', auth: 'none' },
+  { method: 'POST', path: '/v1/auth/sso/{id}/link', functionName: 'sso', auth: 'bearer' },
+  { method: 'GET', path: '/v1/me/sso-links', functionName: 'sso', auth: 'bearer' },
   { method: 'POST', path: '/v1/auth/password/forgot', functionName: 'password', auth: 'none' },
   {
     method: 'POST',

@@ -10,6 +10,7 @@ import { AccountShieldHttpApi } from './constructs/http-api.js';
 import { Mail } from './constructs/mail.js';
 import { Notifications } from './constructs/notifications.js';
 import { SigningKey } from './constructs/signing-key.js';
+import { SsoProviders } from './constructs/sso-providers.js';
 import { Tables } from './constructs/tables.js';
 import { TotpKey } from './constructs/totp-key.js';
 import { defaultFunctionsDir } from './paths.js';
@@ -38,6 +39,7 @@ export class AccountShieldStack extends Stack {
   readonly apiFunctions: ApiFunctions;
   readonly httpApi: AccountShieldHttpApi;
   readonly alarms: Alarms;
+  readonly ssoProviders: SsoProviders;
 
   constructor(scope: Construct, id: string, props: AccountShieldStackProps) {
     super(scope, id, {
@@ -111,6 +113,11 @@ export class AccountShieldStack extends Stack {
       environment,
       ...logs,
     });
+    this.ssoProviders = new SsoProviders(this, 'SsoProviders', {
+      providers: config.ssoProviders,
+      apiBaseUrl: config.apiBaseUrl,
+      removalPolicy: config.removalPolicy,
+    });
     this.apiFunctions = new ApiFunctions(this, 'Functions', {
       functionsDir,
       routes,
@@ -118,6 +125,7 @@ export class AccountShieldStack extends Stack {
         ...resources,
         notificationsQueue: this.notifications.queue,
         dispatcher: this.dispatcher.dispatcher.function,
+        sso: this.ssoProviders.resources,
       },
       environment,
       ...logs,

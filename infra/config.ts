@@ -42,6 +42,27 @@ export interface DeploymentConfig {
   readonly signingKeyRotationDays: number;
   /** Check new passwords against Have I Been Pwned's range API ('hibp'; needs internet egress) or not. @default 'off' */
   readonly breachedPasswordCheck: 'off' | 'hibp';
+  /**
+   * OpenID Connect providers for SSO sign-in (a JSON array in cdk.json, `-c` or the environment). A provider without
+   * `clientSecretArn` gets a Secrets Manager secret created by the stack, to be filled with the client secret.
+   * @default none
+   */
+  readonly ssoProviders: readonly SsoProviderDeployment[];
+  /** Origin of the API, from which SSO callback URLs (the redirect URIs to register at a provider) are built. @default the origin of publicAppUrl */
+  readonly apiBaseUrl: string;
+}
+
+export interface SsoProviderDeployment {
+  /** 1-32 of a-z, 0-9 and "-"; part of the callback URL `<apiBaseUrl>/v1/auth/sso/<id>/callback`. */
+  readonly id: string;
+  readonly displayName: string;
+  /** https issuer URL, e.g. https://accounts.google.com */
+  readonly issuer: string;
+  readonly clientId: string;
+  /** An existing secret holding the client secret as plain text. @default a secret the stack creates */
+  readonly clientSecretArn?: string;
+  /** Create an SSO account on the first sign-in of a verified email nobody uses. @default false */
+  readonly jitCreate: boolean;
 }
 
 /** The configuration keys, in the order they are documented. */
@@ -64,6 +85,8 @@ export const configKeys = [
   'apiBurstLimit',
   'signingKeyRotationDays',
   'breachedPasswordCheck',
+  'ssoProviders',
+  'apiBaseUrl',
 ] as const;
 
 export type ConfigKey = (typeof configKeys)[number];
@@ -207,6 +230,11 @@ export function loadDeploymentConfig(context: ContextLookup, env: NodeJS.Process
   if (signingKeyRotationDays > 1000)
     problems.push('signingKeyRotationDays must be at most 1000 (Secrets Manager limit)');
 
+  const ssoProviders = parseSsoProviders(context('ssoProviders') ?? env[envVarFor('ssoProviders')], problems);
+  const apiBaseUrlRaw = raw('apiBaseUrl');
+  const apiBaseUrl =
+    apiBaseUrlRaw === undefined ? (publicAppOrigin ?? '') : (origin('apiBaseUrl', apiBaseUrlRaw) ?? '');
+
   const config: DeploymentConfig = {
     stackName,
     domain,
@@ -226,6 +254,8 @@ export function loadDeploymentConfig(context: ContextLookup, env: NodeJS.Process
     apiBurstLimit,
     signingKeyRotationDays,
     breachedPasswordCheck: oneOf('breachedPasswordCheck', ['off', 'hibp'] as const, 'off'),
+    ssoProviders,
+    apiBaseUrl,
   };
 
   if (problems.length > 0) {
@@ -235,4 +265,74 @@ export function loadDeploymentConfig(context: ContextLookup, env: NodeJS.Process
     );
   }
   return config;
+}
+
+/** `ssoProviders`: an array (cdk.json) or its JSON text (`-c ssoProviders='[...]'` or the environment). */
+function parseSsoProviders(value: unknown, problems: string[]): SsoProviderDeployment[] {
+  if (value === undefined || value === null || value === '') return [];
+  let list: unknown = value;
+  if (typeof value === 'string') {
+    try {
+      list = JSON.parse(value);
+    } catch {
+      problems.push('ssoProviders must be a JSON array of providers');
+      return [];
+    }
+  }
+  if (!Array.isArray(list)) {
+    problems.push('ssoProviders must be a JSON array of providers');
+    return [];
+  }
+  const providers: SsoProviderDeployment[] = [];
+  const text = (item: Record<string, unknown>, key: string): string | undefined =>
+    typeof item[key] === 'string' && (item[key] as string).trim() !== ''
+      ? (item[key] as string).trim()
+      : undefined;
+  list.forEach((entry: unknown, index) => {
+    const at = `ssoProviders[${index}]`;
+    if (typeof entry !== 'object' || entry === null) {
+      problems.push(`${at} must be an object`);
+      return;
+    }
+    const item = entry as Record<string, unknown>;
+    const allowed = ['id', 'displayName', 'issuer', 'clientId', 'clientSecretArn', 'jitCreate'];
+    for (const key of Object.keys(item)) {
+      // A client secret in cdk.json would end up in the template and in git.
+      if (!allowed.includes(key))
+        problems.push(`${at}.${key} is not a provider setting (${allowed.join(', ')})`);
+    }
+    const id = text(item, 'id') ?? '';
+    if (!/^[a-z0-9-]{1,32}$/.test(id)) problems.push(`${at}.id must be 1-32 of a-z, 0-9 and "-"`);
+    const displayName = text(item, 'displayName') ?? '';
+    if (displayName === '' || displayName.length > 64)
+      problems.push(`${at}.displayName is required (at most 64)`);
+    const issuer = text(item, 'issuer') ?? '';
+    try {
+      if (new URL(issuer).protocol !== 'https:') problems.push(`${at}.issuer must be an https URL`);
+    } catch {
+      problems.push(`${at}.issuer must be an https URL, e.g. https://accounts.google.com`);
+    }
+    const clientId = text(item, 'clientId') ?? '';
+    if (clientId === '') problems.push(`${at}.clientId is required`);
+    const clientSecretArn = text(item, 'clientSecretArn');
+    if (
+      clientSecretArn !== undefined &&
+      !/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+-[A-Za-z0-9]{6}$/.test(clientSecretArn)
+    ) {
+      problems.push(`${at}.clientSecretArn must be the complete ARN of a Secrets Manager secret`);
+    }
+    if (item['jitCreate'] !== undefined && typeof item['jitCreate'] !== 'boolean') {
+      problems.push(`${at}.jitCreate must be true or false`);
+    }
+    if (providers.some((p) => p.id === id)) problems.push(`${at}.id "${id}" is used twice`);
+    providers.push({
+      id,
+      displayName,
+      issuer,
+      clientId,
+      ...(clientSecretArn ? { clientSecretArn } : {}),
+      jitCreate: item['jitCreate'] === true,
+    });
+  });
+  return providers;
 }

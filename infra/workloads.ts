@@ -54,6 +54,8 @@ export interface WorkloadAccess {
   readonly sendMail?: true;
   /** lambda:InvokeFunction on the dispatcher (an incident with an immediate send). */
   readonly invokeDispatcher?: true;
+  /** secretsmanager:GetSecretValue on the configured SSO providers' client secrets, and nothing else. */
+  readonly ssoClientSecrets?: true;
 }
 
 export interface WorkloadSpec {
@@ -195,6 +197,26 @@ export const workloads: Readonly<Record<Workload, WorkloadSpec>> = {
       },
       sendNotifications: true,
       invokeDispatcher: true,
+    },
+  },
+  sso: {
+    description: 'Sign-in with OpenID Connect providers (SSO accounts) and provider linking',
+    memorySize: 512,
+    // A provider gets 5 s per request (discovery, token, JWKS); the callback may make three in a row.
+    timeoutSeconds: 20,
+    hashesPasswords: false,
+    shipsArgon2: true,
+    access: {
+      // identifiers: email matches and just-in-time accounts; records: flows, one-time codes, links, throttles, events.
+      tables: {
+        users: ['read', 'write'],
+        identifiers: ['read', 'write'],
+        sessions: ['read', 'write'],
+        records: ['read', 'write'],
+      },
+      signingKey: 'sign',
+      verificationKeys: 'read',
+      ssoClientSecrets: true,
     },
   },
   jwks: {

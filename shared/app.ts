@@ -1,5 +1,6 @@
 import { dirname, join } from 'node:path';
 import { KMSClient } from '@aws-sdk/client-kms';
+import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { type AwsClients, createAwsClients } from './aws/clients.js';
 import { createHibpChecker } from './aws/hibp-breached-password-checker.js';
@@ -19,6 +20,7 @@ import { createLocalSecretBox } from './crypto/local-secret-box.js';
 import { createArgon2Hasher } from './crypto/password-hasher.js';
 import { loadPasswordBlocklist } from './domain/password-blocklist.js';
 import { createLogger, invocationLogger } from './logging.js';
+import { createOpenIdProviders } from './oidc/openid-providers.js';
 import { type Clock, systemClock } from './ports/clock.js';
 import { inProcessDispatcherTrigger } from './ports/dispatcher-trigger.js';
 import { AttemptsStore } from './stores/attempts-store.js';
@@ -33,6 +35,9 @@ import { createRevocationStateReader } from './stores/revocation-state.js';
 import { SecurityEventsStore } from './stores/security-events-store.js';
 import { createDynamoSendRateLimiter } from './stores/send-rate-limiter.js';
 import { SessionsStore } from './stores/sessions-store.js';
+import { SsoFlowsStore } from './stores/sso-flows-store.js';
+import { SsoLinksStore } from './stores/sso-links-store.js';
+import { SsoLoginCodesStore } from './stores/sso-login-codes-store.js';
 import { TenantPolicyStore } from './stores/tenant-policy-store.js';
 import { ThrottleStore } from './stores/throttle-store.js';
 import { UsersStore } from './stores/users-store.js';
@@ -148,5 +153,13 @@ export function createDeps(
       ? createLambdaDispatcherTrigger({ functionName: config.dispatcherFunctionName, region: config.region })
       : inProcessDispatcherTrigger,
     idempotency: createIdempotencyStore(clients.dynamodbClient, config.tables.records),
+    identityProviders: createOpenIdProviders(config.sso.providers, async (secretArn) => {
+      const secret = await clients.secretsManager.send(new GetSecretValueCommand({ SecretId: secretArn }));
+      if (!secret.SecretString) throw new Error(`Secret ${secretArn} has no string value`);
+      return secret.SecretString;
+    }),
+    ssoFlows: new SsoFlowsStore(db, config.tables.records),
+    ssoLinks: new SsoLinksStore(db, config.tables),
+    ssoLoginCodes: new SsoLoginCodesStore(db, config.tables.records),
   };
 }

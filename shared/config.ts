@@ -3,6 +3,56 @@ import type { ProgressiveDelay } from './domain/attempt-limits.js';
 import type { tableDefinitions } from './tables.js';
 
 const positiveInt = z.coerce.number().int().positive();
+
+/**
+ * One OpenID Connect provider. The client secret is given inline only by the local runner; on AWS it lives in
+ * Secrets Manager and only its ARN is in the environment (read once at cold start).
+ */
+const ssoProviderSchema = z
+  .strictObject({
+    id: z.string().regex(/^[a-z0-9-]{1,32}$/, 'Must be 1-32 characters of a-z, 0-9 or "-".'),
+    displayName: z.string().trim().min(1).max(64),
+    issuer: z.string().url(),
+    clientId: z.string().min(1).max(512),
+    clientSecret: z.string().min(1).max(1024).optional(),
+    clientSecretArn: z.string().min(1).optional(),
+    /** Create an SSO account on the first sign-in of a verified email nobody uses yet. */
+    jitCreate: z.boolean().default(false),
+    scopes: z.string().min(1).default('openid email profile'),
+  })
+  .refine((p) => (p.clientSecret === undefined) !== (p.clientSecretArn === undefined), {
+    message: 'Exactly one of clientSecret or clientSecretArn is required.',
+  })
+  .refine(
+    (p) => {
+      const url = new URL(p.issuer);
+      // Plain http only for a provider on this machine (the local IdP); anything remote must be https.
+      return url.protocol === 'https:' || ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
+    },
+    { message: 'The issuer must be https (http only on loopback).' },
+  );
+
+export type SsoProviderConfig = z.infer<typeof ssoProviderSchema>;
+
+const ssoProvidersJson = z
+  .string()
+  .default('[]')
+  .transform((text, ctx) => {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'Must be a JSON array of providers.' });
+      return z.NEVER;
+    }
+  })
+  .pipe(
+    z
+      .array(ssoProviderSchema)
+      .max(20)
+      .refine((list) => new Set(list.map((p) => p.id)).size === list.length, {
+        message: 'Provider ids must be unique.',
+      }),
+  );
 const optionalUrl = z.string().url().optional();
 
 const schema = z.object({
@@ -77,6 +127,12 @@ const schema = z.object({
   DISPATCHER_SAFETY_MARGIN_MS: z.coerce.number().int().min(0).default(10_000),
   /** Reminder rounds of a forced-reset incident with `notify.remindAfterHours`. */
   MAX_INCIDENT_REMINDERS: z.coerce.number().int().min(0).max(10).default(2),
+  /** OpenID Connect providers for SSO accounts (JSON array, see README "Sign-in with an identity provider"). */
+  SSO_PROVIDERS: ssoProvidersJson,
+  /** Origin of this API, from which the SSO callback URLs are built. @default PUBLIC_APP_URL */
+  API_BASE_URL: optionalUrl,
+  /** SSO callbacks per source IP and throttle window (LOGIN_THROTTLE_WINDOW_SECONDS). */
+  SSO_CALLBACK_MAX_PER_IP: positiveInt.default(60),
 });
 
 export type Config = Readonly<{
@@ -123,6 +179,11 @@ export type Config = Readonly<{
     settleGraceMs: number;
     dispatcherSafetyMarginMs: number;
     maxReminders: number;
+  }>;
+  sso: Readonly<{
+    providers: readonly SsoProviderConfig[];
+    apiBaseUrl: string;
+    callbackMaxPerIp: number;
   }>;
 }>;
 
@@ -205,6 +266,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       settleGraceMs: e.CAMPAIGN_SETTLE_GRACE_SECONDS * 1000,
       dispatcherSafetyMarginMs: e.DISPATCHER_SAFETY_MARGIN_MS,
       maxReminders: e.MAX_INCIDENT_REMINDERS,
+    },
+    sso: {
+      providers: e.SSO_PROVIDERS,
+      apiBaseUrl: (e.API_BASE_URL ?? e.PUBLIC_APP_URL).replace(/\/+$/, ''),
+      callbackMaxPerIp: e.SSO_CALLBACK_MAX_PER_IP,
     },
   };
 }

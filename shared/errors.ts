@@ -217,3 +217,11 @@ export class DependencyUnavailableError extends ApiError {
     );
   }
 }
+
+/** `POST /v1/auth/sso/exchange` with an unknown, used or expired one-time code (INTERFACES.md: 400). */
+export class InvalidSsoCodeError extends ApiError {
+  override readonly name = 'InvalidSsoCodeError';
+  constructor() {
+    super(400, 'invalid_grant', 'The sign-in code is invalid, expired or already used. Sign in again.');
+  }
+}

@@ -25,7 +25,7 @@ export const tableDefinitions = {
   },
   /**
    * Everything else, keyed `pk`/`sk` by the store that owns it: tenant policy, reset tokens, throttles,
-   * security events, incidents, campaign cursors and mail deliveries.
+   * security events, incidents, campaign cursors, mail deliveries, and SSO links, flows and one-time codes.
    */
   records: { envVar: 'RECORDS_TABLE', partitionKey: 'pk', sortKey: 'sk', ttlAttribute: 'expiresAt' },
 } as const satisfies Record<string, TableDefinition>;

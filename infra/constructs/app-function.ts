@@ -18,6 +18,7 @@ import {
   type WorkloadAccess,
   workloads,
 } from '../workloads.js';
+import type { SsoResources } from './sso-providers.js';
 
 /** What the SES-sending workloads are allowed to send from, and through which configuration set. */
 export interface MailSender {
@@ -38,6 +39,8 @@ export interface WorkloadResources {
   readonly totpKey?: IKey;
   readonly mail?: MailSender;
   readonly dispatcher?: IFunction;
+  /** The SSO providers' settings and client secrets (the sso function only). */
+  readonly sso?: SsoResources;
 }
 
 export interface AppFunctionProps {
@@ -155,6 +158,18 @@ export function workloadStatements(
       new PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [dispatcher.functionArn] }),
     );
   }
+  if (access.ssoClientSecrets) {
+    const sso = requireResource(resources.sso, workload, 'the SSO providers');
+    // No provider configured, nothing to read: no statement rather than one with an empty resource list.
+    if (sso.clientSecrets.length > 0) {
+      statements.push(
+        new PolicyStatement({
+          actions: ['secretsmanager:GetSecretValue'],
+          resources: sso.clientSecrets.map((secret) => secret.secretArn),
+        }),
+      );
+    }
+  }
   return statements;
 }
 
@@ -177,6 +192,10 @@ function accessEnvironment(access: WorkloadAccess, resources: WorkloadResources)
   }
   if (access.verificationKeys && resources.verificationKeysSecret) {
     env['VERIFICATION_KEYS_SECRET_ARN'] = resources.verificationKeysSecret.secretArn;
+  }
+  if (access.ssoClientSecrets && resources.sso) {
+    env['SSO_PROVIDERS'] = resources.sso.providersJson;
+    env['API_BASE_URL'] = resources.sso.apiBaseUrl;
   }
   return env;
 }

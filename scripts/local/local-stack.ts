@@ -14,6 +14,7 @@ import { registerInProcessDispatcher } from '../../shared/ports/dispatcher-trigg
 import type { TableName } from '../../shared/tables.js';
 import { createLambdaContext, type HttpHandler, startApiServer } from './api-server.js';
 import { type EmulatorEndpoints, type EmulatorPorts, type Emulators, startEmulators } from './emulators.js';
+import { LOCAL_IDP_DISPLAY_NAME, type LocalIdp, startLocalIdp } from './local-idp.js';
 import { createQueues, createTables, type QueueOptions } from './provision.js';
 import { type ScheduledInvoke, type Scheduler, scheduledEvent, startScheduler } from './scheduler.js';
 import { type SqsPoller, startSqsPoller } from './sqs-poller.js';
@@ -55,6 +56,13 @@ export interface LocalStackOptions {
   readonly accessLog?: (line: string) => void;
   /** Handler failures. @default console.error */
   readonly logError?: (message: string, error: unknown) => void;
+  /**
+   * Run the development OpenID provider (scripts/local/local-idp.ts) and register it as SSO provider `local`
+   * ("Local IdP"). `port` 0 picks a free one. @default off
+   */
+  readonly localIdp?: { readonly port?: number; readonly jitCreate?: boolean };
+  /** More SSO providers, as in the SSO_PROVIDERS variable (clientSecret inline). @default none */
+  readonly ssoProviders?: readonly Readonly<Record<string, unknown>>[];
 }
 
 export interface LocalStack {
@@ -69,6 +77,8 @@ export interface LocalStack {
   readonly dynamodbPid: number | undefined;
   /** Whether functions/notifier.ts is being fed from the queue. */
   readonly notifierRunning: boolean;
+  /** Issuer URL of the local IdP, when it runs. */
+  readonly localIdpUrl: string | undefined;
   /** Runs the dispatcher once now (after any scheduled run in progress) and resolves with its result. */
   runDispatcher(): Promise<unknown>;
   stop(): Promise<void>;
@@ -175,6 +185,39 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     });
     cleanup.push(restoreUrls);
 
+    let localIdp: LocalIdp | undefined;
+    const ssoProviders: Readonly<Record<string, unknown>>[] = [...(options.ssoProviders ?? [])];
+    if (options.localIdp) {
+      const clientSecret = randomBytes(24).toString('base64url');
+      localIdp = await startLocalIdp({
+        port: options.localIdp.port ?? 0,
+        clients: [
+          {
+            clientId: 'account-shield-local',
+            clientSecret,
+            redirectUris: [`${api.url}/v1/auth/sso/local/callback`],
+          },
+        ],
+      });
+      const started = localIdp;
+      cleanup.push(() => started.close());
+      ssoProviders.unshift({
+        id: 'local',
+        displayName: LOCAL_IDP_DISPLAY_NAME,
+        issuer: localIdp.issuer,
+        clientId: 'account-shield-local',
+        clientSecret,
+        jitCreate: options.localIdp.jitCreate ?? false,
+      });
+    }
+    // The callback URLs registered at the providers are built from the API's own origin.
+    cleanup.push(
+      setEnv({
+        API_BASE_URL: options.env?.API_BASE_URL ?? api.url,
+        SSO_PROVIDERS: options.env?.SSO_PROVIDERS ?? JSON.stringify(ssoProviders),
+      }),
+    );
+
     if (options.preloadFunctions) {
       const names = new Set<string>(routes.map((route) => route.functionName));
       for (const name of ['notifier', 'dispatcher']) if (functionExists(name)) names.add(name);
@@ -248,6 +291,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       dlqUrl: queues.dlqUrl,
       dynamodbPid: emulators?.dynamodbPid,
       notifierRunning: poller !== undefined,
+      localIdpUrl: localIdp?.issuer,
       runDispatcher() {
         if (scheduler) return scheduler.runNow();
         if (!dispatcherExists) return Promise.reject(new Error('functions/dispatcher.ts does not exist yet'));

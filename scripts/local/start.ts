@@ -1,6 +1,6 @@
 /**
  * `npm start`: the whole stack on this machine, no Docker and no AWS account. Configured by PORT,
- * ADMIN_TOKEN, PUBLIC_APP_URL, LOCAL_DYNAMODB_PORT, LOCAL_SQS_PORT and LOCAL_SES_PORT.
+ * ADMIN_TOKEN, PUBLIC_APP_URL, LOCAL_DYNAMODB_PORT, LOCAL_SQS_PORT, LOCAL_SES_PORT and LOCAL_IDP_PORT.
  */
 import { join } from 'node:path';
 import { routes } from '../../functions/routes.js';
@@ -43,6 +43,8 @@ function printReady(stack: LocalStack, sesPort: string, elapsedMs: number): void
     `Mailbox      http://127.0.0.1:${sesPort}/`,
     `DynamoDB     ${stack.endpoints.dynamodb}`,
     `SQS          ${stack.endpoints.sqs}`,
+    `Local IdP    ${stack.localIdpUrl ?? 'not running'}`,
+    `             (SSO provider "local": ${stack.apiUrl}/v1/auth/sso/local/start, any email signs in)`,
     `Notifier     ${stack.notifierRunning ? 'polling the notifications queue' : 'not running'}`,
     '',
     'Ctrl-C stops everything.',
@@ -55,8 +57,10 @@ async function main(): Promise<void> {
   const startedAt = performance.now();
   const apiPort = portFromEnv('PORT', 3000);
   const sesPort = portFromEnv('LOCAL_SES_PORT', 8005);
+  const idpPort = portFromEnv('LOCAL_IDP_PORT', 8006);
   // Checked before the emulators boot, so a second `npm start` fails at once rather than after seconds.
   await assertPortFree(apiPort, 'PORT', '127.0.0.1');
+  await assertPortFree(idpPort, 'LOCAL_IDP_PORT', '127.0.0.1');
   const starting = startLocalStack({
     prefix: 'account-shield-local',
     apiPort,
@@ -68,6 +72,8 @@ async function main(): Promise<void> {
       sqsPort: portFromEnv('LOCAL_SQS_PORT', 9324),
       sesPort,
     },
+    // Just-in-time accounts locally: any email at the Local IdP gets an SSO account on first sign-in.
+    localIdp: { port: idpPort, jitCreate: true },
     preloadFunctions: true,
     log: (line) => console.log(line),
     accessLog: (line) => console.log(line),

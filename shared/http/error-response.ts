@@ -1,5 +1,6 @@
 import { isDependencyFailure } from '../aws/dynamodb-errors.js';
-import { ApiError, DependencyUnavailableError } from '../errors.js';
+import { ApiError, DependencyUnavailableError, InvalidRequestError } from '../errors.js';
+import { SsoFlowError } from '../ports/identity-providers.js';
 import type { HttpResult } from './responses.js';
 
 export interface ErrorLogger {
@@ -15,6 +16,13 @@ export function errorToHttpResult(error: unknown, logger: ErrorLogger): HttpResu
   let apiError: ApiError;
   if (error instanceof ApiError) {
     apiError = error;
+  } else if (error instanceof SsoFlowError) {
+    // Only start and link routes get here (the callback redirects): the provider could not be reached.
+    logger.warn('identity provider failure', { code: error.code, error: error.cause ?? error.message });
+    apiError =
+      error.code === 'unavailable'
+        ? new DependencyUnavailableError(error)
+        : new InvalidRequestError('The identity provider refused the request.');
   } else if (isDependencyFailure(error)) {
     logger.warn('dependency unavailable', { error });
     apiError = new DependencyUnavailableError(error);

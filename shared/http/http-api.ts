@@ -19,6 +19,11 @@ import { type HttpResult, toApiGatewayResult } from './responses.js';
 export interface HttpRequest<Body> {
   readonly body: Body;
   readonly pathParameters: Readonly<Record<string, string | undefined>>;
+  /** Query parameters (repeated ones joined by commas, as API Gateway does) and the raw query string. */
+  readonly query: Readonly<Record<string, string | undefined>>;
+  readonly rawQueryString: string;
+  /** Request cookies by name (the first of duplicates). */
+  readonly cookies: Readonly<Record<string, string>>;
   readonly origin: RequestOrigin;
   /** Set on bearer routes; absent elsewhere. */
   readonly principal: Principal | undefined;
@@ -82,6 +87,17 @@ function httpErrors(
   };
 }
 
+function cookiesOf(event: APIGatewayProxyEventV2): Record<string, string> {
+  const cookies: Record<string, string> = {};
+  for (const cookie of event.cookies ?? []) {
+    const index = cookie.indexOf('=');
+    if (index <= 0) continue;
+    const name = cookie.slice(0, index).trim();
+    if (!(name in cookies)) cookies[name] = cookie.slice(index + 1).trim();
+  }
+  return cookies;
+}
+
 function originOf(event: APIGatewayProxyEventV2): RequestOrigin {
   return {
     ip: event.requestContext?.http?.sourceIp ?? null,
@@ -131,7 +147,15 @@ export function createHttpHandler(
     } else if (event.body !== undefined && Buffer.byteLength(event.body, 'utf8') > MAX_BODY_BYTES) {
       throw new PayloadTooLargeError(MAX_BODY_BYTES);
     }
-    const request = { body, pathParameters: event.pathParameters ?? {}, origin: originOf(event), principal };
+    const request = {
+      body,
+      pathParameters: event.pathParameters ?? {},
+      query: event.queryStringParameters ?? {},
+      rawQueryString: event.rawQueryString ?? '',
+      cookies: cookiesOf(event),
+      origin: originOf(event),
+      principal,
+    };
     const execute = () => handler.handle(request as HttpRequest<never>, deps);
     const key = definition.idempotent ? idempotencyKeyOf(event.headers) : undefined;
     if (key === undefined) return execute();

@@ -15,6 +15,8 @@ export interface HttpResult {
   readonly status: number;
   readonly body?: unknown;
   readonly headers?: Readonly<Record<string, string>>;
+  /** Set-Cookie values (payload 2.0 `cookies`). */
+  readonly cookies?: readonly string[];
 }
 
 export const json = (status: number, body: unknown, headers: Record<string, string> = {}): HttpResult => ({
@@ -24,6 +26,13 @@ export const json = (status: number, body: unknown, headers: Record<string, stri
 });
 
 export const noContent = (): HttpResult => ({ status: 204 });
+
+/** 302 for browser navigations (the SSO start and callback routes). */
+export const redirect = (location: string, cookies: readonly string[] = []): HttpResult => ({
+  status: 302,
+  headers: { location },
+  cookies,
+});
 
 export function toApiGatewayResult(result: HttpResult): APIGatewayProxyStructuredResultV2 {
   const hasBody = result.body !== undefined && result.status !== 204;
@@ -35,5 +44,6 @@ export function toApiGatewayResult(result: HttpResult): APIGatewayProxyStructure
       ...result.headers,
     },
     ...(hasBody ? { body: JSON.stringify(result.body) } : {}),
+    ...(result.cookies && result.cookies.length > 0 ? { cookies: [...result.cookies] } : {}),
   };
 }

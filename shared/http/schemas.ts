@@ -68,3 +68,8 @@ export const changePasswordBody = z.strictObject({
 export const totpSetupBody = z.strictObject({ password });
 export const totpConfirmBody = z.strictObject({ otp });
 export const totpDisableBody = z.strictObject({ password, otp });
+
+export const ssoExchangeBody = z.strictObject({
+  code: z.string().min(1).max(512),
+  deviceName: deviceName.optional(),
+});

@@ -18,7 +18,8 @@ export type SecurityEventType =
   | 'mfa_disabled'
   | 'recovery_code_used'
   | 'second_factor_failed'
-  | 'incident_action';
+  | 'incident_action'
+  | 'sso_linked';
 
 export interface SecurityEvent {
   readonly type: SecurityEventType;

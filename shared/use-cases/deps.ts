@@ -8,6 +8,7 @@ import type { BulkMailer } from '../ports/bulk-mailer.js';
 import type { Clock } from '../ports/clock.js';
 import type { DispatcherTrigger } from '../ports/dispatcher-trigger.js';
 import type { Logger } from '../ports/logger.js';
+import type { IdentityProviders } from '../ports/identity-providers.js';
 import type { Mailer } from '../ports/mailer.js';
 import type { NotificationQueue } from '../ports/notification-queue.js';
 import type { SecretBox } from '../ports/secret-box.js';
@@ -21,6 +22,9 @@ import type { RevocationStateReader } from '../stores/revocation-state.js';
 import type { SecurityEventsStore } from '../stores/security-events-store.js';
 import type { SendRateLimiter } from '../stores/send-rate-limiter.js';
 import type { SessionsStore } from '../stores/sessions-store.js';
+import type { SsoFlowsStore } from '../stores/sso-flows-store.js';
+import type { SsoLinksStore } from '../stores/sso-links-store.js';
+import type { SsoLoginCodesStore } from '../stores/sso-login-codes-store.js';
 import type { TenantPolicyStore } from '../stores/tenant-policy-store.js';
 import type { ThrottleStore } from '../stores/throttle-store.js';
 import type { UsersStore } from '../stores/users-store.js';
@@ -59,4 +63,9 @@ export interface Deps {
   readonly dispatcherTrigger: DispatcherTrigger;
   /** Records of admin writes sent with an Idempotency-Key (used by the HTTP adapter, not by use-cases). */
   readonly idempotency: IdempotencyStore;
+  /** The configured OpenID Connect providers of SSO sign-in. */
+  readonly identityProviders: IdentityProviders;
+  readonly ssoFlows: SsoFlowsStore;
+  readonly ssoLinks: SsoLinksStore;
+  readonly ssoLoginCodes: SsoLoginCodesStore;
 }

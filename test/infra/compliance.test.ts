@@ -40,9 +40,17 @@ let outdir: string;
 let templateFile: string;
 
 beforeAll(() => {
-  // GIVEN only the required context (no alarm email), as `cdk synth -c domain=... -c publicAppUrl=...` would
+  // GIVEN the required context (no alarm email), as `cdk synth -c domain=... -c publicAppUrl=...` would, plus an
+  // SSO provider whose client secret the stack creates (its acknowledged findings are part of what is checked)
   outdir = mkdtempSync(join(tmpdir(), 'account-shield-synth-'));
-  app = testApp({ outdir });
+  app = testApp({
+    outdir,
+    context: {
+      ssoProviders: [
+        { id: 'google', displayName: 'Google', issuer: 'https://accounts.google.com', clientId: 'client' },
+      ],
+    },
+  });
   stack = addAccountShield(app, { env: {} });
   // WHEN the app is synthesized, with cdk-nag registered as a validation plugin by addAccountShield
   const assembly = app.synth();
@@ -63,12 +71,15 @@ describe('GIVEN the app with the required context WHEN synthesized', () => {
   test('THEN every acknowledgement is one of the reviewed kinds and gives a reason', () => {
     const acks = acknowledgements(app);
     // L1: runtime pinned; APIG4: public or handler-checked routes; IAM5: execute-api ARNs of parameterised admin routes;
-    // SMG4: the public key set, which holds no secret and changes with every rotation of the signing key.
+    // SMG4: the public key set, which holds no secret and changes with every rotation of the signing key, and SSO
+    // client secrets, which the identity provider issues and rotates.
     const reviewed =
       /^AwsSolutions-(L1|APIG4|SMG4|IAM5\[Resource::arn:[^\]]*:execute-api:[^\]]*\/\$default\/[^\]]*\])$/;
     for (const ack of acks) {
       expect(ack.id).toMatch(reviewed);
       expect(ack.reason.length).toBeGreaterThan(60);
+      if (ack.id === 'AwsSolutions-SMG4')
+        expect(ack.path).toMatch(/\/SsoProviders\/\w+ClientSecret|SigningKey\/PublicKeys/);
     }
     // APIG4 only on routes that are public or check bearer tokens in the handler (and the $default 404
     // route), never on admin routes.
@@ -76,7 +87,7 @@ describe('GIVEN the app with the required context WHEN synthesized', () => {
     expect(apig4Routes).toHaveLength(routes.filter((route) => route.auth !== 'admin').length + 1);
     expect(apig4Routes.some((ack) => ack.path.endsWith('/UnknownRoute'))).toBe(true);
     // The private signing key secret rotates; only the public key set is exempt.
-    const smg4 = acks.filter((ack) => ack.id === 'AwsSolutions-SMG4');
+    const smg4 = acks.filter((ack) => ack.id === 'AwsSolutions-SMG4' && !ack.path.includes('/SsoProviders/'));
     expect(smg4.map((ack) => ack.path.split('/').slice(-2).join('/'))).toEqual(['SigningKey/PublicKeys']);
   });
 

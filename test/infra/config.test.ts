@@ -52,6 +52,8 @@ describe('GIVEN only the required settings', () => {
       apiBurstLimit: 200,
       signingKeyRotationDays: 30,
       breachedPasswordCheck: 'off',
+      ssoProviders: [],
+      apiBaseUrl: 'https://app.example.com',
     });
   });
 
@@ -90,6 +92,48 @@ describe('GIVEN invalid settings', () => {
     [{ removalPolicy: 'snapshot' }, 'removalPolicy must be one of retain | destroy'],
     [{ logRetentionDays: 45 }, 'logRetentionDays must be one of'],
     [{ alarmEmail: 'not-an-address' }, 'alarmEmail must be an email address'],
+    [{ ssoProviders: '{not json' }, 'ssoProviders must be a JSON array'],
+    [
+      {
+        ssoProviders: [
+          { id: 'Google!', displayName: 'G', issuer: 'https://accounts.google.com', clientId: 'c' },
+        ],
+      },
+      'ssoProviders[0].id must be',
+    ],
+    [
+      { ssoProviders: [{ id: 'g', displayName: 'G', issuer: 'http://idp.example.com', clientId: 'c' }] },
+      'ssoProviders[0].issuer must be an https URL',
+    ],
+    [
+      {
+        ssoProviders: [
+          {
+            id: 'g',
+            displayName: 'G',
+            issuer: 'https://idp.example.com',
+            clientId: 'c',
+            clientSecret: 'plain',
+          },
+        ],
+      },
+      'ssoProviders[0].clientSecret is not a provider setting',
+    ],
+    [
+      {
+        ssoProviders: [
+          {
+            id: 'g',
+            displayName: 'G',
+            issuer: 'https://idp.example.com',
+            clientId: 'c',
+            clientSecretArn: 'secret',
+          },
+        ],
+      },
+      'clientSecretArn must be the complete ARN',
+    ],
+    [{ apiBaseUrl: 'http://api.example.com' }, 'apiBaseUrl must use https'],
   ])('THEN %j is refused with a message saying why', (override, message) => {
     expect(() => loadDeploymentConfig(fromContext({ ...required, ...override }), {})).toThrow(message);
   });
@@ -105,6 +149,26 @@ describe('GIVEN invalid settings', () => {
     );
     expect(config.corsAllowedOrigins).toEqual(['https://a.example.com', 'https://b.example.com']);
     expect(config.sesMaxSendRate).toBe(50);
+  });
+});
+
+describe('GIVEN SSO providers', () => {
+  test('THEN a JSON string (from -c or the environment) is parsed, jitCreate defaulting to false', () => {
+    const providers = [
+      {
+        id: 'google',
+        displayName: 'Google',
+        issuer: 'https://accounts.google.com',
+        clientId: 'abc.apps.googleusercontent.com',
+      },
+    ];
+    const config = loadDeploymentConfig(fromContext(required), {
+      [envVarFor('ssoProviders')]: JSON.stringify(providers),
+      [envVarFor('apiBaseUrl')]: 'https://api.example.com/',
+    });
+    expect(envVarFor('ssoProviders')).toBe('ACCOUNT_SHIELD_SSO_PROVIDERS');
+    expect(config.ssoProviders).toEqual([{ ...providers[0], jitCreate: false }]);
+    expect(config.apiBaseUrl).toBe('https://api.example.com');
   });
 });
 

@@ -15,6 +15,20 @@ import { testApp } from './support/app.js';
 type Resource = { Type: string; Properties: Record<string, unknown>; DependsOn?: string[] };
 type Statement = { Effect: string; Action: string | string[]; Resource: unknown; Condition?: unknown };
 
+/** One provider whose secret the stack creates, one with an existing secret. */
+const EXISTING_SECRET_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:okta-client-AbCdEf';
+const SSO_PROVIDERS = [
+  { id: 'google', displayName: 'Google', issuer: 'https://accounts.google.com', clientId: 'google-client' },
+  {
+    id: 'okta',
+    displayName: 'Okta',
+    issuer: 'https://example.okta.com',
+    clientId: 'okta-client',
+    clientSecretArn: EXISTING_SECRET_ARN,
+    jitCreate: true,
+  },
+];
+
 let stack: AccountShieldStack;
 let template: Template;
 let resources: Record<string, Resource>;
@@ -104,6 +118,12 @@ function expectedPairs(workload: Workload, fn: AppFunction): Set<string> {
   }
   if (access.invokeDispatcher)
     add(['lambda:InvokeFunction'], [stack.dispatcher.dispatcher.function.functionArn]);
+  if (access.ssoClientSecrets) {
+    add(
+      ['secretsmanager:GetSecretValue'],
+      stack.ssoProviders.resources.clientSecrets.map((secret) => secret.secretArn),
+    );
+  }
   if (workload === 'notifier') {
     // Granted by the SQS event source so Lambda can poll on the notifier's behalf.
     add(
@@ -129,7 +149,7 @@ const environmentOf = (fn: AppFunction) =>
 
 beforeAll(() => {
   // GIVEN the required context plus an alarm email, WHEN the app is synthesized (once for this file)
-  const app = testApp({ context: { alarmEmail: 'ops@example.com' } });
+  const app = testApp({ context: { alarmEmail: 'ops@example.com', ssoProviders: SSO_PROVIDERS } });
   stack = addAccountShield(app, { env: {} });
   template = Template.fromStack(stack);
   resources = template.toJSON().Resources as Record<string, Resource>;
@@ -416,7 +436,7 @@ describe('GIVEN the stack WHEN synthesized THEN least privilege', () => {
       .filter(([, fn]) => grantedPairs(fn).has(`secretsmanager:GetSecretValue @ ${privateSecret}`))
       .map(([workload]) => workload)
       .sort();
-    expect(readers).toEqual(['keyRotation', 'login', 'password']);
+    expect(readers).toEqual(['keyRotation', 'login', 'password', 'sso']);
   });
 
   test('gives every function that only verifies the public key set, and nothing that only verifies the private key', () => {
@@ -724,5 +744,45 @@ describe('GIVEN the stack WHEN synthesized THEN the alarms', () => {
       Endpoint: 'ops@example.com',
       TopicArn: topicRef(),
     });
+  });
+});
+
+describe('GIVEN SSO providers in the context WHEN synthesized THEN the sso function', () => {
+  test('gets the providers (secret ARNs, never secret values) and the callback origin; no other function does', () => {
+    const sso = stack.apiFunctions.functionFor('sso');
+    const env = environmentOf(sso);
+    // A CloudFormation join: the created secret's ARN is a reference, the existing one a literal.
+    const rendered = json(stack.resolve(env['SSO_PROVIDERS']));
+    expect(rendered).toContain(EXISTING_SECRET_ARN);
+    expect(rendered).toContain('google-client');
+    expect(rendered).toContain('https://accounts.google.com');
+    expect(rendered).toContain(logicalId(stack.ssoProviders.node.findChild('googleClientSecret') as never));
+    expect(rendered).not.toMatch(/clientSecret\\?":/);
+    expect(env['API_BASE_URL']).toBe('https://app.example.com');
+    for (const [workload, fn] of appFunctions()) {
+      if (workload === 'sso') continue;
+      expect({ workload, sso: environmentOf(fn)['SSO_PROVIDERS'] }).toEqual({ workload, sso: undefined });
+    }
+  });
+
+  test('creates a secret for a provider without clientSecretArn and outputs the redirect URIs', () => {
+    template.resourceCountIs('AWS::SecretsManager::Secret', 2); // the signing key and Google's client secret
+    const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
+    const values = Object.values(outputs).map((output) => json(output.Value));
+    expect(values).toContain(json('https://app.example.com/v1/auth/sso/google/callback'));
+    expect(values).toContain(json('https://app.example.com/v1/auth/sso/okta/callback'));
+  });
+
+  test("lets only the sso function read the providers' client secrets", () => {
+    const secretArns = stack.ssoProviders.resources.clientSecrets.map((s) =>
+      json(stack.resolve(s.secretArn)),
+    );
+    expect(secretArns).toHaveLength(2);
+    for (const [workload, fn] of appFunctions()) {
+      const reads = [...grantedPairs(fn)].filter((pair) =>
+        secretArns.some((arn) => pair.endsWith(`@ ${arn}`)),
+      );
+      expect({ workload, reads: reads.length }).toEqual({ workload, reads: workload === 'sso' ? 2 : 0 });
+    }
   });
 });

@@ -23,6 +23,10 @@ export interface TestStackOptions {
   /** Extra or overriding variables for the functions (LOG_LEVEL, throttle limits, ...). */
   readonly env?: Readonly<Record<string, string>>;
   readonly publicAppUrl?: string;
+  /** Run the local IdP as SSO provider `local` (scripts/local/local-idp.ts) on a free port. @default off */
+  readonly localIdp?: { readonly jitCreate?: boolean };
+  /** More SSO providers (SSO_PROVIDERS entries with inline clientSecret). */
+  readonly ssoProviders?: readonly Readonly<Record<string, unknown>>[];
 }
 
 export interface SentMail {
@@ -54,6 +58,8 @@ export interface TestStack {
   readonly queueUrl: string;
   readonly dlqUrl: string;
   readonly ses: MailReader;
+  /** Issuer of the local IdP, when started with `localIdp`. */
+  readonly localIdpUrl: string | undefined;
   runDispatcher(): Promise<unknown>;
   stop(): Promise<void>;
 }
@@ -85,6 +91,8 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
         ? undefined
         : { visibilityTimeoutSeconds: options.queueVisibilityTimeoutSeconds },
     env: { LOG_LEVEL: 'WARN', ...options.env },
+    localIdp: options.localIdp ? { port: 0, jitCreate: options.localIdp.jitCreate } : undefined,
+    ssoProviders: options.ssoProviders,
   };
   let stack: LocalStack;
   try {
@@ -101,6 +109,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     queueUrl: stack.queueUrl,
     dlqUrl: stack.dlqUrl,
     ses: mailReader(stack.endpoints.ses, startedAt),
+    localIdpUrl: stack.localIdpUrl,
     runDispatcher: () => stack.runDispatcher(),
     async stop() {
       await stack.stop();
