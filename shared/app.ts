@@ -17,6 +17,7 @@ import { createArgon2Hasher } from './crypto/password-hasher.js';
 import { loadPasswordBlocklist } from './domain/password-blocklist.js';
 import { type Clock, systemClock } from './ports/clock.js';
 import { inProcessDispatcherTrigger } from './ports/dispatcher-trigger.js';
+import { createLogOperatorAlerts } from './ports/operator-alerts.js';
 import { CampaignAudience } from './stores/campaign-audience.js';
 import { DeliveriesStore } from './stores/deliveries-store.js';
 import { IncidentDeliveriesStore } from './stores/incident-deliveries-store.js';
@@ -124,5 +125,6 @@ export function createDeps(
     dispatcherTrigger: config.dispatcherFunctionName
       ? createLambdaDispatcherTrigger({ functionName: config.dispatcherFunctionName, region: config.region })
       : inProcessDispatcherTrigger,
+    operatorAlerts: createLogOperatorAlerts(),
   };
 }

@@ -135,7 +135,12 @@ export class AccountShieldHttpApi extends Construct {
         ...(authorizer ? { authorizer } : {}),
       });
       if (!httpRoute) throw new Error(`API Gateway created no route for ${routeKey(route)}`);
-      if (route.auth === 'none') {
+      if (route.functionName === 'pages') {
+        Validations.of(httpRoute).acknowledge({
+          id: 'AwsSolutions-APIG4',
+          reason: `${routeKey(route)} is a hosted account page (static HTML or script); what needs a session asks the API with a bearer token.`,
+        });
+      } else if (route.auth === 'none') {
         Validations.of(httpRoute).acknowledge({
           id: 'AwsSolutions-APIG4',
           reason:

@@ -17,7 +17,8 @@ export type SecurityEventType =
   | 'mfa_enabled'
   | 'mfa_disabled'
   | 'recovery_code_used'
-  | 'incident_action';
+  | 'incident_action'
+  | 'account_secured';
 
 export interface SecurityEvent {
   readonly type: SecurityEventType;

@@ -8,6 +8,7 @@ import type { Clock } from '../ports/clock.js';
 import type { DispatcherTrigger } from '../ports/dispatcher-trigger.js';
 import type { Mailer } from '../ports/mailer.js';
 import type { NotificationQueue } from '../ports/notification-queue.js';
+import type { OperatorAlerts } from '../ports/operator-alerts.js';
 import type { SecretBox } from '../ports/secret-box.js';
 import type { CampaignAudience } from '../stores/campaign-audience.js';
 import type { DeliveriesStore } from '../stores/deliveries-store.js';
@@ -49,4 +50,6 @@ export interface Deps {
   readonly audience: CampaignAudience;
   readonly bulkMailer: BulkMailer;
   readonly dispatcherTrigger: DispatcherTrigger;
+  /** Alerts for the people running the service (a user-reported compromise). */
+  readonly operatorAlerts: OperatorAlerts;
 }
