@@ -1,0 +1,107 @@
+/**
+ * Real-browser helpers for the hosted-page tests: Debian's Chromium driven by playwright-core (no browser
+ * download), axe-core injected for the accessibility pass, screenshots under test/artifacts/.
+ */
+import { mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+
+const require = createRequire(import.meta.url);
+export const artifactsDir = join(process.cwd(), 'test', 'artifacts');
+
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--headless',
+  '--disable-gpu',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+export function launchBrowser(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    args: CHROMIUM_ARGS,
+    timeout: 20_000,
+  });
+}
+
+/** A fresh context is a fresh device: its own sessionStorage, so its own sign-in. */
+export async function newDevice(
+  browser: Browser,
+  options: { width?: number; bypassCSP?: boolean } = {},
+): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext({
+    viewport: { width: options.width ?? 1000, height: 900 },
+    bypassCSP: options.bypassCSP ?? false,
+  });
+  context.setDefaultTimeout(10_000);
+  const page = await context.newPage();
+  return { context, page };
+}
+
+export async function screenshot(page: Page, name: string): Promise<void> {
+  mkdirSync(artifactsDir, { recursive: true });
+  await page.screenshot({ path: join(artifactsDir, `${name}.png`), fullPage: true });
+}
+
+export interface AxeViolation {
+  readonly id: string;
+  readonly impact: string | null;
+  readonly help: string;
+  readonly nodes: readonly { readonly target: readonly string[] }[];
+}
+
+const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+
+/**
+ * axe-core's serious and critical findings on the page as it is now. The page must come from a context opened
+ * with `bypassCSP: true`: the strict CSP (rightly) refuses the injected script otherwise.
+ */
+export async function seriousAxeViolations(page: Page): Promise<AxeViolation[]> {
+  await page.addScriptTag({ content: axeSource });
+  const violations = await page.evaluate(async () => {
+    const axe = (window as unknown as { axe: { run: (context: Document) => Promise<{ violations: unknown[] }> } })
+      .axe;
+    const result = await axe.run(document);
+    return result.violations;
+  });
+  return (violations as AxeViolation[]).filter(
+    (violation) => violation.impact === 'serious' || violation.impact === 'critical',
+  );
+}
+
+/** Whether the document is wider than the viewport (horizontal scrolling at this width). */
+export function scrollsHorizontally(page: Page): Promise<boolean> {
+  return page.evaluate(() => document.documentElement.scrollWidth > document.documentElement.clientWidth);
+}
+
+/** The link of a mail's text part that leads to one of our pages (a reset link, /security, ...). */
+export function linkIn(text: string | undefined, path: string): string {
+  const escaped = path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const match = new RegExp(`https?://[^\\s>"]+${escaped}[^\\s>"]*`).exec(text ?? '');
+  if (!match) throw new Error(`no ${path} link in mail: ${text}`);
+  return match[0];
+}
+
+/** Signs in through /login (password, then the code when one is given). */
+export async function signInThroughPage(
+  page: Page,
+  apiUrl: string,
+  account: { readonly email: string; readonly password: string },
+  options: { readonly code?: () => string; readonly returnTo?: string } = {},
+): Promise<void> {
+  const returnTo = options.returnTo ?? '/security';
+  await page.goto(`${apiUrl}/login?returnTo=${encodeURIComponent(returnTo)}`);
+  await page.getByLabel('Email or username').fill(account.email);
+  await page.getByLabel('Password').fill(account.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  if (options.code) {
+    await page.getByLabel('Code').waitFor({ state: 'visible' });
+    await page.getByLabel('Code').fill(options.code());
+    await page.getByRole('button', { name: 'Sign in' }).click();
+  }
+  await page.waitForURL(`${apiUrl}${returnTo}`);
+}
