@@ -19,7 +19,9 @@ export interface OperatorAlerts {
 export const OPERATOR_ALERT_NAMESPACE = 'AccountShield';
 export const USER_REPORTED_COMPROMISE_METRIC = 'UserReportedCompromise';
 
-export function createLogOperatorAlerts(write: (line: string) => void = console.log): OperatorAlerts {
+export function createLogOperatorAlerts(
+  write: (line: string) => void = (line) => console.log(line),
+): OperatorAlerts {
   return {
     raise(alert) {
       write(

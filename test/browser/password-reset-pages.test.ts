@@ -5,7 +5,7 @@
  */
 import { generate } from 'otplib';
 import type { Browser } from 'playwright-core';
-import { linkIn, launchBrowser, newDevice, screenshot } from '../support/browser.js';
+import { launchBrowser, linkIn, newDevice, screenshot } from '../support/browser.js';
 import { type Api, logIn, signUp, uniqueName } from '../support/fixtures.js';
 import { api } from '../support/http.js';
 import { startTestStack, type TestStack } from '../support/test-stack.js';
@@ -62,7 +62,9 @@ describe('password reset pages', () => {
     await page.getByRole('button', { name: 'Reset password' }).click();
     await page.getByText('Your password has been changed.').waitFor();
     const resetAt = Date.now();
-    await expect(page.getByRole('status').textContent()).resolves.toContain('All your devices have been signed out');
+    await expect(page.getByRole('status').textContent()).resolves.toContain(
+      'All your devices have been signed out',
+    );
 
     // Revocation is visible within 1 s of the reset.
     let status = 200;
@@ -98,7 +100,7 @@ describe('password reset pages', () => {
     await page.getByLabel('New password').fill('short');
     await page.getByRole('button', { name: 'Reset password' }).click();
     await page.getByRole('alert').getByText('Use at least 8 characters.').waitFor();
-    await page.getByLabel('New password').fill(account.email.split('@')[0] + '-and-more');
+    await page.getByLabel('New password').fill(`${account.email.split('@')[0]}-and-more`);
     await page.getByRole('button', { name: 'Reset password' }).click();
     await page.getByRole('alert').getByText('must not contain your email address or username').waitFor();
     await page.getByLabel('New password').fill(newPassword());
@@ -111,9 +113,9 @@ describe('password reset pages', () => {
     await secondVisit.getByLabel('New password').fill(newPassword());
     await secondVisit.getByRole('button', { name: 'Reset password' }).click();
     await secondVisit.getByText('This reset link has already been used or has expired.').waitFor();
-    await expect(secondVisit.getByRole('link', { name: 'Request a new link' }).getAttribute('href')).resolves.toBe(
-      '/forgot-password',
-    );
+    await expect(
+      secondVisit.getByRole('link', { name: 'Request a new link' }).getAttribute('href'),
+    ).resolves.toBe('/forgot-password');
     await expect(secondVisit.getByLabel('New password').isVisible()).resolves.toBe(false);
     await Promise.all([context.close(), again.close()]);
   });
