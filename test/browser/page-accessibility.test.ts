@@ -56,7 +56,7 @@ const pages: readonly PageCase[] = [
     path: '/reset-password#token=not-a-real-token-but-long-enough-to-look-like-one',
     name: 'reset-password-form',
     signedIn: false,
-    ready: (page) => page.waitForFunction(() => !location.hash),
+    ready: (page) => page.waitForFunction('!location.hash'),
   },
   {
     path: '/security',

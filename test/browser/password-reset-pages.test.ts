@@ -54,7 +54,7 @@ describe('password reset pages', () => {
     page.on('request', (request) => requests.push(request.url()));
     await page.goto(link);
     // The token leaves the address bar at once; it travels only in the POST body.
-    await page.waitForFunction(() => !location.hash);
+    await page.waitForFunction('!location.hash');
     const box = page.getByLabel('Sign out connected devices after password change');
     await expect(box.isChecked()).resolves.toBe(true);
     await page.getByLabel('New password').fill(newPassword());

@@ -31,9 +31,8 @@ const codeAt = (secret: string, offsetSteps = 0) =>
 
 /** The access token the page keeps in sessionStorage. */
 const storedAccessToken = (page: Page) =>
-  page.evaluate(
-    () => JSON.parse(sessionStorage.getItem('account-shield.session') ?? '{}').accessToken as string,
-  );
+  // A string: this file is type-checked for Node, and the expression runs in the page.
+  page.evaluate<string>("JSON.parse(sessionStorage.getItem('account-shield.session') ?? '{}').accessToken");
 
 describe('/security and /login', () => {
   it('turns on two-factor from the page (secret read from the page), then signs in with the code step', async () => {

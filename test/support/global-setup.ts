@@ -26,7 +26,10 @@ export default async function globalSetup(
     '../../scripts/local/emulators.js',
     import.meta.url,
   );
-  const { buildPages }: typeof import('../../web/build.js') = await tsx.import('../../web/build.js', import.meta.url);
+  const { buildPages }: typeof import('../../web/build.js') = await tsx.import(
+    '../../web/build.js',
+    import.meta.url,
+  );
   // The hosted pages are bundled once per run; every test stack serves this directory.
   const [emulators, pages] = await Promise.all([
     startEmulators({ dynamodbPort: 0, sqsPort: 0, sesPort: 0 }),
