@@ -139,6 +139,14 @@ export class AccountShieldStack extends Stack {
       corsAllowedOrigins: config.corsAllowedOrigins,
       rateLimit: config.apiRateLimit,
       burstLimit: config.apiBurstLimit,
+      ...(config.pagesCertificateArn
+        ? {
+            customDomain: {
+              domainName: new URL(config.publicAppUrl).hostname,
+              certificateArn: config.pagesCertificateArn,
+            },
+          }
+        : {}),
       ...logs,
     });
 

@@ -42,6 +42,12 @@ export interface DeploymentConfig {
   readonly signingKeyRotationDays: number;
   /** Check new passwords against Have I Been Pwned's range API ('hibp'; needs internet egress) or not. @default 'off' */
   readonly breachedPasswordCheck: 'off' | 'hibp';
+  /**
+   * ACM certificate (same region) for the host of publicAppUrl. When set, the stack gives the HTTP API that host
+   * as a custom domain, so the hosted account pages (and the API) answer at publicAppUrl; point the host's DNS at
+   * the `PagesDomainTarget` output. publicAppUrl must then have no path. @default none (serve publicAppUrl elsewhere)
+   */
+  readonly pagesCertificateArn: string | undefined;
 }
 
 /** The configuration keys, in the order they are documented. */
@@ -64,6 +70,7 @@ export const configKeys = [
   'apiBurstLimit',
   'signingKeyRotationDays',
   'breachedPasswordCheck',
+  'pagesCertificateArn',
 ] as const;
 
 export type ConfigKey = (typeof configKeys)[number];
@@ -207,6 +214,16 @@ export function loadDeploymentConfig(context: ContextLookup, env: NodeJS.Process
   if (signingKeyRotationDays > 1000)
     problems.push('signingKeyRotationDays must be at most 1000 (Secrets Manager limit)');
 
+  const pagesCertificateArn = raw('pagesCertificateArn');
+  if (pagesCertificateArn !== undefined) {
+    if (!/^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[A-Za-z0-9-]+$/.test(pagesCertificateArn))
+      problems.push(`pagesCertificateArn must be an ACM certificate ARN ${where('pagesCertificateArn')}`);
+    if (publicAppOrigin && publicAppUrl !== publicAppOrigin)
+      problems.push(
+        'publicAppUrl must have no path when pagesCertificateArn is set: the hosted pages are served at its root',
+      );
+  }
+
   const config: DeploymentConfig = {
     stackName,
     domain,
@@ -226,6 +243,7 @@ export function loadDeploymentConfig(context: ContextLookup, env: NodeJS.Process
     apiBurstLimit,
     signingKeyRotationDays,
     breachedPasswordCheck: oneOf('breachedPasswordCheck', ['off', 'hibp'] as const, 'off'),
+    pagesCertificateArn,
   };
 
   if (problems.length > 0) {

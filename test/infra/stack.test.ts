@@ -625,6 +625,28 @@ describe('GIVEN the stack WHEN synthesized THEN the hosted account pages', () =>
     expect(pairs.filter((pair) => !pair.startsWith('logs:'))).toEqual([]);
   });
 
+  test('answer at the host of publicAppUrl when a certificate is configured for it', () => {
+    // GIVEN a certificate for app.example.com WHEN synthesized THEN the API has that custom domain on its stage
+    const withDomain = Template.fromStack(
+      addAccountShield(
+        testApp({
+          context: {
+            pagesCertificateArn:
+              'arn:aws:acm:eu-west-1:123456789012:certificate/0a1b2c3d-4e5f-6789-abcd-ef0123456789',
+          },
+        }),
+        { env: {} },
+      ),
+    );
+    withDomain.hasResourceProperties('AWS::ApiGatewayV2::DomainName', {
+      DomainName: 'app.example.com',
+      DomainNameConfigurations: [Match.objectLike({ SecurityPolicy: 'TLS_1_2' })],
+    });
+    withDomain.resourceCountIs('AWS::ApiGatewayV2::ApiMapping', 1);
+    // Without the setting there is none.
+    template.resourceCountIs('AWS::ApiGatewayV2::DomainName', 0);
+  });
+
   test("are built by the pages function's bundling hook into a directory the handler serves", () => {
     const outputDir = mkdtempSync(join(tmpdir(), 'account-shield-pages-bundle-'));
     try {
