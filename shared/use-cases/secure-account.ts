@@ -17,8 +17,13 @@ export interface SecuredAccount {
  * conditional update), and gets a reset link; the report is kept in the account's history and raised to the
  * operators. The caller's own session ends too: whoever else holds it must not keep it.
  */
+export type SecureAccountDeps = Pick<
+  Deps,
+  'users' | 'revocation' | 'clock' | 'events' | 'notifications' | 'operatorAlerts'
+>;
+
 export async function secureAccount(
-  deps: Pick<Deps, 'users' | 'revocation' | 'clock' | 'events' | 'notifications' | 'operatorAlerts'>,
+  deps: SecureAccountDeps,
   principal: Principal,
   origin: RequestOrigin,
 ): Promise<SecuredAccount> {
