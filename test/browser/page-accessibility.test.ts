@@ -3,6 +3,7 @@
  * headers are the strict ones (CSP without inline script, no referrer), nothing is loaded from another origin,
  * and sign-in works by keyboard alone. Leaves a screenshot of each page in test/artifacts/.
  */
+import { jest } from '@jest/globals';
 import type { Browser, Page } from 'playwright-core';
 import {
   launchBrowser,
@@ -15,6 +16,9 @@ import {
 import { type Api, signUp, type TestAccount } from '../support/fixtures.js';
 import { api } from '../support/http.js';
 import { startTestStack, type TestStack } from '../support/test-stack.js';
+
+// A real browser on a shared 2-core machine: page steps wait on argon2 and the emulators.
+jest.setTimeout(90_000);
 
 let stack: TestStack;
 let client: Api;
@@ -94,64 +98,68 @@ async function open(page: Page, testCase: PageCase): Promise<void> {
 }
 
 describe('hosted pages', () => {
-  it('pass axe-core with no serious or critical violation (CSP bypassed for the axe pass only)', async () => {
-    const { context, page } = await newDevice(browser, { bypassCSP: true });
-    const found: Record<string, unknown> = {};
-    for (const testCase of pages) {
-      await open(page, testCase);
-      const violations = await seriousAxeViolations(page);
-      if (violations.length > 0) found[testCase.path] = violations;
-    }
-    // A page in a state its script produced: the two-factor enrolment with its QR code, and a policy error.
-    await page.goto(`${stack.apiUrl}/security`);
-    const mfa = page.getByRole('region', { name: 'Two-factor authentication' });
-    await mfa.getByLabel('Current password').filter({ visible: true }).fill(account.password);
-    await mfa.getByRole('button', { name: 'Set up two-factor authentication' }).click();
-    await mfa.getByRole('button', { name: 'Turn on' }).waitFor();
-    const enrolment = await seriousAxeViolations(page);
-    if (enrolment.length > 0) found['/security (2FA enrolment)'] = enrolment;
-    expect(found).toEqual({});
-    await context.close();
-  });
+  // One device per pass, shared by the pages (each signs in once): a context with the CSP bypassed for axe only,
+  // and a 320 px one with the CSP enforced.
+  let axeDevice: Page;
+  let narrowDevice: Page;
+  const foreign: string[] = [];
+  const cspErrors: string[] = [];
 
-  it('fit 320 px without horizontal scrolling, with the strict headers and nothing from another origin', async () => {
-    const { context, page } = await newDevice(browser, { width: 320 });
-    const foreign: string[] = [];
-    const cspErrors: string[] = [];
-    page.on('request', (request) => {
+  beforeAll(async () => {
+    axeDevice = (await newDevice(browser, { bypassCSP: true })).page;
+    narrowDevice = (await newDevice(browser, { width: 320 })).page;
+    narrowDevice.on('request', (request) => {
       if (!request.url().startsWith(stack.apiUrl)) foreign.push(request.url());
     });
-    page.on('console', (message) => {
+    narrowDevice.on('console', (message) => {
       if (message.type() === 'error' && /Content Security Policy/i.test(message.text()))
         cspErrors.push(message.text());
     });
-    const wide: string[] = [];
-    for (const testCase of pages) {
-      if (testCase.signedIn) await signInOnce(page);
-      const response = await page.goto(`${stack.apiUrl}${testCase.path}`);
+  });
+
+  afterAll(async () => {
+    await Promise.all([axeDevice?.context().close(), narrowDevice?.context().close()]);
+  });
+
+  it.each(pages)(
+    '$path passes axe-core with no serious or critical violation (CSP bypassed for axe only)',
+    async (testCase) => {
+      await open(axeDevice, testCase);
+      await expect(seriousAxeViolations(axeDevice)).resolves.toEqual([]);
+      await screenshot(axeDevice, testCase.name);
+    },
+  );
+
+  it('/security with the two-factor enrolment open (QR code) passes axe-core', async () => {
+    await signInOnce(axeDevice);
+    await axeDevice.goto(`${stack.apiUrl}/security`);
+    const mfa = axeDevice.getByRole('region', { name: 'Two-factor authentication' });
+    await mfa.getByLabel('Current password').filter({ visible: true }).fill(account.password);
+    await mfa.getByRole('button', { name: 'Set up two-factor authentication' }).click();
+    await mfa.getByRole('button', { name: 'Turn on' }).waitFor();
+    await expect(seriousAxeViolations(axeDevice)).resolves.toEqual([]);
+  });
+
+  it.each(pages)(
+    '$path fits 320 px without horizontal scrolling, with the strict headers',
+    async (testCase) => {
+      if (testCase.signedIn) await signInOnce(narrowDevice);
+      const response = await narrowDevice.goto(`${stack.apiUrl}${testCase.path}`);
       const headers = response?.headers() ?? {};
       expect(headers['content-type']).toBe('text/html; charset=utf-8');
       expect(headers['referrer-policy']).toBe('no-referrer');
       expect(headers['content-security-policy']).toContain("script-src 'self'");
       expect(headers['content-security-policy']).not.toContain('unsafe-inline');
       expect(headers['x-frame-options']).toBe('DENY');
-      await testCase.ready(page);
-      if (await scrollsHorizontally(page)) wide.push(testCase.path);
-      await screenshot(page, `${testCase.name}-320`);
-    }
-    expect(wide).toEqual([]);
+      await testCase.ready(narrowDevice);
+      await expect(scrollsHorizontally(narrowDevice)).resolves.toBe(false);
+      await screenshot(narrowDevice, `${testCase.name}-320`);
+    },
+  );
+
+  it('loaded nothing from another origin and broke no CSP rule on any page', () => {
     expect(foreign).toEqual([]);
     expect(cspErrors).toEqual([]);
-    await context.close();
-  });
-
-  it('leave a screenshot of each page at desktop width', async () => {
-    const { context, page } = await newDevice(browser);
-    for (const testCase of pages) {
-      await open(page, testCase);
-      await screenshot(page, testCase.name);
-    }
-    await context.close();
   });
 
   it('sign in by keyboard alone', async () => {

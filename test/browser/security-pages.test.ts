@@ -10,6 +10,9 @@ import { type Api, logIn, signUp } from '../support/fixtures.js';
 import { api } from '../support/http.js';
 import { startTestStack, type TestStack } from '../support/test-stack.js';
 
+// A real browser on a shared 2-core machine: page steps wait on argon2 and the emulators.
+jest.setTimeout(90_000);
+
 let stack: TestStack;
 let client: Api;
 let browser: Browser;
