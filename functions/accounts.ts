@@ -2,6 +2,7 @@ import { createHttpHandler, route } from '../shared/http/http-api.js';
 import { json } from '../shared/http/responses.js';
 import { createAccountBody } from '../shared/http/schemas.js';
 import { getProfile, listSecurityEvents, signUp } from '../shared/use-cases/accounts.js';
+import { secureAccount } from '../shared/use-cases/secure-account.js';
 import { getDeps, logger } from './commons/runtime.js';
 
 export const handler = createHttpHandler(
@@ -16,6 +17,9 @@ export const handler = createHttpHandler(
     'GET /v1/me/security-events': route({
       handle: async ({ principal }, deps) =>
         json(200, { events: await listSecurityEvents(deps, principal!.userId) }),
+    }),
+    'POST /v1/me/secure-account': route({
+      handle: async ({ principal, origin }, deps) => json(200, await secureAccount(deps, principal!, origin)),
     }),
   },
   getDeps,

@@ -20,7 +20,7 @@ export type AuthAction =
   | 'mfa_confirm'
   | 'mfa_disable';
 
-export type FunctionName = 'accounts' | 'login' | 'sessions' | 'password' | 'mfa' | 'admin' | 'jwks' | 'sso';
+export type FunctionName = 'accounts' | 'login' | 'sessions' | 'password' | 'mfa' | 'admin' | 'jwks' | 'sso' | 'pages';
 
 export interface RouteDefinition {
   readonly method: 'GET' | 'POST' | 'DELETE';
@@ -40,6 +40,7 @@ export const routes: readonly RouteDefinition[] = [
   { method: 'POST', path: '/v1/accounts', functionName: 'accounts', auth: 'none' },
   { method: 'GET', path: '/v1/me', functionName: 'accounts', auth: 'bearer' },
   { method: 'GET', path: '/v1/me/security-events', functionName: 'accounts', auth: 'bearer' },
+  { method: 'POST', path: '/v1/me/secure-account', functionName: 'accounts', auth: 'bearer' },
   { method: 'POST', path: '/v1/auth/login', functionName: 'login', auth: 'none', authAction: 'login' },
   { method: 'POST', path: '/v1/auth/refresh', functionName: 'login', auth: 'none', authAction: 'refresh' },
   { method: 'POST', path: '/v1/auth/logout', functionName: 'sessions', auth: 'bearer', authAction: 'logout' },
@@ -109,6 +110,24 @@ export const routes: readonly RouteDefinition[] = [
   { method: 'GET', path: '/v1/admin/incidents/{id}', functionName: 'admin', auth: 'admin' },
   { method: 'POST', path: '/v1/admin/incidents/{id}/cancel', functionName: 'admin', auth: 'admin' },
 ];
+
+/**
+ * The hosted account pages (HTML and their assets), served on the API's own origin by functions/pages.ts. Kept
+ * apart from `routes` because they are not JSON API operations (openapi.yaml documents the API only); the
+ * gateway, the local runner and the stack serve both lists.
+ */
+export const pageRoutes: readonly RouteDefinition[] = [
+  '/login',
+  '/forgot-password',
+  '/reset-password',
+  '/security',
+  '/security/report',
+  '/device',
+  '/assets/{file}',
+].map((path) => ({ method: 'GET', path, functionName: 'pages', auth: 'none' }) as const);
+
+/** Everything the HTTP API serves. */
+export const allRoutes: readonly RouteDefinition[] = [...routes, ...pageRoutes];
 
 export const routeKey = (route: Pick<RouteDefinition, 'method' | 'path'>): string =>
   `${route.method} ${route.path}`;

@@ -1,6 +1,6 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import { routes as allRoutes, type RouteDefinition } from '../functions/routes.js';
+import { allRoutes, type RouteDefinition } from '../functions/routes.js';
 import type { DeploymentConfig } from './config.js';
 import { Alarms } from './constructs/alarms.js';
 import type { AppFunction, WorkloadResources } from './constructs/app-function.js';
@@ -148,6 +148,14 @@ export class AccountShieldStack extends Stack {
       corsAllowedOrigins: config.corsAllowedOrigins,
       rateLimit: config.apiRateLimit,
       burstLimit: config.apiBurstLimit,
+      ...(config.pagesCertificateArn
+        ? {
+            customDomain: {
+              domainName: new URL(config.publicAppUrl).hostname,
+              certificateArn: config.pagesCertificateArn,
+            },
+          }
+        : {}),
       ...logs,
     });
 

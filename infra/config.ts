@@ -43,6 +43,12 @@ export interface DeploymentConfig {
   /** Check new passwords against Have I Been Pwned's range API ('hibp'; needs internet egress) or not. @default 'off' */
   readonly breachedPasswordCheck: 'off' | 'hibp';
   /**
+   * ACM certificate (same region) for the host of publicAppUrl. When set, the stack gives the HTTP API that host
+   * as a custom domain, so the hosted account pages (and the API) answer at publicAppUrl; point the host's DNS at
+   * the `PagesDomainTarget` output. publicAppUrl must then have no path. @default none (serve publicAppUrl elsewhere)
+   */
+  readonly pagesCertificateArn: string | undefined;
+  /**
    * OpenID Connect providers for SSO sign-in (a JSON array in cdk.json, `-c` or the environment). A provider without
    * `clientSecretArn` gets a Secrets Manager secret created by the stack, to be filled with the client secret.
    * @default none
@@ -87,6 +93,7 @@ export const configKeys = [
   'breachedPasswordCheck',
   'ssoProviders',
   'apiBaseUrl',
+  'pagesCertificateArn',
 ] as const;
 
 export type ConfigKey = (typeof configKeys)[number];
@@ -234,6 +241,15 @@ export function loadDeploymentConfig(context: ContextLookup, env: NodeJS.Process
   const apiBaseUrlRaw = raw('apiBaseUrl');
   const apiBaseUrl =
     apiBaseUrlRaw === undefined ? (publicAppOrigin ?? '') : (origin('apiBaseUrl', apiBaseUrlRaw) ?? '');
+  const pagesCertificateArn = raw('pagesCertificateArn');
+  if (pagesCertificateArn !== undefined) {
+    if (!/^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[A-Za-z0-9-]+$/.test(pagesCertificateArn))
+      problems.push(`pagesCertificateArn must be an ACM certificate ARN ${where('pagesCertificateArn')}`);
+    if (publicAppOrigin && publicAppUrl !== publicAppOrigin)
+      problems.push(
+        'publicAppUrl must have no path when pagesCertificateArn is set: the hosted pages are served at its root',
+      );
+  }
 
   const config: DeploymentConfig = {
     stackName,
@@ -256,6 +272,7 @@ export function loadDeploymentConfig(context: ContextLookup, env: NodeJS.Process
     breachedPasswordCheck: oneOf('breachedPasswordCheck', ['off', 'hibp'] as const, 'off'),
     ssoProviders,
     apiBaseUrl,
+    pagesCertificateArn,
   };
 
   if (problems.length > 0) {

@@ -114,6 +114,8 @@ export const workloads: Readonly<Record<Workload, WorkloadSpec>> = {
         records: ['read', 'write'],
       },
       verificationKeys: 'read',
+      // "Secure my account" (/security/report) mails a reset link or a sign-out notice.
+      sendNotifications: true,
     },
   },
   login: {
@@ -226,6 +228,15 @@ export const workloads: Readonly<Record<Workload, WorkloadSpec>> = {
     hashesPasswords: false,
     shipsArgon2: true,
     access: { tables: {}, verificationKeys: 'read' },
+  },
+  pages: {
+    description: 'Hosted account pages (static HTML and scripts built at deploy time)',
+    memorySize: 256,
+    timeoutSeconds: 5,
+    hashesPasswords: false,
+    // It imports nothing of shared/app.ts: no AWS client, no hasher.
+    shipsArgon2: false,
+    access: { tables: {} },
   },
   notifier: {
     description: 'Sends the queued security emails through SES',

@@ -25,6 +25,7 @@ import { type Clock, systemClock } from './ports/clock.js';
 import { inProcessDispatcherTrigger } from './ports/dispatcher-trigger.js';
 import { AttemptsStore } from './stores/attempts-store.js';
 import type { Logger } from './ports/logger.js';
+import { createLogOperatorAlerts } from './ports/operator-alerts.js';
 import { CampaignAudience } from './stores/campaign-audience.js';
 import { DeliveriesStore } from './stores/deliveries-store.js';
 import { createIdempotencyStore } from './stores/idempotency-store.js';
@@ -161,5 +162,6 @@ export function createDeps(
     ssoFlows: new SsoFlowsStore(db, config.tables.records),
     ssoLinks: new SsoLinksStore(db, config.tables),
     ssoLoginCodes: new SsoLoginCodesStore(db, config.tables.records),
+    operatorAlerts: createLogOperatorAlerts(),
   };
 }

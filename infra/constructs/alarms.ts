@@ -15,6 +15,10 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import {
+  OPERATOR_ALERT_NAMESPACE,
+  USER_REPORTED_COMPROMISE_METRIC,
+} from '../../shared/ports/operator-alerts.js';
 import type { AppFunction } from './app-function.js';
 
 export interface AlarmsProps {
@@ -110,6 +114,20 @@ export class Alarms extends Construct {
       }),
       threshold: alarmThresholds.api5xxPercent,
       strictlyGreater: true,
+    });
+
+    // "Secure my account" (/security/report): shared/ports/operator-alerts.ts writes an embedded-metric log line,
+    // so one user report is one data point here and the operators hear of it within a minute.
+    this.add('UserReportedCompromise', {
+      description:
+        'A user reported their account compromised ("Secure my account"): every device was signed out. Look at the security events of the userId in the accounts function log.',
+      metric: new Metric({
+        namespace: OPERATOR_ALERT_NAMESPACE,
+        metricName: USER_REPORTED_COMPROMISE_METRIC,
+        period: Duration.minutes(1),
+        statistic: 'Sum',
+      }),
+      threshold: 1,
     });
 
     const sesReputation = (metricName: string) =>

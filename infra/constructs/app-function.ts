@@ -53,6 +53,11 @@ export interface AppFunctionProps {
   readonly logRetention: RetentionDays;
   /** Removal policy of the function's log group. */
   readonly logRemovalPolicy: RemovalPolicy;
+  /**
+   * Shell commands run after esbuild, with the bundle's output directory (the hosted pages build their HTML and
+   * scripts into it). @default none
+   */
+  readonly afterBundling?: (inputDir: string, outputDir: string) => string[];
 }
 
 /** Lambda runtime and architecture of every function in the stack. */
@@ -251,6 +256,15 @@ export class AppFunction extends Construct {
         ...esmBundling,
         ...(spec.shipsArgon2
           ? { nodeModules: ['@node-rs/argon2'], environment: argon2InstallEnvironment }
+          : {}),
+        ...(props.afterBundling
+          ? {
+              commandHooks: {
+                beforeBundling: () => [],
+                beforeInstall: () => [],
+                afterBundling: props.afterBundling,
+              },
+            }
           : {}),
       },
     });

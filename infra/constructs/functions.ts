@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { RemovalPolicy } from 'aws-cdk-lib';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { routes as allRoutes, type FunctionName, type RouteDefinition } from '../../functions/routes.js';
+import { allRoutes, type FunctionName, type RouteDefinition } from '../../functions/routes.js';
 import { AppFunction, type WorkloadResources } from './app-function.js';
 
 export interface ApiFunctionsProps {
@@ -11,9 +11,17 @@ export interface ApiFunctionsProps {
   readonly environment: Readonly<Record<string, string>>;
   readonly logRetention: RetentionDays;
   readonly logRemovalPolicy: RemovalPolicy;
-  /** @default every route of functions/routes.ts */
+  /** @default every route of functions/routes.ts, the hosted pages included */
   readonly routes?: readonly RouteDefinition[];
 }
+
+/**
+ * The hosted pages are built once, at bundling time, into `pages/` next to the handler (functions/pages.ts
+ * reads them from there at cold start). Runs with the local esbuild, like the bundling itself.
+ */
+export const pagesBuildCommands = (inputDir: string, outputDir: string): string[] => [
+  `cd "${inputDir}" && npx tsx web/build.ts "${outputDir}/pages"`,
+];
 
 /** The route groups that `routes` uses, each once, in first-use order. */
 export const routeGroups = (routes: readonly RouteDefinition[]): FunctionName[] => [
@@ -38,6 +46,7 @@ export class ApiFunctions extends Construct {
           environment: props.environment,
           logRetention: props.logRetention,
           logRemovalPolicy: props.logRemovalPolicy,
+          ...(name === 'pages' ? { afterBundling: pagesBuildCommands } : {}),
         }),
       );
     }

@@ -1,7 +1,9 @@
 import { CfnOutput, Duration, type RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import {
+  ApiMapping,
   CorsHttpMethod,
+  DomainName,
   HttpApi,
   HttpMethod,
   HttpRoute,
@@ -9,9 +11,11 @@ import {
   HttpStage,
   type IHttpRouteAuthorizer,
   LogGroupLogDestination,
+  SecurityPolicy,
 } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import { Certificate } from 'aws-cdk-lib/aws-certificatemanager';
 import { ManagedPolicy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
@@ -27,6 +31,11 @@ export interface HttpApiProps {
   readonly burstLimit: number;
   readonly logRetention: RetentionDays;
   readonly logRemovalPolicy: RemovalPolicy;
+  /**
+   * The host the hosted account pages (and the API) answer at, with its ACM certificate: mapped to the default
+   * stage, so publicAppUrl's links reach the pages function. @default none (the execute-api URL only)
+   */
+  readonly customDomain?: { readonly domainName: string; readonly certificateArn: string };
 }
 
 /**
@@ -135,7 +144,12 @@ export class AccountShieldHttpApi extends Construct {
         ...(authorizer ? { authorizer } : {}),
       });
       if (!httpRoute) throw new Error(`API Gateway created no route for ${routeKey(route)}`);
-      if (route.auth === 'none') {
+      if (route.functionName === 'pages') {
+        Validations.of(httpRoute).acknowledge({
+          id: 'AwsSolutions-APIG4',
+          reason: `${routeKey(route)} is a hosted account page (static HTML or script); what needs a session asks the API with a bearer token.`,
+        });
+      } else if (route.auth === 'none') {
         Validations.of(httpRoute).acknowledge({
           id: 'AwsSolutions-APIG4',
           reason:
@@ -172,6 +186,23 @@ export class AccountShieldHttpApi extends Construct {
           `${routeKey(route)} has a path parameter; execute-api ARNs match it with "*" (one path segment per route).`,
         );
       }
+    }
+
+    if (props.customDomain) {
+      const domain = new DomainName(this, 'PagesDomain', {
+        domainName: props.customDomain.domainName,
+        certificate: Certificate.fromCertificateArn(
+          this,
+          'PagesCertificate',
+          props.customDomain.certificateArn,
+        ),
+        securityPolicy: SecurityPolicy.TLS_1_2,
+      });
+      new ApiMapping(this, 'PagesDomainMapping', { api: this.api, domainName: domain, stage: this.stage });
+      new CfnOutput(this, 'PagesDomainTarget', {
+        description: `DNS target for ${props.customDomain.domainName} (CNAME or alias): the account pages and API`,
+        value: domain.regionalDomainName,
+      });
     }
 
     new CfnOutput(this, 'ApiUrl', {

@@ -4,14 +4,16 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { type FunctionName, routes } from '../../functions/routes.js';
+import { allRoutes, type FunctionName } from '../../functions/routes.js';
 import { registerInProcessDispatcher } from '../../shared/ports/dispatcher-trigger.js';
 import type { TableName } from '../../shared/tables.js';
+import { buildPages } from '../../web/build.js';
 import { createLambdaContext, type HttpHandler, startApiServer } from './api-server.js';
 import { type EmulatorEndpoints, type EmulatorPorts, type Emulators, startEmulators } from './emulators.js';
 import { LOCAL_IDP_DISPLAY_NAME, type LocalIdp, startLocalIdp } from './local-idp.js';
@@ -167,12 +169,15 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     });
     cleanup.push(restoreEnv);
 
+    // The hosted pages are bundled once per process (the tests' global setup does it once per run).
+    if (!process.env.PAGES_DIR) cleanup.push(setEnv({ PAGES_DIR: await buildPagesOnce() }));
+
     const loadHttpHandler = (functionName: FunctionName): Promise<HttpHandler> =>
       importHandler<HttpHandler>(functionName);
     const api = await startApiServer({
       port: options.apiPort ?? 0,
       host: options.apiHost,
-      routes,
+      routes: allRoutes,
       loadHandler: loadHttpHandler,
       accessLog: options.accessLog,
       logError,
@@ -219,7 +224,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     );
 
     if (options.preloadFunctions) {
-      const names = new Set<string>(routes.map((route) => route.functionName));
+      const names = new Set<string>(allRoutes.map((route) => route.functionName));
       for (const name of ['notifier', 'dispatcher']) if (functionExists(name)) names.add(name);
       await Promise.all(
         [...names].map((name) =>
@@ -306,6 +311,15 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     await runCleanup();
     throw error;
   }
+}
+
+let pagesBuild: Promise<string> | undefined;
+
+function buildPagesOnce(): Promise<string> {
+  pagesBuild ??= buildPages(join(tmpdir(), `account-shield-pages-${process.pid}`)).then(
+    (built) => built.outDir,
+  );
+  return pagesBuild;
 }
 
 function functionExists(name: string): boolean {

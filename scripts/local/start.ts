@@ -3,7 +3,7 @@
  * ADMIN_TOKEN, PUBLIC_APP_URL, LOCAL_DYNAMODB_PORT, LOCAL_SQS_PORT, LOCAL_SES_PORT and LOCAL_IDP_PORT.
  */
 import { join } from 'node:path';
-import { routes } from '../../functions/routes.js';
+import { pageRoutes, routes } from '../../functions/routes.js';
 import { assertPortFree, PortInUseError } from './emulators.js';
 import { type LocalStack, repoRoot, startLocalStack } from './local-stack.js';
 
@@ -36,6 +36,11 @@ function printReady(stack: LocalStack, sesPort: string, elapsedMs: number): void
     '',
     `API          ${stack.apiUrl}`,
     ...routes.map((route) => `  ${route.method.padEnd(7)}${stack.apiUrl}${route.path}`),
+    '',
+    'Account pages (the links in every mail lead here)',
+    ...pageRoutes
+      .filter((route) => !route.path.includes('{'))
+      .map((route) => `  ${stack.apiUrl}${route.path}`),
     '',
     `Admin token  ${stack.adminToken}`,
     `             (admin routes: authorization: Bearer ${stack.adminToken})`,

@@ -19,7 +19,8 @@ export type SecurityEventType =
   | 'recovery_code_used'
   | 'second_factor_failed'
   | 'incident_action'
-  | 'sso_linked';
+  | 'sso_linked'
+  | 'account_secured';
 
 export interface SecurityEvent {
   readonly type: SecurityEventType;

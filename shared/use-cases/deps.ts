@@ -11,6 +11,7 @@ import type { Logger } from '../ports/logger.js';
 import type { IdentityProviders } from '../ports/identity-providers.js';
 import type { Mailer } from '../ports/mailer.js';
 import type { NotificationQueue } from '../ports/notification-queue.js';
+import type { OperatorAlerts } from '../ports/operator-alerts.js';
 import type { SecretBox } from '../ports/secret-box.js';
 import type { CampaignAudience } from '../stores/campaign-audience.js';
 import type { DeliveriesStore } from '../stores/deliveries-store.js';
@@ -68,4 +69,6 @@ export interface Deps {
   readonly ssoFlows: SsoFlowsStore;
   readonly ssoLinks: SsoLinksStore;
   readonly ssoLoginCodes: SsoLoginCodesStore;
+  /** Alerts for the people running the service (a user-reported compromise). */
+  readonly operatorAlerts: OperatorAlerts;
 }

@@ -5,6 +5,7 @@ import { type CfnElement, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import { AppFunction } from '../../infra/constructs/app-function.js';
 import { Tables } from '../../infra/constructs/tables.js';
@@ -62,7 +63,11 @@ beforeAll(() => {
   const fn = new AppFunction(stack, 'Accounts', {
     workload: 'accounts',
     entry: join(defaultFunctionsDir, 'accounts.ts'),
-    resources: { tables: tables.tables, signingKeySecret: new Secret(stack, 'SigningKey') },
+    resources: {
+      tables: tables.tables,
+      signingKeySecret: new Secret(stack, 'SigningKey'),
+      notificationsQueue: new Queue(stack, 'Notifications'),
+    },
     environment: {},
     logRetention: RetentionDays.ONE_DAY,
     logRemovalPolicy: RemovalPolicy.DESTROY,

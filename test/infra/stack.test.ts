@@ -1,16 +1,34 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { CfnElement } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { CloudAssembly } from 'aws-cdk-lib/cx-api';
-import { routeKey, routes } from '../../functions/routes.js';
+import { allRoutes, pageRoutes, routeKey } from '../../functions/routes.js';
 import { addAccountShield } from '../../infra/account-shield-app.js';
 import type { AccountShieldStack } from '../../infra/account-shield-stack.js';
 import type { AppFunction } from '../../infra/constructs/app-function.js';
-import { routeGroups } from '../../infra/constructs/functions.js';
+import { pagesBuildCommands, routeGroups } from '../../infra/constructs/functions.js';
 import { accessLogFields } from '../../infra/constructs/http-api.js';
 import { maxReceiveCount, notifierMaxConcurrency } from '../../infra/constructs/notifications.js';
+import { repoRoot } from '../../infra/paths.js';
 import { tableActions, type Workload, workloads } from '../../infra/workloads.js';
+import {
+  loadPageSite,
+  PAGE_CONTENT_SECURITY_POLICY,
+  PAGE_FILES,
+  servePage,
+} from '../../shared/http/pages.js';
+import {
+  OPERATOR_ALERT_NAMESPACE,
+  USER_REPORTED_COMPROMISE_METRIC,
+} from '../../shared/ports/operator-alerts.js';
 import { type TableName, tableDefinitions } from '../../shared/tables.js';
 import { testApp } from './support/app.js';
+
+/** What the HTTP API serves: the JSON API and the hosted account pages. */
+const routes = allRoutes;
 
 type Resource = { Type: string; Properties: Record<string, unknown>; DependsOn?: string[] };
 type Statement = { Effect: string; Action: string | string[]; Resource: unknown; Condition?: unknown };
@@ -430,7 +448,7 @@ describe('GIVEN the stack WHEN synthesized THEN least privilege', () => {
     }
   });
 
-  test('lets only the functions that mint tokens (login, refresh, password change) read the private signing key', () => {
+  test('lets only the functions that mint tokens (login, refresh, password change, SSO exchange) read the private signing key', () => {
     const privateSecret = json(stack.resolve(stack.signingKey.secret.secretArn));
     const readers = [...appFunctions()]
       .filter(([, fn]) => grantedPairs(fn).has(`secretsmanager:GetSecretValue @ ${privateSecret}`))
@@ -688,6 +706,66 @@ describe('GIVEN the stack WHEN synthesized THEN the TOTP key', () => {
   });
 });
 
+describe('GIVEN the stack WHEN synthesized THEN the hosted account pages', () => {
+  test('are served on the API by the pages function, public, GET only', () => {
+    const pages = stack.apiFunctions.functionFor('pages').function;
+    const routeProperties = ofType('AWS::ApiGatewayV2::Route').map(([, route]) => route.Properties);
+    for (const route of pageRoutes) {
+      const properties = routeProperties.find((candidate) => candidate['RouteKey'] === routeKey(route));
+      expect({ route: routeKey(route), auth: properties?.['AuthorizationType'] }).toEqual({
+        route: `GET ${route.path}`,
+        auth: 'NONE',
+      });
+    }
+    expect(functionProperties(stack.apiFunctions.functionFor('pages'))).toMatchObject({ MemorySize: 256 });
+    expect(pages).toBeDefined();
+  });
+
+  test('come from a function that may touch no table, queue, key or secret', () => {
+    const pairs = [...grantedPairs(stack.apiFunctions.functionFor('pages'))];
+    expect(pairs.filter((pair) => !pair.startsWith('logs:'))).toEqual([]);
+  });
+
+  test('answer at the host of publicAppUrl when a certificate is configured for it', () => {
+    // GIVEN a certificate for app.example.com WHEN synthesized THEN the API has that custom domain on its stage
+    const withDomain = Template.fromStack(
+      addAccountShield(
+        testApp({
+          context: {
+            pagesCertificateArn:
+              'arn:aws:acm:eu-west-1:123456789012:certificate/0a1b2c3d-4e5f-6789-abcd-ef0123456789',
+          },
+        }),
+        { env: {} },
+      ),
+    );
+    withDomain.hasResourceProperties('AWS::ApiGatewayV2::DomainName', {
+      DomainName: 'app.example.com',
+      DomainNameConfigurations: [Match.objectLike({ SecurityPolicy: 'TLS_1_2' })],
+    });
+    withDomain.resourceCountIs('AWS::ApiGatewayV2::ApiMapping', 1);
+    // Without the setting there is none.
+    template.resourceCountIs('AWS::ApiGatewayV2::DomainName', 0);
+  });
+
+  test("are built by the pages function's bundling hook into a directory the handler serves", () => {
+    const outputDir = mkdtempSync(join(tmpdir(), 'account-shield-pages-bundle-'));
+    try {
+      const [command] = pagesBuildCommands(repoRoot, outputDir);
+      const result = spawnSync('sh', ['-c', command ?? 'false'], { encoding: 'utf8', timeout: 60_000 });
+      expect(result.status).toBe(0);
+      const site = loadPageSite(join(outputDir, 'pages'));
+      for (const path of Object.keys(PAGE_FILES)) {
+        const response = servePage(site, path);
+        expect({ path, status: response.statusCode }).toEqual({ path, status: 200 });
+        expect(response.headers?.['content-security-policy']).toBe(PAGE_CONTENT_SECURITY_POLICY);
+      }
+    } finally {
+      rmSync(outputDir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('GIVEN the stack WHEN synthesized THEN the alarms', () => {
   const alarms = () => ofType('AWS::CloudWatch::Alarm').map(([, alarm]) => alarm.Properties);
   const topicRef = () => ({ Ref: logicalId(stack.alarms.topic) });
@@ -729,6 +807,19 @@ describe('GIVEN the stack WHEN synthesized THEN the alarms', () => {
     for (const metric of ['Reputation.BounceRate', 'Reputation.ComplaintRate']) {
       expect(alarms()).toContainEqual(expect.objectContaining({ Namespace: 'AWS/SES', MetricName: metric }));
     }
+  });
+
+  test('fire on the first user-reported compromise ("Secure my account"), from its embedded metric', () => {
+    expect(alarms()).toContainEqual(
+      expect.objectContaining({
+        Namespace: OPERATOR_ALERT_NAMESPACE,
+        MetricName: USER_REPORTED_COMPROMISE_METRIC,
+        Statistic: 'Sum',
+        Period: 60,
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      }),
+    );
   });
 
   test('notify an encrypted SNS topic, with the configured email subscribed', () => {

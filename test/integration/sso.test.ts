@@ -10,7 +10,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { sha256Hex } from '../../shared/crypto/secrets.js';
 import { NEVER_ASK_LINE } from '../../shared/notifications/templates.js';
-import { TestBrowser } from '../support/browser.js';
+import { TestBrowser } from '../support/cookie-browser.js';
 import { type Api, logIn, signUp, sleep, type Tokens, uniqueName } from '../support/fixtures.js';
 import { type ForgedProvider, startForgedProvider } from '../support/forged-oidc-provider.js';
 import { api } from '../support/http.js';

@@ -1,108 +1,109 @@
 /**
- * Just enough of a browser for redirect-based sign-in tests: follows redirects by hand, keeps cookies per host
- * (like a browser, whatever the port) with their paths and expiry, and submits HTML forms.
+ * Real-browser helpers for the hosted-page tests: Debian's Chromium driven by playwright-core (no browser
+ * download), axe-core injected for the accessibility pass, screenshots under test/artifacts/.
  */
-interface StoredCookie {
-  readonly value: string;
-  readonly path: string;
-  readonly expiresAtMs: number | undefined;
+import { mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+
+const require = createRequire(import.meta.url);
+export const artifactsDir = join(process.cwd(), 'test', 'artifacts');
+
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--headless',
+  '--disable-gpu',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+export function launchBrowser(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    args: CHROMIUM_ARGS,
+    timeout: 20_000,
+  });
 }
 
-export interface PageResponse {
-  readonly status: number;
-  readonly url: string;
-  readonly location: string | undefined;
-  readonly headers: Headers;
-  readonly text: string;
+/** A fresh context is a fresh device: its own sessionStorage, so its own sign-in. */
+export async function newDevice(
+  browser: Browser,
+  options: { width?: number; bypassCSP?: boolean } = {},
+): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext({
+    viewport: { width: options.width ?? 1000, height: 900 },
+    bypassCSP: options.bypassCSP ?? false,
+  });
+  context.setDefaultTimeout(10_000);
+  const page = await context.newPage();
+  return { context, page };
 }
 
-export class TestBrowser {
-  private readonly jar = new Map<string, Map<string, StoredCookie>>();
+export async function screenshot(page: Page, name: string): Promise<void> {
+  mkdirSync(artifactsDir, { recursive: true });
+  await page.screenshot({ path: join(artifactsDir, `${name}.png`), fullPage: true });
+}
 
-  /** Cookie names this browser holds for a host (for assertions). */
-  cookieNames(host: string): string[] {
-    return [...(this.jar.get(host)?.keys() ?? [])];
-  }
+export interface AxeViolation {
+  readonly id: string;
+  readonly impact: string | null;
+  readonly help: string;
+  readonly nodes: readonly { readonly target: readonly string[] }[];
+}
 
-  private cookieHeader(url: URL): string | undefined {
-    const now = Date.now();
-    const pairs: string[] = [];
-    for (const [name, cookie] of this.jar.get(url.hostname) ?? []) {
-      if (cookie.expiresAtMs !== undefined && cookie.expiresAtMs <= now) continue;
-      if (!url.pathname.startsWith(cookie.path)) continue;
-      pairs.push(`${name}=${cookie.value}`);
-    }
-    return pairs.length > 0 ? pairs.join('; ') : undefined;
-  }
+const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 
-  private store(url: URL, setCookies: readonly string[]): void {
-    for (const header of setCookies) {
-      const [pair = '', ...attributes] = header.split(';').map((part) => part.trim());
-      const index = pair.indexOf('=');
-      if (index <= 0) continue;
-      const name = pair.slice(0, index);
-      const value = pair.slice(index + 1);
-      let path = url.pathname.replace(/\/[^/]*$/, '/') || '/';
-      let expiresAtMs: number | undefined;
-      for (const attribute of attributes) {
-        const [key = '', attributeValue = ''] = attribute.split('=');
-        if (key.toLowerCase() === 'path') path = attributeValue || '/';
-        if (key.toLowerCase() === 'max-age') expiresAtMs = Date.now() + Number(attributeValue) * 1000;
-        if (key.toLowerCase() === 'expires' && expiresAtMs === undefined)
-          expiresAtMs = Date.parse(attributeValue);
-      }
-      const cookies = this.jar.get(url.hostname) ?? new Map<string, StoredCookie>();
-      if (expiresAtMs !== undefined && expiresAtMs <= Date.now()) cookies.delete(name);
-      else cookies.set(name, { value, path, expiresAtMs });
-      this.jar.set(url.hostname, cookies);
-    }
-  }
+/**
+ * axe-core's serious and critical findings on the page as it is now. The page must come from a context opened
+ * with `bypassCSP: true`: the strict CSP (rightly) refuses the injected script otherwise.
+ */
+export async function seriousAxeViolations(page: Page): Promise<AxeViolation[]> {
+  await page.addScriptTag({ content: axeSource });
+  // Expressions as strings: this file is type-checked for Node (no DOM types); they run in the page.
+  const result = await page.evaluate<{ violations: AxeViolation[]; passes: unknown[] }>(
+    'axe.run(document).then((r) => ({ violations: r.violations, passes: r.passes }))',
+  );
+  // A run that checked nothing would pass vacuously.
+  if (result.passes.length === 0) throw new Error('axe-core checked no rule on this page');
+  return result.violations.filter(
+    (violation) => violation.impact === 'serious' || violation.impact === 'critical',
+  );
+}
 
-  /** One request, no redirect followed. */
-  async request(
-    method: 'GET' | 'POST',
-    target: string,
-    form?: Record<string, string>,
-    extraHeaders: Record<string, string> = {},
-  ): Promise<PageResponse> {
-    const url = new URL(target);
-    const headers: Record<string, string> = { ...extraHeaders };
-    const cookie = this.cookieHeader(url);
-    if (cookie) headers.cookie = cookie;
-    if (form) headers['content-type'] = 'application/x-www-form-urlencoded';
-    const response = await fetch(url, {
-      method,
-      headers,
-      body: form ? new URLSearchParams(form).toString() : undefined,
-      redirect: 'manual',
-      signal: AbortSignal.timeout(15_000),
-    });
-    this.store(url, response.headers.getSetCookie());
-    const location = response.headers.get('location') ?? undefined;
-    return {
-      status: response.status,
-      url: url.href,
-      location: location === undefined ? undefined : new URL(location, url).href,
-      headers: response.headers,
-      text: await response.text(),
-    };
-  }
+/** Whether the document is wider than the viewport (horizontal scrolling at this width). */
+export function scrollsHorizontally(page: Page): Promise<boolean> {
+  return page.evaluate<boolean>(
+    'document.documentElement.scrollWidth > document.documentElement.clientWidth',
+  );
+}
 
-  /**
-   * Follows redirects from `target` until a response that is not a redirect, or a redirect to a URL for which
-   * `stopAt` is true (the app's /login page, which does not exist in tests).
-   */
-  async navigate(
-    target: string,
-    stopAt: (url: string) => boolean,
-    form?: Record<string, string>,
-  ): Promise<PageResponse> {
-    let response = await this.request(form ? 'POST' : 'GET', target, form);
-    for (let hops = 0; hops < 20; hops++) {
-      if (response.status < 300 || response.status >= 400 || !response.location) return response;
-      if (stopAt(response.location)) return response;
-      response = await this.request('GET', response.location);
-    }
-    throw new Error(`too many redirects from ${target}`);
+/** The link of a mail's text part that leads to one of our pages (a reset link, /security, ...). */
+export function linkIn(text: string | undefined, path: string): string {
+  const escaped = path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const match = new RegExp(`https?://[^\\s>"]+${escaped}[^\\s>"]*`).exec(text ?? '');
+  if (!match) throw new Error(`no ${path} link in mail: ${text}`);
+  return match[0];
+}
+
+/** Signs in through /login (password, then the code when one is given). */
+export async function signInThroughPage(
+  page: Page,
+  apiUrl: string,
+  account: { readonly email: string; readonly password: string },
+  options: { readonly code?: () => string; readonly returnTo?: string } = {},
+): Promise<void> {
+  const returnTo = options.returnTo ?? '/security';
+  await page.goto(`${apiUrl}/login?returnTo=${encodeURIComponent(returnTo)}`);
+  await page.getByLabel('Email or username').fill(account.email);
+  await page.getByLabel('Password').fill(account.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  if (options.code) {
+    await page.getByLabel('Code').waitFor({ state: 'visible' });
+    await page.getByLabel('Code').fill(options.code());
+    await page.getByRole('button', { name: 'Sign in' }).click();
   }
+  await page.waitForURL(`${apiUrl}${returnTo}`);
 }

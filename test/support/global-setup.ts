@@ -3,6 +3,7 @@
  * process.env (workers are forked after this runs). The handle stays on globalThis for global-teardown.
  */
 import { readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Config } from '@jest/types';
 import { register } from 'tsx/esm/api';
@@ -25,7 +26,16 @@ export default async function globalSetup(
     '../../scripts/local/emulators.js',
     import.meta.url,
   );
-  const emulators = await startEmulators({ dynamodbPort: 0, sqsPort: 0, sesPort: 0 });
+  const { buildPages }: typeof import('../../web/build.js') = await tsx.import(
+    '../../web/build.js',
+    import.meta.url,
+  );
+  // The hosted pages are bundled once per run; every test stack serves this directory.
+  const [emulators, pages] = await Promise.all([
+    startEmulators({ dynamodbPort: 0, sqsPort: 0, sesPort: 0 }),
+    buildPages(join(tmpdir(), `account-shield-test-pages-${process.pid}`)),
+  ]);
+  process.env.PAGES_DIR = pages.outDir;
   globalThis.accountShieldEmulators = emulators;
   // Read by test-stack.ts in the workers.
   process.env.ACCOUNT_SHIELD_TEST_DYNAMODB_ENDPOINT = emulators.endpoints.dynamodb;
@@ -46,8 +56,10 @@ function mayRunIntegrationTests(
     if (globalConfig.runTestsByPath || globalConfig.findRelatedTests || globalConfig.onlyChanged) return true;
     if (!globalConfig.testPathPatterns.isSet()) return true;
     const executor = globalConfig.testPathPatterns.toExecutor({ rootDir: projectConfig.rootDir });
-    const integrationDir = join(projectConfig.rootDir, 'test', 'integration');
-    return readdirSync(integrationDir).some((file) => executor.isMatch(join(integrationDir, file)));
+    return ['integration', 'browser'].some((folder) => {
+      const dir = join(projectConfig.rootDir, 'test', folder);
+      return readdirSync(dir).some((file) => executor.isMatch(join(dir, file)));
+    });
   } catch {
     return true;
   }

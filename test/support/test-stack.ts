@@ -22,7 +22,8 @@ export interface TestStackOptions {
   readonly queueVisibilityTimeoutSeconds?: number;
   /** Extra or overriding variables for the functions (LOG_LEVEL, throttle limits, ...). */
   readonly env?: Readonly<Record<string, string>>;
-  readonly publicAppUrl?: string;
+  /** Base of the links in mails; `'api'` makes it the stack's own origin, as `npm start` does (page tests). */
+  readonly publicAppUrl?: string | 'api';
   /** Run the local IdP as SSO provider `local` (scripts/local/local-idp.ts) on a free port. @default off */
   readonly localIdp?: { readonly jitCreate?: boolean };
   /** More SSO providers (SSO_PROVIDERS entries with inline clientSecret). */
@@ -80,7 +81,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     // A file run on its own, outside jest's global setup, still works: it starts (and stops) its own emulators.
     emulatorPorts: shared ? undefined : { dynamodbPort: 0, sqsPort: 0, sesPort: 0 },
     apiPort: 0,
-    publicAppUrl: options.publicAppUrl ?? TEST_APP_URL,
+    publicAppUrl: options.publicAppUrl === 'api' ? undefined : (options.publicAppUrl ?? TEST_APP_URL),
     signingKeyFile: join(keyDir, 'signing-key.json'),
     // An aborted long poll can still swallow a message on fauxqs, so keep polls short; each stack has its own queue.
     notifier: options.notifier === false ? false : { waitTimeSeconds: 2 },
