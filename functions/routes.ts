@@ -32,6 +32,7 @@ export const routes: readonly RouteDefinition[] = [
   { method: 'POST', path: '/v1/auth/mfa/totp/confirm', functionName: 'mfa', auth: 'bearer' },
   { method: 'DELETE', path: '/v1/auth/mfa/totp', functionName: 'mfa', auth: 'bearer' },
   { method: 'POST', path: '/v1/admin/users', functionName: 'admin', auth: 'admin' },
+  { method: 'POST', path: '/v1/admin/users/import', functionName: 'admin', auth: 'admin' },
   { method: 'POST', path: '/v1/admin/users/{id}/force-reset', functionName: 'admin', auth: 'admin' },
   { method: 'POST', path: '/v1/admin/incidents', functionName: 'admin', auth: 'admin' },
   { method: 'GET', path: '/v1/admin/incidents', functionName: 'admin', auth: 'admin' },

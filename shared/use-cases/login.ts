@@ -6,6 +6,7 @@ import { InvalidCredentialsError, PasswordResetRequiredError, TooManyRequestsErr
 import type { RequestOrigin } from '../stores/security-events-store.js';
 import type { TenantPolicy } from '../stores/tenant-policy-store.js';
 import { recordEvent } from './accounts.js';
+import { flagIfPasswordBreached } from './breached-password-at-sign-in.js';
 import type { Deps } from './deps.js';
 import { checkSecondFactor } from './mfa.js';
 import { queuePasswordResetMail } from './password-reset-mail.js';
@@ -31,6 +32,7 @@ type LoginDeps = Pick<
   | 'throttles'
   | 'notifications'
   | 'secretBox'
+  | 'breachedPasswords'
 >;
 
 /** True when an admin, a scoped incident or a tenant-wide incident requires this account to reset. */
@@ -92,7 +94,10 @@ export async function login(
 
   await checkSecondFactor(deps, user, input.otp, origin);
 
-  if (mustResetPassword(user, await deps.revocation.readTenant())) {
+  if (
+    mustResetPassword(user, await deps.revocation.readTenant()) ||
+    (await flagIfPasswordBreached(deps, user, password, origin))
+  ) {
     await queuePasswordResetMail(deps, user.email, origin, 'forced');
     await recordEvent(deps, user.userId, 'login_failed', origin, { reason: 'password_reset_required' });
     throw new PasswordResetRequiredError();
