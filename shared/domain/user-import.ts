@@ -69,9 +69,9 @@ export function rowErrorDetails(error: z.ZodError): { path: string; message: str
     if (issue.code === 'unrecognized_keys') {
       return issue.keys.map((key) => ({ path: base ? `${base}.${key}` : key, message: 'Unknown field.' }));
     }
-    if (issue.code === 'invalid_type' && issue.input === undefined) {
-      return [{ path: base || '(row)', message: 'Required.' }];
-    }
+    if (base === '') return [{ path: '(row)', message: 'Must be a JSON object.' }];
+    if (issue.code === 'invalid_type' && issue.input === undefined)
+      return [{ path: base, message: 'Required.' }];
     return [{ path: base || '(row)', message: issue.message }];
   });
 }
