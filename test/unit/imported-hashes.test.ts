@@ -170,7 +170,9 @@ describe('password hasher with imported hashes', () => {
       `$scrypt$ln=14,r=8,p=1$${phcB64(salt)}$${phcB64(scryptSync('old password', salt, 32, { N: 2 ** 14, r: 8, p: 1 }))}`,
       `$pbkdf2-sha256$10000$${encodeAdaptedBase64(salt)}$${encodeAdaptedBase64(pbkdf2Sync('old password', salt, 10000, 32, 'sha256'))}`,
       await argon2Hash('old password', { algorithm: 1 }),
+      await argon2Hash('old password', { algorithm: 0 }),
     ];
+    expect(stored.at(-1)).toMatch(/^\$argon2d\$/);
     for (const hash of stored) {
       expect(await hasher.verify(hash, 'old password')).toBe(true);
       expect(await hasher.verify(hash, 'wrong password')).toBe(false);
