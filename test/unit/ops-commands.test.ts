@@ -60,6 +60,10 @@ class FakeAdminApi implements AdminApi {
     notImplemented();
   }
 
+  async importUsers(): Promise<never> {
+    return notImplemented();
+  }
+
   async createIncident(request: CreateIncidentRequest): Promise<Incident> {
     this.created.push(request);
     return incidentWith('scheduled', 0, 0);
