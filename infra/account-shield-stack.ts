@@ -12,6 +12,7 @@ import { Notifications } from './constructs/notifications.js';
 import { SigningKey } from './constructs/signing-key.js';
 import { Tables } from './constructs/tables.js';
 import { TotpKey } from './constructs/totp-key.js';
+import { UserImport } from './constructs/user-import.js';
 import { defaultFunctionsDir } from './paths.js';
 
 export interface AccountShieldStackProps extends StackProps {
@@ -35,6 +36,7 @@ export class AccountShieldStack extends Stack {
   readonly mail: Mail;
   readonly notifications: Notifications;
   readonly dispatcher: Dispatcher;
+  readonly userImport: UserImport;
   readonly apiFunctions: ApiFunctions;
   readonly httpApi: AccountShieldHttpApi;
   readonly alarms: Alarms;
@@ -110,6 +112,13 @@ export class AccountShieldStack extends Stack {
       environment,
       ...logs,
     });
+    this.userImport = new UserImport(this, 'UserImport', {
+      functionsDir,
+      resources,
+      environment,
+      removalPolicy: config.removalPolicy,
+      ...logs,
+    });
     this.apiFunctions = new ApiFunctions(this, 'Functions', {
       functionsDir,
       routes,
@@ -126,6 +135,7 @@ export class AccountShieldStack extends Stack {
       ...this.apiFunctions.functions.values(),
       this.notifications.notifier,
       this.dispatcher.dispatcher,
+      this.userImport.worker,
       this.signingKey.rotationFunction,
     ];
     // No function serves a request before the first signing key exists.

@@ -6,6 +6,7 @@ import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { Architecture, type IFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { type BundlingOptions, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -36,6 +37,8 @@ export interface WorkloadResources {
   readonly totpKey?: IKey;
   readonly mail?: MailSender;
   readonly dispatcher?: IFunction;
+  readonly importBucket?: IBucket;
+  readonly importQueue?: IQueue;
 }
 
 export interface AppFunctionProps {
@@ -145,6 +148,16 @@ export function workloadStatements(
       new PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [dispatcher.functionArn] }),
     );
   }
+  if (access.readImportObjects) {
+    const bucket = requireResource(resources.importBucket, workload, 'the import bucket');
+    statements.push(
+      new PolicyStatement({ actions: ['s3:GetObject'], resources: [bucket.arnForObjects('*')] }),
+    );
+  }
+  if (access.requeueImports) {
+    const queue = requireResource(resources.importQueue, workload, 'the import queue');
+    statements.push(new PolicyStatement({ actions: ['sqs:SendMessage'], resources: [queue.queueArn] }));
+  }
   return statements;
 }
 
@@ -161,6 +174,8 @@ function accessEnvironment(access: WorkloadAccess, resources: WorkloadResources)
   if (access.invokeDispatcher && resources.dispatcher) {
     env['DISPATCHER_FUNCTION_NAME'] = resources.dispatcher.functionName;
   }
+  if (access.requeueImports && resources.importQueue)
+    env['IMPORT_QUEUE_URL'] = resources.importQueue.queueUrl;
   return env;
 }
 

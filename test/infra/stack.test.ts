@@ -8,6 +8,7 @@ import type { AppFunction } from '../../infra/constructs/app-function.js';
 import { routeGroups } from '../../infra/constructs/functions.js';
 import { accessLogFields } from '../../infra/constructs/http-api.js';
 import { maxReceiveCount, notifierMaxConcurrency } from '../../infra/constructs/notifications.js';
+import { importMaxReceiveCount, importObjectExpiryDays } from '../../infra/constructs/user-import.js';
 import { tableActions, type Workload, workloads } from '../../infra/workloads.js';
 import { type TableName, tableDefinitions } from '../../shared/tables.js';
 import { testApp } from './support/app.js';
@@ -36,6 +37,7 @@ function appFunctions(): Map<Workload, AppFunction> {
   const map = new Map<Workload, AppFunction>(stack.apiFunctions.functions);
   map.set('notifier', stack.notifications.notifier);
   map.set('dispatcher', stack.dispatcher.dispatcher);
+  map.set('importWorker', stack.userImport.worker);
   map.set('keyRotation', stack.signingKey.rotationFunction);
   return map;
 }
@@ -100,6 +102,20 @@ function expectedPairs(workload: Workload, fn: AppFunction): Set<string> {
   }
   if (access.invokeDispatcher)
     add(['lambda:InvokeFunction'], [stack.dispatcher.dispatcher.function.functionArn]);
+  if (access.readImportObjects) add(['s3:GetObject'], [stack.userImport.bucket.arnForObjects('*')]);
+  if (access.requeueImports) add(['sqs:SendMessage'], [stack.userImport.queue.queueArn]);
+  if (workload === 'importWorker') {
+    add(
+      [
+        'sqs:ReceiveMessage',
+        'sqs:ChangeMessageVisibility',
+        'sqs:GetQueueUrl',
+        'sqs:DeleteMessage',
+        'sqs:GetQueueAttributes',
+      ],
+      [stack.userImport.queue.queueArn],
+    );
+  }
   if (workload === 'notifier') {
     // Granted by the SQS event source so Lambda can poll on the notifier's behalf.
     add(
@@ -283,9 +299,9 @@ describe('GIVEN the stack WHEN synthesized THEN the HTTP API', () => {
 });
 
 describe('GIVEN the stack WHEN synthesized THEN the functions', () => {
-  test('are one per route group, plus the notifier, the dispatcher and the key rotation', () => {
+  test('are one per route group, plus the notifier, the dispatcher, the import worker and the key rotation', () => {
     expect([...stack.apiFunctions.functions.keys()].sort()).toEqual(routeGroups(routes).sort());
-    expect(ofType('AWS::Lambda::Function')).toHaveLength(routeGroups(routes).length + 3);
+    expect(ofType('AWS::Lambda::Function')).toHaveLength(routeGroups(routes).length + 4);
   });
 
   test('run Node.js 22 on arm64 with the memory and timeout of their workload, and source maps on', () => {
@@ -422,6 +438,79 @@ describe('GIVEN the stack WHEN synthesized THEN least privilege', () => {
         Condition: { StringEquals: { 'ses:FromAddress': 'security@example.com' } },
       }),
     );
+  });
+});
+
+describe('GIVEN the stack WHEN synthesized THEN the user import', () => {
+  const bucket = () => resourceOf(stack.userImport.bucket).Properties;
+  const queue = () => resourceOf(stack.userImport.queue).Properties;
+
+  test('bucket is private, encrypted, TLS-only, and forgets files (they hold password hashes) within a week', () => {
+    expect(bucket()).toMatchObject({
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+      },
+      LifecycleConfiguration: { Rules: [{ ExpirationInDays: importObjectExpiryDays, Status: 'Enabled' }] },
+    });
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      Bucket: { Ref: logicalId(stack.userImport.bucket) },
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+  });
+
+  test('sends .jsonl and .csv uploads to the import queue, which S3 may write to only for this account', () => {
+    const queueArn = { 'Fn::GetAtt': [logicalId(stack.userImport.queue), 'Arn'] };
+    expect(bucket()['NotificationConfiguration']).toEqual({
+      QueueConfigurations: ['.jsonl', '.csv'].map((suffix) => ({
+        Event: 's3:ObjectCreated:*',
+        Queue: queueArn,
+        Filter: { S3Key: { Rules: [{ Name: 'suffix', Value: suffix }] } },
+      })),
+    });
+    template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      Queues: Match.arrayWith([{ Ref: logicalId(stack.userImport.queue) }]),
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Allow',
+            Principal: { Service: 's3.amazonaws.com' },
+            Action: 'sqs:SendMessage',
+            Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+          }),
+        ]),
+      },
+    });
+    // S3 checks its permission on the queue when the bucket is created.
+    expect(resourceOf(stack.userImport.bucket).DependsOn ?? []).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^UserImportQueuePolicy/)]),
+    );
+  });
+
+  test('worker takes one job per invocation, and the queue outlasts 6 x its 15-minute timeout', () => {
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: { 'Fn::GetAtt': [logicalId(stack.userImport.queue), 'Arn'] },
+      FunctionName: { Ref: logicalId(stack.userImport.worker.function) },
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      BatchSize: 1,
+    });
+    expect(queue()['VisibilityTimeout']).toBeGreaterThanOrEqual(6 * 900);
+    expect(queue()['RedrivePolicy']).toEqual({
+      deadLetterTargetArn: { 'Fn::GetAtt': [logicalId(stack.userImport.deadLetterQueue), 'Arn'] },
+      maxReceiveCount: importMaxReceiveCount,
+    });
+    expect(environmentOf(stack.userImport.worker)['IMPORT_QUEUE_URL']).toEqual({
+      Ref: logicalId(stack.userImport.queue),
+    });
   });
 });
 
