@@ -33,10 +33,10 @@ const continuation = z.object({
 });
 
 /** The jobs a queue message names: an S3 event (keys are URL-encoded, spaces as '+') or our own continuation. */
-function jobsOf(body: string): { bucket: string; key: string; etag: string }[] {
+export function jobsOf(body: string): { bucket: string; key: string; etag: string }[] {
   const json = JSON.parse(body) as unknown;
   const next = continuation.safeParse(json);
-  if (next.success) return [next.data];
+  if (next.success) return [{ bucket: next.data.bucket, key: next.data.key, etag: next.data.etag }];
   const event = s3Event.safeParse(json);
   // S3's test event on setup, or anything else: nothing to import.
   if (!event.success) return [];

@@ -7,7 +7,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { cancelledConditionIndexes, isConditionFailure } from '../aws/dynamodb-errors.js';
-import { identifierKey, type LoginIdentifier } from '../domain/identifiers.js';
+import { identifierGuardKeys, identifierKey, type LoginIdentifier } from '../domain/identifiers.js';
 import type { UserRecord } from '../domain/user.js';
 import { AccountExistsError, NotFoundError } from '../errors.js';
 
@@ -22,14 +22,6 @@ export const MAX_TRANSACTION_ITEMS = 100;
 const MAX_IMPORT_ATTEMPTS = 6;
 
 export type ImportWriteOutcome = 'created' | 'exists';
-
-/** Identifier guards of an account: email, username and (for imported accounts) the external id. */
-export function identifierGuardKeys(user: Pick<UserRecord, 'email' | 'username' | 'externalId'>): string[] {
-  const keys = [identifierKey({ kind: 'email', value: user.email })];
-  if (user.username) keys.push(identifierKey({ kind: 'username', value: user.username }));
-  if (user.externalId !== undefined) keys.push(`externalId#${user.externalId}`);
-  return keys;
-}
 
 /**
  * Users live in the users table keyed by userId; email and username uniqueness is enforced by guard

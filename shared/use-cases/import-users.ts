@@ -5,7 +5,7 @@ import {
   formatWrappedHash,
   UnsupportedHashError,
 } from '../crypto/imported-hashes.js';
-import { normaliseEmail } from '../domain/identifiers.js';
+import { identifierGuardKeys, normaliseEmail } from '../domain/identifiers.js';
 import type { UserRecord } from '../domain/user.js';
 import {
   type ImportRow,
@@ -13,7 +13,6 @@ import {
   importRowSchema,
   rowErrorDetails,
 } from '../domain/user-import.js';
-import { identifierGuardKeys } from '../stores/users-store.js';
 import type { Deps } from './deps.js';
 
 export interface ImportUsersInput {

@@ -1,8 +1,9 @@
 import { createArgon2Hasher } from '../../shared/crypto/password-hasher.js';
+import { identifierGuardKeys } from '../../shared/domain/identifiers.js';
 import type { UserRecord } from '../../shared/domain/user.js';
 import type { ImportObjectLocation, ImportObjectSource } from '../../shared/ports/import-object-source.js';
 import { type ImportJobState, ImportJobTakenOverError } from '../../shared/stores/import-jobs-store.js';
-import { type ImportWriteOutcome, identifierGuardKeys } from '../../shared/stores/users-store.js';
+import type { ImportWriteOutcome } from '../../shared/stores/users-store.js';
 import { type ImportJobDeps, runImportJob } from '../../shared/use-cases/run-import-job.js';
 
 /** An S3 object in memory, served in small chunks from any offset (like a Range GET), recording the offsets. */
@@ -177,5 +178,28 @@ describe('S3 import job (worker use-case)', () => {
     await expect(
       runImportJob(deps, location, { remainingMs: () => 60_000, safetyMarginMs: 5_000 }),
     ).rejects.toBeInstanceOf(ImportJobTakenOverError);
+  });
+});
+
+describe('import worker messages', () => {
+  it('reads S3 event notifications (URL-encoded keys) and its own continuations, and ignores S3 test events', async () => {
+    const { jobsOf } = await import('../../functions/import-worker.js');
+    const s3Event = {
+      Records: [
+        {
+          eventSource: 'aws:s3',
+          s3: {
+            bucket: { name: 'account-shield-imports' },
+            object: { key: 'must-reset-password/breach+2026%2B1.csv', size: 1024, eTag: 'd41d8cd9' },
+          },
+        },
+      ],
+    };
+    expect(jobsOf(JSON.stringify(s3Event))).toEqual([
+      { bucket: 'account-shield-imports', key: 'must-reset-password/breach 2026+1.csv', etag: 'd41d8cd9' },
+    ]);
+    const next = { type: 'import-continue', bucket: 'b', key: 'users.jsonl', etag: 'e' };
+    expect(jobsOf(JSON.stringify(next))).toEqual([{ bucket: 'b', key: 'users.jsonl', etag: 'e' }]);
+    expect(jobsOf(JSON.stringify({ Service: 'Amazon S3', Event: 's3:TestEvent' }))).toEqual([]);
   });
 });
