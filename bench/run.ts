@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { runAuthBenchmarks } from './auth.js';
 import { runNotifierBenchmark } from './notifier.js';
 import { startBenchStack } from './support/bench-stack.js';
+import { runUserImportBenchmark } from './user-import.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -19,6 +20,7 @@ async function main() {
   try {
     results['auth'] = await runAuthBenchmarks(stack);
     results['notifier'] = await runNotifierBenchmark(stack);
+    results['userImport'] = await runUserImportBenchmark(stack);
   } finally {
     await stack.stop();
   }

@@ -1,8 +1,9 @@
 import { createHttpHandler, route } from '../shared/http/http-api.js';
 import { createIncidentBody, forceResetBody } from '../shared/http/incident-schemas.js';
 import { json } from '../shared/http/responses.js';
-import { adminCreateUserBody } from '../shared/http/schemas.js';
+import { adminCreateUserBody, importUsersBody } from '../shared/http/schemas.js';
 import { createAccount } from '../shared/use-cases/accounts.js';
+import { importUsers } from '../shared/use-cases/import-users.js';
 import {
   cancelIncident,
   createIncident,
@@ -17,6 +18,12 @@ export const handler = createHttpHandler(
     'POST /v1/admin/users': route({
       body: adminCreateUserBody,
       handle: async ({ body, origin }, deps) => json(201, { user: await createAccount(deps, body, origin) }),
+    }),
+    'POST /v1/admin/users/import': route({
+      body: importUsersBody,
+      // 500 rows with their hashes do not fit the 16 KiB every other route keeps.
+      maxBodyBytes: 1024 * 1024,
+      handle: async ({ body }, deps) => json(200, { results: await importUsers(deps, body) }),
     }),
     'POST /v1/admin/users/{id}/force-reset': route({
       body: forceResetBody,

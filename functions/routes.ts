@@ -98,6 +98,7 @@ export const routes: readonly RouteDefinition[] = [
     authAction: 'mfa_disable',
   },
   { method: 'POST', path: '/v1/admin/users', functionName: 'admin', auth: 'admin', idempotent: true },
+  { method: 'POST', path: '/v1/admin/users/import', functionName: 'admin', auth: 'admin', idempotent: true },
   {
     method: 'POST',
     path: '/v1/admin/users/{id}/force-reset',

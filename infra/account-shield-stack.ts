@@ -13,6 +13,7 @@ import { SigningKey } from './constructs/signing-key.js';
 import { SsoProviders } from './constructs/sso-providers.js';
 import { Tables } from './constructs/tables.js';
 import { TotpKey } from './constructs/totp-key.js';
+import { UserImport } from './constructs/user-import.js';
 import { defaultFunctionsDir } from './paths.js';
 
 export interface AccountShieldStackProps extends StackProps {
@@ -36,6 +37,7 @@ export class AccountShieldStack extends Stack {
   readonly mail: Mail;
   readonly notifications: Notifications;
   readonly dispatcher: Dispatcher;
+  readonly userImport: UserImport;
   readonly apiFunctions: ApiFunctions;
   readonly httpApi: AccountShieldHttpApi;
   readonly alarms: Alarms;
@@ -118,6 +120,13 @@ export class AccountShieldStack extends Stack {
       apiBaseUrl: config.apiBaseUrl,
       removalPolicy: config.removalPolicy,
     });
+    this.userImport = new UserImport(this, 'UserImport', {
+      functionsDir,
+      resources,
+      environment,
+      removalPolicy: config.removalPolicy,
+      ...logs,
+    });
     this.apiFunctions = new ApiFunctions(this, 'Functions', {
       functionsDir,
       routes,
@@ -135,6 +144,7 @@ export class AccountShieldStack extends Stack {
       ...this.apiFunctions.functions.values(),
       this.notifications.notifier,
       this.dispatcher.dispatcher,
+      this.userImport.worker,
       this.signingKey.rotationFunction,
     ];
     // No function serves a request before the first signing key exists.

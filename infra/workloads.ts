@@ -6,7 +6,7 @@ import type { FunctionName } from '../functions/routes.js';
 import { TOTP_ENCRYPTION_CONTEXT } from '../shared/aws/kms-secret-box.js';
 import type { TableName } from '../shared/tables.js';
 
-export type Workload = FunctionName | 'notifier' | 'dispatcher' | 'keyRotation';
+export type Workload = FunctionName | 'notifier' | 'dispatcher' | 'keyRotation' | 'importWorker';
 
 /**
  * - read: GetItem, BatchGetItem, Query and ConditionCheckItem (transactions need it on guarded items)
@@ -56,6 +56,10 @@ export interface WorkloadAccess {
   readonly invokeDispatcher?: true;
   /** secretsmanager:GetSecretValue on the configured SSO providers' client secrets, and nothing else. */
   readonly ssoClientSecrets?: true;
+  /** s3:GetObject on the objects of the user-import bucket (the files dropped there). */
+  readonly readImportObjects?: true;
+  /** sqs:SendMessage on the import queue: a job near its timeout queues its own continuation. */
+  readonly requeueImports?: true;
 }
 
 export interface WorkloadSpec {
@@ -262,6 +266,25 @@ export const workloads: Readonly<Record<Workload, WorkloadSpec>> = {
     access: {
       tables: { users: ['read', 'scan'], identifiers: ['read'], records: ['read', 'write'] },
       sendNotifications: true,
+    },
+  },
+  importWorker: {
+    description: 'Imports a user file dropped in the import bucket, batch by batch, resumable',
+    // Fast digests are wrapped in argon2id at import: CPU in proportion to memory, as for the hashing routes.
+    memorySize: 1024,
+    // Lambda's maximum; the job stops starting batches a minute before and queues its continuation.
+    timeoutSeconds: 900,
+    hashesPasswords: true,
+    shipsArgon2: true,
+    access: {
+      tables: {
+        // Import transactions write users and their identifier guards; records hold the job checkpoint.
+        users: ['write'],
+        identifiers: ['write'],
+        records: ['read', 'write'],
+      },
+      readImportObjects: true,
+      requeueImports: true,
     },
   },
   keyRotation: {

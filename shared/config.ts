@@ -61,6 +61,8 @@ const schema = z.object({
   SESSIONS_TABLE: z.string().min(1),
   RECORDS_TABLE: z.string().min(1),
   NOTIFICATIONS_QUEUE_URL: z.string().url().optional(),
+  /** The S3 import job's queue; set only on the import worker, which queues its own continuations there. */
+  IMPORT_QUEUE_URL: z.string().url().optional(),
   AWS_REGION: z.string().min(1).default('us-east-1'),
   /** Local emulators only; unset on AWS. */
   DYNAMODB_ENDPOINT: optionalUrl,
@@ -138,6 +140,7 @@ const schema = z.object({
 export type Config = Readonly<{
   tables: Readonly<Record<keyof typeof tableDefinitions, string>>;
   notificationsQueueUrl: string | undefined;
+  importQueueUrl: string | undefined;
   region: string;
   endpoints: Readonly<{ dynamodb?: string; sqs?: string; ses?: string }>;
   publicAppUrl: string;
@@ -222,6 +225,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       records: e.RECORDS_TABLE,
     },
     notificationsQueueUrl: e.NOTIFICATIONS_QUEUE_URL,
+    importQueueUrl: e.IMPORT_QUEUE_URL,
     region: e.AWS_REGION,
     endpoints: { dynamodb: e.DYNAMODB_ENDPOINT, sqs: e.SQS_ENDPOINT, ses: e.SES_ENDPOINT },
     publicAppUrl: e.PUBLIC_APP_URL.replace(/\/+$/, ''),

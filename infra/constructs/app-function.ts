@@ -6,6 +6,7 @@ import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { Architecture, type IFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { type BundlingOptions, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -41,6 +42,8 @@ export interface WorkloadResources {
   readonly dispatcher?: IFunction;
   /** The SSO providers' settings and client secrets (the sso function only). */
   readonly sso?: SsoResources;
+  readonly importBucket?: IBucket;
+  readonly importQueue?: IQueue;
 }
 
 export interface AppFunctionProps {
@@ -175,6 +178,16 @@ export function workloadStatements(
       );
     }
   }
+  if (access.readImportObjects) {
+    const bucket = requireResource(resources.importBucket, workload, 'the import bucket');
+    statements.push(
+      new PolicyStatement({ actions: ['s3:GetObject'], resources: [bucket.arnForObjects('*')] }),
+    );
+  }
+  if (access.requeueImports) {
+    const queue = requireResource(resources.importQueue, workload, 'the import queue');
+    statements.push(new PolicyStatement({ actions: ['sqs:SendMessage'], resources: [queue.queueArn] }));
+  }
   return statements;
 }
 
@@ -202,6 +215,8 @@ function accessEnvironment(access: WorkloadAccess, resources: WorkloadResources)
     env['SSO_PROVIDERS'] = resources.sso.providersJson;
     env['API_BASE_URL'] = resources.sso.apiBaseUrl;
   }
+  if (access.requeueImports && resources.importQueue)
+    env['IMPORT_QUEUE_URL'] = resources.importQueue.queueUrl;
   return env;
 }
 

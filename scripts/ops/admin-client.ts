@@ -92,6 +92,30 @@ export type AdminUser = z.infer<typeof userSchema>;
 
 /** What the contract allows per request body; anything larger is refused before it is sent. */
 const MAX_REQUEST_BODY_BYTES = 16 * 1024;
+/** The user import route takes up to 1 MiB. */
+const MAX_IMPORT_BODY_BYTES = 1024 * 1024;
+
+export interface ImportRowResult {
+  readonly index: number;
+  readonly status: 'created' | 'exists' | 'invalid';
+  readonly userId?: string;
+  readonly error?: string;
+  readonly message?: string;
+  readonly details?: readonly ErrorDetail[];
+}
+
+const importResultsEnvelope = z.object({
+  results: z.array(
+    z.looseObject({
+      index: z.number().int(),
+      status: z.enum(['created', 'exists', 'invalid']),
+      userId: z.string().optional(),
+      error: z.string().optional(),
+      message: z.string().optional(),
+      details: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+    }),
+  ),
+});
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 /** Attempts of one write sent with an Idempotency-Key (the first included). */
@@ -190,6 +214,12 @@ export interface AdminApi {
   createUser(user: AdminUserInput, signal?: AbortSignal, write?: WriteOptions): Promise<AdminUser>;
   forceReset(userId: string, options: ForceResetOptions, write?: WriteOptions): Promise<void>;
   createIncident(request: CreateIncidentRequest, write?: WriteOptions): Promise<Incident>;
+  /** One batch of `POST /v1/admin/users/import`; the key makes a retried batch a replay, not a second import. */
+  importUsers(
+    batch: { users: readonly unknown[]; mustResetPassword?: boolean },
+    idempotencyKey: string,
+    signal?: AbortSignal,
+  ): Promise<ImportRowResult[]>;
   getIncident(id: string, signal?: AbortSignal): Promise<Incident>;
   listIncidents(): Promise<Incident[]>;
   /** The incident after cancelling, when the API returns it. */
@@ -216,6 +246,19 @@ export class AdminClient implements AdminApi {
       { revokeSessions: options.revokeSessions, notify: options.notify },
       write,
     );
+  }
+
+  async importUsers(
+    batch: { users: readonly unknown[]; mustResetPassword?: boolean },
+    idempotencyKey: string,
+    signal?: AbortSignal,
+  ): Promise<ImportRowResult[]> {
+    const { url, status, body } = await this.request('POST', '/v1/admin/users/import', batch, signal, {
+      'idempotency-key': idempotencyKey,
+    });
+    const { results } = parseBody(importResultsEnvelope, body, url, status);
+    if (results.length !== batch.users.length) throw new UnexpectedResponseError(url, status);
+    return results;
   }
 
   async createIncident(request: CreateIncidentRequest, write: WriteOptions = {}): Promise<Incident> {
@@ -260,7 +303,7 @@ export class AdminClient implements AdminApi {
     const attempts = key === undefined ? 1 : (this.options.writeAttempts ?? DEFAULT_WRITE_ATTEMPTS);
     for (let attempt = 1; ; attempt += 1) {
       try {
-        return await this.request('POST', path, payload, signal, key);
+        return await this.request('POST', path, payload, signal, key === undefined ? {} : { 'idempotency-key': key });
       } catch (error) {
         const waitMs = attempt < attempts ? writeRetryDelayMs(error, attempt) : undefined;
         if (waitMs === undefined || signal?.aborted) throw error;
@@ -275,12 +318,13 @@ export class AdminClient implements AdminApi {
     path: string,
     payload?: unknown,
     signal?: AbortSignal,
-    idempotencyKey?: string,
+    extraHeaders: Readonly<Record<string, string>> = {},
   ): Promise<{ url: string; status: number; body: unknown }> {
     const url = new URL(this.base.href);
     url.pathname = `${this.base.pathname.replace(/\/+$/, '')}${path}`;
     const body = payload === undefined ? undefined : JSON.stringify(payload);
-    if (body !== undefined && Buffer.byteLength(body, 'utf8') > MAX_REQUEST_BODY_BYTES) {
+    const limit = path === '/v1/admin/users/import' ? MAX_IMPORT_BODY_BYTES : MAX_REQUEST_BODY_BYTES;
+    if (body !== undefined && Buffer.byteLength(body, 'utf8') > limit) {
       throw new RequestTooLargeError(Buffer.byteLength(body, 'utf8'));
     }
     const headers = await this.options.signer.sign({
@@ -289,7 +333,7 @@ export class AdminClient implements AdminApi {
       headers: {
         accept: 'application/json',
         ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-        ...(idempotencyKey === undefined ? {} : { 'idempotency-key': idempotencyKey }),
+        ...extraHeaders,
       },
       ...(body === undefined ? {} : { body }),
     });

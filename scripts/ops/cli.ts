@@ -19,6 +19,7 @@ import {
   regionFromApiUrl,
   sigV4Signer,
 } from './admin-client.js';
+import { type BatchImportFlags, batchImportCommand } from './batch-import.js';
 import { ExitCode, type OpsContext, sleep } from './context.js';
 import {
   cancelIncidentCommand,
@@ -157,16 +158,44 @@ users
   );
 
 users
-  .command('import <file>')
+  .command('import [file]')
   .description(
-    'create users from JSON-lines or CSV (with a header): email, authMethod (password|sso), username?, password?',
+    'import users. With --file: stream an export of any size (JSON lines or CSV: email, authMethod, username?, externalId?, passwordHash?, hashAlgorithm?, salt?, saltPosition?, mustResetPassword?) through the batch import, resumable. With a positional file: create users one by one from plaintext passwords (email, authMethod, username?, password?)',
   )
   .addOption(
     new Option('--format <format>', 'file format (default: from the extension)').choices(['jsonl', 'csv']),
   )
-  .option('--concurrency <n>', 'requests in flight', '8')
-  .action((file: string, flags: ImportFlags, command: Command) =>
-    run(command, { interruptible: true, writes: true }, (ctx) => importUsersCommand(ctx, file, flags)),
+  .option('--concurrency <n>', 'requests in flight (default 8, or 4 batches with --file)')
+  .option(
+    '--file <path>',
+    'batch import with password hashes, resumable (see README "Migrating an existing user base")',
+  )
+  .option('--batch-size <n>', 'rows per request with --file (at most 500)', '500')
+  .option('--checkpoint <path>', 'checkpoint file (default: <file>.import-state.json)')
+  .option('--rejected <path>', 'where rejected rows are listed by line (default: <file>.rejected.jsonl)')
+  .option('--must-reset-password', 'every imported password account must reset at next sign-in')
+  .option('--restart', 'ignore and replace an existing checkpoint')
+  .action(
+    (
+      file: string | undefined,
+      flags: Omit<ImportFlags, 'concurrency'> &
+        Omit<BatchImportFlags, 'file' | 'concurrency'> & { file?: string; concurrency?: string },
+      command: Command,
+    ) =>
+      run(command, { interruptible: true, writes: true }, (ctx) => {
+        if (flags.file !== undefined) {
+          if (file !== undefined)
+            throw new UsageError('pass the file either with --file or as an argument, not both');
+          return batchImportCommand(ctx, {
+            ...flags,
+            file: flags.file,
+            concurrency: flags.concurrency ?? '4',
+          });
+        }
+        if (file === undefined)
+          throw new UsageError('name the file to import (--file <path> for the batch import)');
+        return importUsersCommand(ctx, file, { ...flags, concurrency: flags.concurrency ?? '8' });
+      }),
   );
 
 /**

@@ -1,4 +1,5 @@
 import { hash, verify } from '@node-rs/argon2';
+import { verifyStoredHash } from './imported-hashes.js';
 
 /** `Algorithm.Argon2id` of @node-rs/argon2 (an ambient const enum, which isolated modules cannot read). */
 const ARGON2ID = 2;
@@ -39,12 +40,21 @@ export function createArgon2Hasher(params: Argon2Params): PasswordHasher {
   return {
     hash: (password) => hash(password, options),
     verify: async (storedHash, password) => {
-      try {
-        return await verify(storedHash, password);
-      } catch {
-        // A corrupt stored hash must read as a failed login, not as a server error.
-        return false;
+      if (storedHash.startsWith('$argon2id$')) {
+        try {
+          return await verify(storedHash, password);
+        } catch {
+          // A corrupt stored hash must read as a failed login, not as a server error.
+          return false;
+        }
       }
+      // Imported hashes (bcrypt, scrypt, PBKDF2, argon2i/d, wrapped digests) until their first sign-in.
+      const ok = await verifyStoredHash(storedHash, password);
+      // A failure never costs less than a native one: bcrypt or PBKDF2 may be cheaper than our argon2id,
+      // and a quick 401 would tell an attacker the account exists and was imported.
+      if (!ok && !storedHash.startsWith('$as-wrap$'))
+        await verify(await getDummyHash(), password).catch(() => false);
+      return ok;
     },
     verifyDummy: async (password) => {
       await verify(await getDummyHash(), password).catch(() => false);

@@ -22,3 +22,18 @@ export function parseLoginIdentifier(login: string): LoginIdentifier {
 export function identifierKey(identifier: LoginIdentifier): string {
   return `${identifier.kind}#${identifier.value}`;
 }
+
+/**
+ * The keys of an account's uniqueness guards in the identifiers table: email, username and, for imported
+ * accounts, the id the account had in the system it came from.
+ */
+export function identifierGuardKeys(account: {
+  readonly email: string;
+  readonly username?: string | undefined;
+  readonly externalId?: string | undefined;
+}): string[] {
+  const keys = [identifierKey({ kind: 'email', value: account.email })];
+  if (account.username) keys.push(identifierKey({ kind: 'username', value: account.username }));
+  if (account.externalId !== undefined) keys.push(`externalId#${account.externalId}`);
+  return keys;
+}

@@ -5,8 +5,13 @@ export interface UserRecord {
   readonly userId: string;
   readonly email: string;
   readonly username?: string;
+  /** The account's id in the system it was imported from; unique (guarded like email and username). */
+  readonly externalId?: string;
   readonly authMethod: AuthMethod;
-  /** argon2id PHC string; absent for SSO accounts. */
+  /**
+   * argon2id PHC string; absent for SSO accounts. Imported accounts may hold a foreign slow hash or a
+   * wrapped digest (shared/crypto/imported-hashes.ts) until their first sign-in re-hashes it.
+   */
   readonly passwordHash?: string;
   /** Epoch ms of the last password set; tenant-wide forced resets compare against it. */
   readonly passwordSetAt?: number;

@@ -32,6 +32,8 @@ export interface HttpRequest<Body> {
 export interface RouteHandler<S extends z.ZodType | undefined = z.ZodType | undefined> {
   /** Schema of the JSON body; routes without one ignore any body (within the size limit). */
   readonly body?: S;
+  /** Body size limit of this route; the contract's 16 KiB unless a route (bulk import) needs more. */
+  readonly maxBodyBytes?: number;
   handle(request: HttpRequest<S extends z.ZodType ? z.infer<S> : undefined>, deps: Deps): Promise<HttpResult>;
 }
 
@@ -143,9 +145,13 @@ export function createHttpHandler(
           contentType: event.headers?.['content-type'] ?? event.headers?.['Content-Type'],
         },
         handler.body,
+        handler.maxBodyBytes,
       );
-    } else if (event.body !== undefined && Buffer.byteLength(event.body, 'utf8') > MAX_BODY_BYTES) {
-      throw new PayloadTooLargeError(MAX_BODY_BYTES);
+    } else if (
+      event.body !== undefined &&
+      Buffer.byteLength(event.body, 'utf8') > (handler.maxBodyBytes ?? MAX_BODY_BYTES)
+    ) {
+      throw new PayloadTooLargeError(handler.maxBodyBytes ?? MAX_BODY_BYTES);
     }
     const request = {
       body,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { USERNAME_PATTERN } from '../domain/identifiers.js';
+import { MAX_IMPORT_ROWS } from '../domain/user-import.js';
 
 /**
  * Request bodies. Objects are strict (unknown fields are a 400), strings are bounded, and password
@@ -72,4 +73,13 @@ export const totpDisableBody = z.strictObject({ password, otp });
 export const ssoExchangeBody = z.strictObject({
   code: z.string().min(1).max(512),
   deviceName: deviceName.optional(),
+});
+
+/** Rows are checked one by one by the use-case (per-row results); only the envelope is checked here. */
+export const importUsersBody = z.strictObject({
+  users: z
+    .array(z.unknown())
+    .min(1, 'At least one user.')
+    .max(MAX_IMPORT_ROWS, `At most ${MAX_IMPORT_ROWS} users per call; split the file into batches.`),
+  mustResetPassword: z.boolean().optional(),
 });

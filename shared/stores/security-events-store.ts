@@ -14,6 +14,7 @@ export type SecurityEventType =
   | 'password_reset_completed'
   | 'password_changed'
   | 'password_reset_forced'
+  | 'breached_password_detected'
   | 'mfa_enabled'
   | 'mfa_disabled'
   | 'recovery_code_used'

@@ -1,3 +1,4 @@
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   type DynamoDBDocumentClient,
   GetCommand,
@@ -6,7 +7,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { cancelledConditionIndexes, isConditionFailure } from '../aws/dynamodb-errors.js';
-import { identifierKey, type LoginIdentifier } from '../domain/identifiers.js';
+import { identifierGuardKeys, identifierKey, type LoginIdentifier } from '../domain/identifiers.js';
 import type { UserRecord } from '../domain/user.js';
 import { AccountExistsError, NotFoundError } from '../errors.js';
 
@@ -14,6 +15,13 @@ import { AccountExistsError, NotFoundError } from '../errors.js';
 const NO_SUCH_USER = 'no-such-user';
 
 export type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
+
+/** DynamoDB's limit on the items of one TransactWriteItems call. */
+export const MAX_TRANSACTION_ITEMS = 100;
+/** Transactions cancelled only by a concurrent transaction on the same guard are retried this often. */
+const MAX_IMPORT_ATTEMPTS = 6;
+
+export type ImportWriteOutcome = 'created' | 'exists';
 
 /**
  * Users live in the users table keyed by userId; email and username uniqueness is enforced by guard
@@ -52,6 +60,80 @@ export class UsersStore {
     } catch (error) {
       if (cancelledConditionIndexes(error)) throw new AccountExistsError();
       throw error;
+    }
+  }
+
+  /**
+   * Bulk import: each account is its user item plus one conditional guard per identifier, packed into
+   * transactions of up to 100 items, so uniqueness holds exactly as for sign-up even when imports race,
+   * at a fraction of a request per account. A cancelled transaction names the guards that already
+   * exist: those accounts are `exists`, and the rest of that transaction is sent again without them.
+   * The caller must not pass two accounts sharing an identifier (one transaction cannot touch an item
+   * twice).
+   */
+  async importMany(users: readonly UserRecord[]): Promise<ImportWriteOutcome[]> {
+    const outcomes: ImportWriteOutcome[] = new Array(users.length).fill('created');
+    const groups: number[][] = [];
+    let current: number[] = [];
+    let itemsInCurrent = 0;
+    users.forEach((user, index) => {
+      const items = 1 + identifierGuardKeys(user).length;
+      if (itemsInCurrent + items > MAX_TRANSACTION_ITEMS) {
+        groups.push(current);
+        current = [];
+        itemsInCurrent = 0;
+      }
+      current.push(index);
+      itemsInCurrent += items;
+    });
+    if (current.length > 0) groups.push(current);
+    await Promise.all(groups.map((group) => this.importGroup(users, group, outcomes)));
+    return outcomes;
+  }
+
+  private async importGroup(
+    users: readonly UserRecord[],
+    group: readonly number[],
+    outcomes: ImportWriteOutcome[],
+  ): Promise<void> {
+    let pending = [...group];
+    for (let attempt = 1; pending.length > 0; attempt += 1) {
+      const owners: number[] = [];
+      const items: TransactItem[] = [];
+      for (const index of pending) {
+        const user = users[index]!;
+        owners.push(index);
+        items.push({
+          Put: {
+            TableName: this.tables.users,
+            Item: user,
+            ConditionExpression: 'attribute_not_exists(userId)',
+          },
+        });
+        for (const key of identifierGuardKeys(user)) {
+          owners.push(index);
+          items.push({
+            Put: {
+              TableName: this.tables.identifiers,
+              Item: { identifier: key, userId: user.userId },
+              ConditionExpression: 'attribute_not_exists(identifier)',
+            },
+          });
+        }
+      }
+      try {
+        await this.db.send(new TransactWriteCommand({ TransactItems: items }));
+        return;
+      } catch (error) {
+        if (!(error instanceof TransactionCanceledException) || attempt >= MAX_IMPORT_ATTEMPTS) throw error;
+        const taken = new Set((cancelledConditionIndexes(error) ?? []).map((item) => owners[item]!));
+        for (const index of taken) outcomes[index] = 'exists';
+        pending = pending.filter((index) => !taken.has(index));
+        if (taken.size === 0) {
+          // Cancelled by a concurrent transaction on the same guards (TransactionConflict): back off and retry.
+          await new Promise((resolve) => setTimeout(resolve, 20 * 2 ** attempt * Math.random()));
+        }
+      }
     }
   }
 

@@ -7,6 +7,7 @@ import type { RequestOrigin } from '../stores/security-events-store.js';
 import type { TenantPolicy } from '../stores/tenant-policy-store.js';
 import { recordEvent } from './accounts.js';
 import { recordCompleteSignIn, reserveAttempt, sourceOf, userSubject } from './attempt-limiter.js';
+import { flagIfPasswordBreached } from './breached-password-at-sign-in.js';
 import type { Deps } from './deps.js';
 import { consumeSecondFactor, verifySecondFactor } from './mfa.js';
 import { queuePasswordResetMail } from './password-reset-mail.js';
@@ -34,6 +35,7 @@ type LoginDeps = Pick<
   | 'attempts'
   | 'notifications'
   | 'secretBox'
+  | 'breachedPasswords'
 >;
 
 /** True when an admin, a scoped incident or a tenant-wide incident requires this account to reset. */
@@ -88,7 +90,7 @@ export async function login(
   // Before the code is used up: a refused sign-in must leave the owner's code (or recovery code) valid.
   // Strongly consistent, never the revocation cache: this read also decides the new token's `iat` (exact cut-off).
   const tenant = await deps.tenantPolicy.get();
-  if (mustResetPassword(user, tenant)) {
+  if (mustResetPassword(user, tenant) || (await flagIfPasswordBreached(deps, user, password, origin))) {
     await queuePasswordResetMail(deps, user.email, origin, 'forced');
     await recordEvent(deps, user.userId, 'login_failed', origin, { reason: 'password_reset_required' });
     throw new PasswordResetRequiredError();

@@ -13,6 +13,7 @@ import { pagesBuildCommands, routeGroups } from '../../infra/constructs/function
 import { accessLogFields } from '../../infra/constructs/http-api.js';
 import { maxReceiveCount, notifierMaxConcurrency } from '../../infra/constructs/notifications.js';
 import { repoRoot } from '../../infra/paths.js';
+import { importMaxReceiveCount, importObjectExpiryDays } from '../../infra/constructs/user-import.js';
 import { tableActions, type Workload, workloads } from '../../infra/workloads.js';
 import {
   loadPageSite,
@@ -68,6 +69,7 @@ function appFunctions(): Map<Workload, AppFunction> {
   const map = new Map<Workload, AppFunction>(stack.apiFunctions.functions);
   map.set('notifier', stack.notifications.notifier);
   map.set('dispatcher', stack.dispatcher.dispatcher);
+  map.set('importWorker', stack.userImport.worker);
   map.set('keyRotation', stack.signingKey.rotationFunction);
   return map;
 }
@@ -140,6 +142,20 @@ function expectedPairs(workload: Workload, fn: AppFunction): Set<string> {
     add(
       ['secretsmanager:GetSecretValue'],
       stack.ssoProviders.resources.clientSecrets.map((secret) => secret.secretArn),
+    );
+  }
+  if (access.readImportObjects) add(['s3:GetObject'], [stack.userImport.bucket.arnForObjects('*')]);
+  if (access.requeueImports) add(['sqs:SendMessage'], [stack.userImport.queue.queueArn]);
+  if (workload === 'importWorker') {
+    add(
+      [
+        'sqs:ReceiveMessage',
+        'sqs:ChangeMessageVisibility',
+        'sqs:GetQueueUrl',
+        'sqs:DeleteMessage',
+        'sqs:GetQueueAttributes',
+      ],
+      [stack.userImport.queue.queueArn],
     );
   }
   if (workload === 'notifier') {
@@ -325,9 +341,9 @@ describe('GIVEN the stack WHEN synthesized THEN the HTTP API', () => {
 });
 
 describe('GIVEN the stack WHEN synthesized THEN the functions', () => {
-  test('are one per route group, plus the notifier, the dispatcher and the key rotation', () => {
+  test('are one per route group, plus the notifier, the dispatcher, the import worker and the key rotation', () => {
     expect([...stack.apiFunctions.functions.keys()].sort()).toEqual(routeGroups(routes).sort());
-    expect(ofType('AWS::Lambda::Function')).toHaveLength(routeGroups(routes).length + 3);
+    expect(ofType('AWS::Lambda::Function')).toHaveLength(routeGroups(routes).length + 4);
   });
 
   test('run Node.js 22 on arm64 with the memory and timeout of their workload, and source maps on', () => {
@@ -532,6 +548,79 @@ describe('GIVEN the stack WHEN synthesized THEN least privilege', () => {
         Condition: { StringEquals: { 'ses:FromAddress': 'security@example.com' } },
       }),
     );
+  });
+});
+
+describe('GIVEN the stack WHEN synthesized THEN the user import', () => {
+  const bucket = () => resourceOf(stack.userImport.bucket).Properties;
+  const queue = () => resourceOf(stack.userImport.queue).Properties;
+
+  test('bucket is private, encrypted, TLS-only, and forgets files (they hold password hashes) within a week', () => {
+    expect(bucket()).toMatchObject({
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+      },
+      LifecycleConfiguration: { Rules: [{ ExpirationInDays: importObjectExpiryDays, Status: 'Enabled' }] },
+    });
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      Bucket: { Ref: logicalId(stack.userImport.bucket) },
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+  });
+
+  test('sends .jsonl and .csv uploads to the import queue, which S3 may write to only for this account', () => {
+    const queueArn = { 'Fn::GetAtt': [logicalId(stack.userImport.queue), 'Arn'] };
+    expect(bucket()['NotificationConfiguration']).toEqual({
+      QueueConfigurations: ['.jsonl', '.csv'].map((suffix) => ({
+        Event: 's3:ObjectCreated:*',
+        Queue: queueArn,
+        Filter: { S3Key: { Rules: [{ Name: 'suffix', Value: suffix }] } },
+      })),
+    });
+    template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      Queues: Match.arrayWith([{ Ref: logicalId(stack.userImport.queue) }]),
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Allow',
+            Principal: { Service: 's3.amazonaws.com' },
+            Action: 'sqs:SendMessage',
+            Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+          }),
+        ]),
+      },
+    });
+    // S3 checks its permission on the queue when the bucket is created.
+    expect(resourceOf(stack.userImport.bucket).DependsOn ?? []).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^UserImportQueuePolicy/)]),
+    );
+  });
+
+  test('worker takes one job per invocation, and the queue outlasts 6 x its 15-minute timeout', () => {
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: { 'Fn::GetAtt': [logicalId(stack.userImport.queue), 'Arn'] },
+      FunctionName: { Ref: logicalId(stack.userImport.worker.function) },
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      BatchSize: 1,
+    });
+    expect(queue()['VisibilityTimeout']).toBeGreaterThanOrEqual(6 * 900);
+    expect(queue()['RedrivePolicy']).toEqual({
+      deadLetterTargetArn: { 'Fn::GetAtt': [logicalId(stack.userImport.deadLetterQueue), 'Arn'] },
+      maxReceiveCount: importMaxReceiveCount,
+    });
+    expect(environmentOf(stack.userImport.worker)['IMPORT_QUEUE_URL']).toEqual({
+      Ref: logicalId(stack.userImport.queue),
+    });
   });
 });
 

@@ -1,33 +1,6 @@
 import { createHash } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { createHibpChecker } from '../../shared/aws/hibp-breached-password-checker.js';
-
-/** A local server speaking the Pwned Passwords range API, recording what it was asked. */
-function startRangeServer(breached: string[], options: { delayMs?: number; status?: number } = {}) {
-  const requests: { url: string; padding: string | undefined }[] = [];
-  const hashes = breached.map((p) => createHash('sha1').update(p).digest('hex').toUpperCase());
-  const server: Server = createServer((req, res) => {
-    requests.push({ url: req.url ?? '', padding: req.headers['add-padding'] as string | undefined });
-    const prefix = (req.url ?? '').split('/').pop() ?? '';
-    const lines = hashes.filter((h) => h.startsWith(prefix)).map((h) => `${h.slice(5)}:42`);
-    lines.push('0000000000000000000000000000000000A:0'); // padding entry
-    setTimeout(() => {
-      res.writeHead(options.status ?? 200, { 'content-type': 'text/plain' });
-      res.end(lines.join('\r\n'));
-    }, options.delayMs ?? 0);
-  });
-  return new Promise<{ url: string; requests: typeof requests; close: () => Promise<void> }>((resolve) => {
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      resolve({
-        url: `http://127.0.0.1:${port}`,
-        requests,
-        close: () => new Promise((done) => server.close(() => done())),
-      });
-    });
-  });
-}
+import { startRangeServer } from '../support/hibp-range-server.js';
 
 describe('breached-password check (HIBP range API)', () => {
   it('finds a breached password while sending only the 5-character SHA-1 prefix', async () => {
@@ -80,6 +53,64 @@ describe('breached-password check (HIBP range API)', () => {
       expect(unavailable).toEqual(['range API answered 503']);
     } finally {
       await server.close();
+    }
+  });
+
+  it('asks once per prefix within the cache time, however many sign-ins try that password', async () => {
+    const server = await startRangeServer(['Summer2024!']);
+    let nowMs = 1_000_000;
+    const checker = createHibpChecker({
+      baseUrl: server.url,
+      timeoutMs: 2000,
+      onUnavailable: () => undefined,
+      cacheTtlMs: 300_000,
+      now: () => nowMs,
+    });
+    try {
+      // A stuffing wave: many concurrent and successive checks of one password.
+      const answers = await Promise.all(Array.from({ length: 20 }, () => checker.isBreached('Summer2024!')));
+      expect(answers.every(Boolean)).toBe(true);
+      expect(await checker.isBreached('Summer2024!')).toBe(true);
+      expect(server.requests).toHaveLength(1);
+      nowMs += 300_001;
+      expect(await checker.isBreached('Summer2024!')).toBe(true);
+      expect(server.requests).toHaveLength(2);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('keeps at most cacheMaxEntries prefixes and does not cache failures', async () => {
+    const server = await startRangeServer([]);
+    const checker = createHibpChecker({
+      baseUrl: server.url,
+      timeoutMs: 2000,
+      onUnavailable: () => undefined,
+      cacheMaxEntries: 2,
+    });
+    try {
+      // Three passwords with distinct SHA-1 prefixes: the first one is evicted by the third.
+      for (const password of ['alpha-one', 'bravo-two', 'charlie-three', 'alpha-one']) {
+        await checker.isBreached(password);
+      }
+      expect(server.requests).toHaveLength(4);
+      await checker.isBreached('charlie-three');
+      expect(server.requests).toHaveLength(4);
+    } finally {
+      await server.close();
+    }
+    const failing = await startRangeServer([], { status: 503 });
+    const flaky = createHibpChecker({
+      baseUrl: failing.url,
+      timeoutMs: 2000,
+      onUnavailable: () => undefined,
+    });
+    try {
+      await flaky.isBreached('whatever-password');
+      await flaky.isBreached('whatever-password');
+      expect(failing.requests).toHaveLength(2);
+    } finally {
+      await failing.close();
     }
   });
 });

@@ -67,6 +67,7 @@ const requestBodySchemaByRoute: Readonly<Record<string, RequestSchemaName | null
   'POST /v1/auth/mfa/totp/confirm': 'totpConfirmBody',
   'DELETE /v1/auth/mfa/totp': 'totpDisableBody',
   'POST /v1/admin/users': 'adminCreateUserBody',
+  'POST /v1/admin/users/import': 'importUsersBody',
   'POST /v1/admin/users/{id}/force-reset': 'forceResetBody',
   'POST /v1/admin/incidents': 'createIncidentBody',
   'POST /v1/auth/sso/exchange': 'ssoExchangeBody',

@@ -64,6 +64,10 @@ class FakeAdminApi implements AdminApi {
     notImplemented();
   }
 
+  async importUsers(): Promise<never> {
+    return notImplemented();
+  }
+
   async createIncident(request: CreateIncidentRequest, write?: WriteOptions): Promise<Incident> {
     this.writeKeys.push(write?.idempotencyKey);
     this.created.push(request);
