@@ -4,7 +4,15 @@
  */
 export type RouteAuth = 'none' | 'bearer' | 'admin';
 
-export type FunctionName = 'accounts' | 'login' | 'sessions' | 'password' | 'mfa' | 'admin' | 'jwks';
+export type FunctionName =
+  | 'accounts'
+  | 'login'
+  | 'sessions'
+  | 'password'
+  | 'mfa'
+  | 'admin'
+  | 'jwks'
+  | 'oauth';
 
 export interface RouteDefinition {
   readonly method: 'GET' | 'POST' | 'DELETE';
@@ -37,6 +45,22 @@ export const routes: readonly RouteDefinition[] = [
   { method: 'GET', path: '/v1/admin/incidents', functionName: 'admin', auth: 'admin' },
   { method: 'GET', path: '/v1/admin/incidents/{id}', functionName: 'admin', auth: 'admin' },
   { method: 'POST', path: '/v1/admin/incidents/{id}/cancel', functionName: 'admin', auth: 'admin' },
+  { method: 'POST', path: '/v1/admin/clients', functionName: 'admin', auth: 'admin' },
+  { method: 'GET', path: '/v1/admin/clients', functionName: 'admin', auth: 'admin' },
+  { method: 'DELETE', path: '/v1/admin/clients/{id}', functionName: 'admin', auth: 'admin' },
+  { method: 'POST', path: '/v1/admin/clients/{id}/rotate-secret', functionName: 'admin', auth: 'admin' },
+  // OAuth 2.0 / OpenID Connect: the /oauth2 endpoints authenticate clients themselves (RFC 6749 2.3).
+  { method: 'GET', path: '/.well-known/openid-configuration', functionName: 'oauth', auth: 'none' },
+  { method: 'GET', path: '/.well-known/oauth-authorization-server', functionName: 'oauth', auth: 'none' },
+  { method: 'GET', path: '/oauth2/authorize', functionName: 'oauth', auth: 'none' },
+  { method: 'POST', path: '/oauth2/token', functionName: 'oauth', auth: 'none' },
+  { method: 'POST', path: '/oauth2/device_authorization', functionName: 'oauth', auth: 'none' },
+  { method: 'POST', path: '/oauth2/revoke', functionName: 'oauth', auth: 'none' },
+  { method: 'POST', path: '/oauth2/introspect', functionName: 'oauth', auth: 'none' },
+  { method: 'POST', path: '/v1/auth/authorize/complete', functionName: 'oauth', auth: 'bearer' },
+  { method: 'POST', path: '/v1/auth/device/lookup', functionName: 'oauth', auth: 'bearer' },
+  { method: 'POST', path: '/v1/auth/device/approve', functionName: 'oauth', auth: 'bearer' },
+  { method: 'POST', path: '/v1/auth/device/deny', functionName: 'oauth', auth: 'bearer' },
 ];
 
 export const routeKey = (route: Pick<RouteDefinition, 'method' | 'path'>): string =>

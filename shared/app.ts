@@ -17,10 +17,13 @@ import { createArgon2Hasher } from './crypto/password-hasher.js';
 import { loadPasswordBlocklist } from './domain/password-blocklist.js';
 import { type Clock, systemClock } from './ports/clock.js';
 import { inProcessDispatcherTrigger } from './ports/dispatcher-trigger.js';
+import { AuthorizationRequestsStore } from './stores/authorization-requests-store.js';
 import { CampaignAudience } from './stores/campaign-audience.js';
 import { DeliveriesStore } from './stores/deliveries-store.js';
+import { DeviceAuthorizationsStore } from './stores/device-authorizations-store.js';
 import { IncidentDeliveriesStore } from './stores/incident-deliveries-store.js';
 import { IncidentsStore } from './stores/incidents-store.js';
+import { OAuthClientsStore } from './stores/oauth-clients-store.js';
 import { ResetTokensStore } from './stores/reset-tokens-store.js';
 import { createRevocationStateReader } from './stores/revocation-state.js';
 import { SecurityEventsStore } from './stores/security-events-store.js';
@@ -124,5 +127,8 @@ export function createDeps(
     dispatcherTrigger: config.dispatcherFunctionName
       ? createLambdaDispatcherTrigger({ functionName: config.dispatcherFunctionName, region: config.region })
       : inProcessDispatcherTrigger,
+    oauthClients: new OAuthClientsStore(db, config.tables.records),
+    authorizationRequests: new AuthorizationRequestsStore(db, config.tables.records),
+    deviceAuthorizations: new DeviceAuthorizationsStore(db, config.tables.records),
   };
 }

@@ -55,6 +55,13 @@ const schema = z.object({
   DISPATCHER_SAFETY_MARGIN_MS: z.coerce.number().int().min(0).default(10_000),
   /** Reminder rounds of a forced-reset incident with `notify.remindAfterHours`. */
   MAX_INCIDENT_REMINDERS: z.coerce.number().int().min(0).max(10).default(2),
+  /** RFC 8628 device codes: life and the polling interval the device is told (tests shorten both). */
+  OAUTH_DEVICE_CODE_TTL_SECONDS: positiveInt.max(1800).default(600),
+  OAUTH_DEVICE_POLL_INTERVAL_SECONDS: positiveInt.max(60).default(5),
+  /** Wrong user codes typed on /device (or sent to the device routes) per account and per source IP per window. */
+  OAUTH_USER_CODE_MAX_FAILURES_PER_ACCOUNT: positiveInt.default(10),
+  OAUTH_USER_CODE_MAX_FAILURES_PER_IP: positiveInt.default(30),
+  OAUTH_USER_CODE_THROTTLE_WINDOW_SECONDS: positiveInt.default(900),
 });
 
 export type Config = Readonly<{
@@ -83,6 +90,15 @@ export type Config = Readonly<{
     settleGraceMs: number;
     dispatcherSafetyMarginMs: number;
     maxReminders: number;
+  }>;
+  oauth: Readonly<{
+    deviceCodeTtlSeconds: number;
+    devicePollIntervalSeconds: number;
+    userCodeThrottle: Readonly<{
+      maxFailuresPerAccount: number;
+      maxFailuresPerIp: number;
+      windowSeconds: number;
+    }>;
   }>;
 }>;
 
@@ -152,6 +168,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       settleGraceMs: e.CAMPAIGN_SETTLE_GRACE_SECONDS * 1000,
       dispatcherSafetyMarginMs: e.DISPATCHER_SAFETY_MARGIN_MS,
       maxReminders: e.MAX_INCIDENT_REMINDERS,
+    },
+    oauth: {
+      deviceCodeTtlSeconds: e.OAUTH_DEVICE_CODE_TTL_SECONDS,
+      devicePollIntervalSeconds: e.OAUTH_DEVICE_POLL_INTERVAL_SECONDS,
+      userCodeThrottle: {
+        maxFailuresPerAccount: e.OAUTH_USER_CODE_MAX_FAILURES_PER_ACCOUNT,
+        maxFailuresPerIp: e.OAUTH_USER_CODE_MAX_FAILURES_PER_IP,
+        windowSeconds: e.OAUTH_USER_CODE_THROTTLE_WINDOW_SECONDS,
+      },
     },
   };
 }

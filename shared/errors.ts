@@ -186,3 +186,45 @@ export class DependencyUnavailableError extends ApiError {
     );
   }
 }
+
+/**
+ * Errors of the OAuth 2.0 protocol endpoints (/oauth2/*), whose clients are standard libraries that read
+ * RFC 6749 section 5.2 bodies: `{"error", "error_description"}`. Kept apart from ApiError because the codes
+ * and the body shape belong to the RFCs, not to this API's contract; the same mapper (error-response.ts) sends
+ * both.
+ */
+export type OAuthErrorCode =
+  | 'invalid_request'
+  | 'invalid_client'
+  | 'invalid_grant'
+  | 'unauthorized_client'
+  | 'unsupported_grant_type'
+  | 'invalid_scope'
+  | 'unsupported_response_type'
+  | 'unsupported_token_type'
+  | 'access_denied'
+  | 'authorization_pending'
+  | 'slow_down'
+  | 'expired_token';
+
+export class OAuthError extends Error {
+  override readonly name = 'OAuthError';
+  constructor(
+    readonly code: OAuthErrorCode,
+    readonly description: string,
+    readonly status = 400,
+    readonly headers: Readonly<Record<string, string>> = {},
+  ) {
+    super(description);
+  }
+
+  /** RFC 6749 5.2: a failed client authentication is a 401 with a challenge for the scheme the client used. */
+  static invalidClient(description = 'Client authentication failed.', basic = true): OAuthError {
+    return new OAuthError(
+      'invalid_client',
+      description,
+      401,
+      basic ? { 'www-authenticate': 'Basic realm="account-shield", error="invalid_client"' } : {},
+    );
+  }
+}

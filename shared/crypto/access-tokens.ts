@@ -12,12 +12,33 @@ export interface AccessTokenClaims {
   readonly iat: number;
   readonly exp: number;
   readonly jti: string;
+  /** RFC 9068: the OAuth client the token was issued to; absent on first-party (JSON login) tokens. */
+  readonly client_id?: string;
+  /** RFC 9068: space-separated scopes granted; absent on first-party tokens. */
+  readonly scope?: string;
+}
+
+/**
+ * A client credentials token (RFC 9068 with no resource owner): `sub` is the client id, and `cv` the client's
+ * credential version, which rotating its secret or deleting the client makes stale. It has no `sid` or `tv`,
+ * so the user-facing bearer routes (which require both) never accept it.
+ */
+export interface ClientAccessTokenClaims {
+  readonly sub: string;
+  readonly client_id: string;
+  readonly scope: string;
+  readonly cv: number;
+  readonly iat: number;
+  readonly exp: number;
+  readonly jti: string;
 }
 
 export interface IssueAccessTokenInput {
   readonly userId: string;
   readonly sessionId: string;
   readonly tokenVersion: number;
+  readonly clientId?: string;
+  readonly scope?: string;
   /** Epoch seconds; see issueAccessToken for why it may be slightly ahead of the clock. */
   readonly issuedAt: number;
 }
@@ -27,8 +48,20 @@ export interface AccessTokenVerifier {
   verify(token: string): Promise<AccessTokenClaims>;
 }
 
+export type VerifiedAccessToken =
+  | { readonly kind: 'user'; readonly claims: AccessTokenClaims }
+  | { readonly kind: 'client'; readonly claims: ClientAccessTokenClaims };
+
 export interface AccessTokens extends AccessTokenVerifier {
   issue(input: IssueAccessTokenInput): Promise<{ token: string; claims: AccessTokenClaims }>;
+  issueClientToken(input: {
+    clientId: string;
+    scope: string;
+    credentialVersion: number;
+    issuedAt: number;
+  }): Promise<{ token: string; claims: ClientAccessTokenClaims }>;
+  /** Introspection: user tokens and client credentials tokens alike (signature, iss, aud, exp). */
+  verifyAny(token: string): Promise<VerifiedAccessToken>;
 }
 
 /** Where verification keys come from: the key store (API) or the published JWKS (resource servers' authorizer). */
@@ -57,8 +90,34 @@ export function createAccessTokens(
         iat: input.issuedAt,
         exp: input.issuedAt + ACCESS_TOKEN_TTL_SECONDS,
         jti: randomUUID(),
+        ...(input.clientId === undefined ? {} : { client_id: input.clientId, scope: input.scope ?? '' }),
       };
-      const token = await new SignJWT({ sid: claims.sid, tv: claims.tv })
+      const oauthClaims =
+        claims.client_id === undefined ? {} : { client_id: claims.client_id, scope: claims.scope };
+      const token = await new SignJWT({ sid: claims.sid, tv: claims.tv, ...oauthClaims })
+        .setProtectedHeader({ alg: SIGNING_ALGORITHM, kid: keys.currentKid, typ: 'at+jwt' })
+        .setIssuer(jwt.issuer)
+        .setAudience(jwt.audience)
+        .setSubject(claims.sub)
+        .setIssuedAt(claims.iat)
+        .setExpirationTime(claims.exp)
+        .setJti(claims.jti)
+        .sign(keys.signingKey);
+      return { token, claims };
+    },
+
+    async issueClientToken(input) {
+      const keys = await keyStore.load();
+      const claims: ClientAccessTokenClaims = {
+        sub: input.clientId,
+        client_id: input.clientId,
+        scope: input.scope,
+        cv: input.credentialVersion,
+        iat: input.issuedAt,
+        exp: input.issuedAt + ACCESS_TOKEN_TTL_SECONDS,
+        jti: randomUUID(),
+      };
+      const token = await new SignJWT({ client_id: claims.client_id, scope: claims.scope, cv: claims.cv })
         .setProtectedHeader({ alg: SIGNING_ALGORITHM, kid: keys.currentKid, typ: 'at+jwt' })
         .setIssuer(jwt.issuer)
         .setAudience(jwt.audience)
@@ -71,6 +130,51 @@ export function createAccessTokens(
     },
 
     verify: verifier.verify,
+
+    async verifyAny(token) {
+      try {
+        return { kind: 'user', claims: await verifier.verify(token) };
+      } catch (error) {
+        if (!(error instanceof InvalidTokenError)) throw error;
+      }
+      const keys = await keyStore.load();
+      let kid: string | undefined;
+      try {
+        kid = decodeProtectedHeader(token).kid;
+      } catch {
+        throw new InvalidTokenError();
+      }
+      const key = kid === undefined ? undefined : keys.verificationKeys.get(kid);
+      if (!key) throw new InvalidTokenError();
+      try {
+        const { payload } = await jwtVerify(token, key, {
+          algorithms: [SIGNING_ALGORITHM],
+          issuer: jwt.issuer,
+          audience: jwt.audience,
+          typ: 'at+jwt',
+          requiredClaims: ['sub', 'client_id', 'scope', 'cv', 'iat', 'exp', 'jti'],
+          currentDate: new Date(now()),
+        });
+        const { sub, client_id, scope, cv, iat, exp, jti } = payload as Record<string, unknown>;
+        if (
+          typeof sub !== 'string' ||
+          sub !== client_id ||
+          typeof scope !== 'string' ||
+          typeof cv !== 'number' ||
+          typeof iat !== 'number' ||
+          typeof exp !== 'number' ||
+          typeof jti !== 'string' ||
+          'sid' in payload
+        ) {
+          throw new InvalidTokenError();
+        }
+        return { kind: 'client', claims: { sub, client_id: sub, scope, cv, iat, exp, jti } };
+      } catch (error) {
+        if (error instanceof InvalidTokenError || error instanceof joseErrors.JOSEError)
+          throw new InvalidTokenError();
+        throw error;
+      }
+    },
   };
 }
 
@@ -129,7 +233,13 @@ export function createAccessTokenVerifier(
           requiredClaims: ['sub', 'sid', 'tv', 'iat', 'exp', 'jti'],
           currentDate: new Date(now()),
         });
-        const { sub, sid, tv, iat, exp, jti } = payload;
+        const { sub, sid, tv, iat, exp, jti, client_id, scope } = payload as Record<string, unknown>;
+        if (
+          (client_id !== undefined && typeof client_id !== 'string') ||
+          (scope !== undefined && typeof scope !== 'string')
+        ) {
+          throw new InvalidTokenError();
+        }
         if (
           typeof sub !== 'string' ||
           typeof sid !== 'string' ||
@@ -140,7 +250,15 @@ export function createAccessTokenVerifier(
         ) {
           throw new InvalidTokenError();
         }
-        const claims = { sub, sid, tv, iat, exp, jti };
+        const claims: AccessTokenClaims = {
+          sub,
+          sid,
+          tv,
+          iat,
+          exp,
+          jti,
+          ...(typeof client_id === 'string' ? { client_id, scope: (scope as string | undefined) ?? '' } : {}),
+        };
         remember(token, { claims, kid: kid! });
         return claims;
       } catch (error) {

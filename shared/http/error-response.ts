@@ -1,5 +1,5 @@
 import { isDependencyFailure } from '../aws/dynamodb-errors.js';
-import { ApiError, DependencyUnavailableError } from '../errors.js';
+import { ApiError, DependencyUnavailableError, OAuthError } from '../errors.js';
 import type { HttpResult } from './responses.js';
 
 export interface ErrorLogger {
@@ -13,6 +13,13 @@ export interface ErrorLogger {
  */
 export function errorToHttpResult(error: unknown, logger: ErrorLogger): HttpResult {
   let apiError: ApiError;
+  if (error instanceof OAuthError) {
+    return {
+      status: error.status,
+      body: { error: error.code, error_description: error.description },
+      headers: error.headers,
+    };
+  }
   if (error instanceof ApiError) {
     apiError = error;
   } else if (isDependencyFailure(error)) {

@@ -9,7 +9,7 @@ import type { RequestOrigin } from '../stores/security-events-store.js';
 import { authenticate, type Principal } from '../use-cases/authenticate.js';
 import type { Deps } from '../use-cases/deps.js';
 import { type ErrorLogger, errorToHttpResult } from './error-response.js';
-import { MAX_BODY_BYTES, parseJsonBody } from './request-body.js';
+import { MAX_BODY_BYTES, parseFormBody, parseJsonBody } from './request-body.js';
 import { type HttpResult, toApiGatewayResult } from './responses.js';
 
 export interface HttpRequest<Body> {
@@ -18,11 +18,16 @@ export interface HttpRequest<Body> {
   readonly origin: RequestOrigin;
   /** Set on bearer routes; absent elsewhere. */
   readonly principal: Principal | undefined;
+  /** Lower-cased header names; the OAuth endpoints read client credentials from `authorization`. */
+  readonly headers: Readonly<Record<string, string | undefined>>;
+  readonly query: Readonly<Record<string, string | undefined>>;
 }
 
 export interface RouteHandler<S extends z.ZodType | undefined = z.ZodType | undefined> {
   /** Schema of the JSON body; routes without one ignore any body (within the size limit). */
   readonly body?: S;
+  /** The body is form-encoded (the OAuth endpoints) rather than JSON; `body` then validates its fields. */
+  readonly form?: true;
   handle(request: HttpRequest<S extends z.ZodType ? z.infer<S> : undefined>, deps: Deps): Promise<HttpResult>;
 }
 
@@ -78,6 +83,10 @@ function httpErrors(
   };
 }
 
+function lowerCaseKeys(headers: Record<string, string | undefined>): Record<string, string | undefined> {
+  return Object.fromEntries(Object.entries(headers).map(([name, value]) => [name.toLowerCase(), value]));
+}
+
 function originOf(event: APIGatewayProxyEventV2): RequestOrigin {
   return {
     ip: event.requestContext?.http?.sourceIp ?? null,
@@ -111,7 +120,16 @@ export function createHttpHandler(
       if (value === undefined || !PATH_ID.test(value)) throw new NotFoundError('Not found.');
     }
     let body: unknown;
-    if (handler.body) {
+    if (handler.body && handler.form) {
+      body = parseFormBody(
+        {
+          body: event.body,
+          isBase64Encoded: event.isBase64Encoded,
+          contentType: event.headers?.['content-type'] ?? event.headers?.['Content-Type'],
+        },
+        handler.body,
+      );
+    } else if (handler.body) {
       body = parseJsonBody(
         {
           body: event.body,
@@ -123,7 +141,14 @@ export function createHttpHandler(
     } else if (event.body !== undefined && Buffer.byteLength(event.body, 'utf8') > MAX_BODY_BYTES) {
       throw new PayloadTooLargeError(MAX_BODY_BYTES);
     }
-    const request = { body, pathParameters: event.pathParameters ?? {}, origin: originOf(event), principal };
+    const request = {
+      body,
+      pathParameters: event.pathParameters ?? {},
+      origin: originOf(event),
+      principal,
+      headers: lowerCaseKeys(event.headers ?? {}),
+      query: event.queryStringParameters ?? {},
+    };
     return toApiGatewayResult(await handler.handle(request as HttpRequest<never>, deps));
   };
   return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()

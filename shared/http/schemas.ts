@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { USERNAME_PATTERN } from '../domain/identifiers.js';
+import { GRANT_TYPES, SCOPE_TOKEN } from '../domain/oauth.js';
 
 /**
  * Request bodies. Objects are strict (unknown fields are a 400), strings are bounded, and password
@@ -68,3 +69,19 @@ export const changePasswordBody = z.strictObject({
 export const totpSetupBody = z.strictObject({ password });
 export const totpConfirmBody = z.strictObject({ otp });
 export const totpDisableBody = z.strictObject({ password, otp });
+
+const scopeToken = z
+  .string()
+  .regex(SCOPE_TOKEN, 'Must be an RFC 6749 scope token (printable ASCII, no spaces).');
+
+export const createClientBody = z.strictObject({
+  name: z.string().trim().min(1).max(100),
+  type: z.enum(['public', 'confidential']),
+  grantTypes: z.array(z.enum(GRANT_TYPES)).min(1).max(4),
+  redirectUris: z.array(z.string().min(1).max(2000)).max(20).optional(),
+  scopes: z.array(scopeToken).max(50).optional(),
+});
+
+export const authorizeCompleteBody = z.strictObject({ authorization: z.string().min(1).max(128) });
+
+export const deviceUserCodeBody = z.strictObject({ userCode: z.string().trim().min(1).max(32) });

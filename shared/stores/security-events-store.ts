@@ -17,7 +17,9 @@ export type SecurityEventType =
   | 'mfa_enabled'
   | 'mfa_disabled'
   | 'recovery_code_used'
-  | 'incident_action';
+  | 'incident_action'
+  | 'device_approved'
+  | 'device_denied';
 
 export interface SecurityEvent {
   readonly type: SecurityEventType;

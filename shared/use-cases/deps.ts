@@ -9,10 +9,13 @@ import type { DispatcherTrigger } from '../ports/dispatcher-trigger.js';
 import type { Mailer } from '../ports/mailer.js';
 import type { NotificationQueue } from '../ports/notification-queue.js';
 import type { SecretBox } from '../ports/secret-box.js';
+import type { AuthorizationRequestsStore } from '../stores/authorization-requests-store.js';
 import type { CampaignAudience } from '../stores/campaign-audience.js';
 import type { DeliveriesStore } from '../stores/deliveries-store.js';
+import type { DeviceAuthorizationsStore } from '../stores/device-authorizations-store.js';
 import type { IncidentDeliveriesStore } from '../stores/incident-deliveries-store.js';
 import type { IncidentsStore } from '../stores/incidents-store.js';
+import type { OAuthClientsStore } from '../stores/oauth-clients-store.js';
 import type { ResetTokensStore } from '../stores/reset-tokens-store.js';
 import type { RevocationStateReader } from '../stores/revocation-state.js';
 import type { SecurityEventsStore } from '../stores/security-events-store.js';
@@ -49,4 +52,7 @@ export interface Deps {
   readonly audience: CampaignAudience;
   readonly bulkMailer: BulkMailer;
   readonly dispatcherTrigger: DispatcherTrigger;
+  readonly oauthClients: OAuthClientsStore;
+  readonly authorizationRequests: AuthorizationRequestsStore;
+  readonly deviceAuthorizations: DeviceAuthorizationsStore;
 }

@@ -48,13 +48,14 @@ export function accessTokenIssuedAt(nowMs: number, tenant: TenantPolicy): number
 
 export async function issueAccessToken(
   deps: Pick<Deps, 'accessTokens' | 'revocation' | 'clock'>,
-  session: Pick<SessionRecord, 'userId' | 'sessionId' | 'tokenVersion'>,
+  session: Pick<SessionRecord, 'userId' | 'sessionId' | 'tokenVersion' | 'clientId' | 'scope'>,
 ): Promise<string> {
   const tenant = await deps.revocation.readTenant();
   const { token } = await deps.accessTokens.issue({
     userId: session.userId,
     sessionId: session.sessionId,
     tokenVersion: session.tokenVersion,
+    ...(session.clientId === undefined ? {} : { clientId: session.clientId, scope: session.scope ?? '' }),
     issuedAt: accessTokenIssuedAt(deps.clock.now().getTime(), tenant),
   });
   return token;
@@ -65,6 +66,8 @@ export async function startSession(
   deps: Pick<Deps, 'sessions' | 'accessTokens' | 'revocation' | 'clock'>,
   user: UserRecord,
   deviceName: string | undefined,
+  /** OAuth grants bind the session (and its refresh tokens) to a client and its granted scopes. */
+  oauth?: { readonly clientId: string; readonly scope: string },
 ): Promise<TokenResponse> {
   const now = deps.clock.now();
   const sessionId = randomBytes(16).toString('base64url');
@@ -79,6 +82,7 @@ export async function startSession(
     createdAtMs: now.getTime(),
     lastUsedAt: now.toISOString(),
     expiresAt: Math.floor(now.getTime() / 1000) + SESSION_IDLE_LIFETIME_SECONDS,
+    ...(oauth === undefined ? {} : { clientId: oauth.clientId, scope: oauth.scope }),
   };
   await deps.sessions.create(session);
   return {

@@ -36,6 +36,8 @@ export async function refreshSession(
   deps: Pick<Deps, 'users' | 'sessions' | 'accessTokens' | 'revocation' | 'clock' | 'events'>,
   refreshToken: string,
   origin: RequestOrigin,
+  /** The authenticated OAuth client (token endpoint); undefined on the first-party JSON route. */
+  clientId?: string,
 ): Promise<TokenResponse> {
   const location = parseRefreshToken(refreshToken);
   if (!location) throw new InvalidGrantError();
@@ -46,6 +48,8 @@ export async function refreshSession(
     deps.revocation.readTenant(),
   ]);
   if (!session || !user) throw new InvalidGrantError();
+  // RFC 6749 6: a refresh token works only for the client it was issued to (the JSON route is a client of its own).
+  if (session.clientId !== clientId) throw new InvalidGrantError();
   const presentedHash = sha256Hex(refreshSecretOf(refreshToken));
   if (session.previousRefreshTokenHash === presentedHash) {
     await deps.sessions.delete(session.userId, session.sessionId);
