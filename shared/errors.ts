@@ -193,38 +193,38 @@ export class DependencyUnavailableError extends ApiError {
  * and the body shape belong to the RFCs, not to this API's contract; the same mapper (error-response.ts) sends
  * both.
  */
-export type OAuthErrorCode =
-  | 'invalid_request'
-  | 'invalid_client'
-  | 'invalid_grant'
-  | 'unauthorized_client'
-  | 'unsupported_grant_type'
-  | 'invalid_scope'
-  | 'unsupported_response_type'
-  | 'unsupported_token_type'
-  | 'access_denied'
-  | 'authorization_pending'
-  | 'slow_down'
-  | 'expired_token';
+export const OAUTH_ERROR_CODES = [
+  'invalid_request',
+  'invalid_client',
+  'invalid_grant',
+  'unauthorized_client',
+  'unsupported_grant_type',
+  'invalid_scope',
+  'unsupported_response_type',
+  'access_denied',
+  'authorization_pending',
+  'slow_down',
+  'expired_token',
+] as const;
+export type OAuthErrorCode = (typeof OAUTH_ERROR_CODES)[number];
 
 export class OAuthError extends Error {
   override readonly name = 'OAuthError';
+  /** RFC 6749 5.2: 401 for a failed client authentication, 400 for everything else. */
+  readonly status: number;
   constructor(
     readonly code: OAuthErrorCode,
     readonly description: string,
-    readonly status = 400,
     readonly headers: Readonly<Record<string, string>> = {},
   ) {
     super(description);
+    this.status = code === 'invalid_client' ? 401 : 400;
   }
 
-  /** RFC 6749 5.2: a failed client authentication is a 401 with a challenge for the scheme the client used. */
-  static invalidClient(description = 'Client authentication failed.', basic = true): OAuthError {
-    return new OAuthError(
-      'invalid_client',
-      description,
-      401,
-      basic ? { 'www-authenticate': 'Basic realm="account-shield", error="invalid_client"' } : {},
-    );
+  /** RFC 6749 5.2: a failed client authentication is a 401 with a challenge (always sent, whatever the method). */
+  static invalidClient(description = 'Client authentication failed.'): OAuthError {
+    return new OAuthError('invalid_client', description, {
+      'www-authenticate': 'Basic realm="account-shield", error="invalid_client"',
+    });
   }
 }

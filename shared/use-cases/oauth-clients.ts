@@ -132,16 +132,15 @@ export async function authenticateClient(
     id = basic.id;
     secret = basic.secret;
   }
-  if (id === undefined || id === '')
-    throw OAuthError.invalidClient('Client authentication is required.', usedBasic);
+  if (id === undefined || id === '') throw OAuthError.invalidClient('Client authentication is required.');
   const client = await deps.oauthClients.get(id);
-  if (!client) throw OAuthError.invalidClient(undefined, usedBasic);
+  if (!client) throw OAuthError.invalidClient();
   if (client.type === 'public') {
-    if (secret !== undefined && secret !== '') throw OAuthError.invalidClient(undefined, usedBasic);
+    if (secret !== undefined && secret !== '') throw OAuthError.invalidClient();
     return client;
   }
   if (!secret || !client.secretHash || !constantTimeEqual(sha256Hex(secret), client.secretHash)) {
-    throw OAuthError.invalidClient(undefined, usedBasic);
+    throw OAuthError.invalidClient();
   }
   return client;
 }
