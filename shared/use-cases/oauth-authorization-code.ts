@@ -129,7 +129,7 @@ export async function completeAuthorization(
   const requestHash = sha256Hex(requestId);
   const record = await deps.authorizationRequests.get(requestHash);
   const now = deps.clock.now().getTime();
-  if (!record || record.status !== 'pending' || record.expiresAt * 1000 <= now) {
+  if (record?.status !== 'pending' || record.expiresAt * 1000 <= now) {
     throw new NotFoundError(
       'This sign-in request is unknown, expired or already completed. Start again from the app.',
     );

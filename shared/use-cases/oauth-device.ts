@@ -99,7 +99,7 @@ async function findPending(
   }
   const userCode = normaliseUserCode(typed);
   const record = userCode === undefined ? undefined : await deps.deviceAuthorizations.get(userCode);
-  if (!record || record.status !== 'pending' || record.expiresAt * 1000 <= nowMs) {
+  if (record?.status !== 'pending' || record.expiresAt * 1000 <= nowMs) {
     await Promise.all(
       counters.map((c) => deps.throttles.increment(c.scope, c.key, limits.windowSeconds, nowMs)),
     );
