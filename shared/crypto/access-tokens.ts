@@ -60,6 +60,18 @@ export interface AccessTokens extends AccessTokenVerifier {
     credentialVersion: number;
     issuedAt: number;
   }): Promise<{ token: string; claims: ClientAccessTokenClaims }>;
+  /**
+   * OpenID Connect ID token for the `openid` scope of an authorization code grant: `aud` is the client,
+   * `typ: JWT`, same key and algorithm as access tokens (the discovery document lists ES256).
+   */
+  issueIdToken(input: {
+    userId: string;
+    clientId: string;
+    sessionId: string;
+    nonce?: string;
+    authTime: number;
+    issuedAt: number;
+  }): Promise<string>;
   /** Introspection: user tokens and client credentials tokens alike (signature, iss, aud, exp). */
   verifyAny(token: string): Promise<VerifiedAccessToken>;
 }
@@ -127,6 +139,22 @@ export function createAccessTokens(
         .setJti(claims.jti)
         .sign(keys.signingKey);
       return { token, claims };
+    },
+
+    async issueIdToken(input) {
+      const keys = await keyStore.load();
+      return new SignJWT({
+        sid: input.sessionId,
+        auth_time: input.authTime,
+        ...(input.nonce === undefined ? {} : { nonce: input.nonce }),
+      })
+        .setProtectedHeader({ alg: SIGNING_ALGORITHM, kid: keys.currentKid, typ: 'JWT' })
+        .setIssuer(jwt.issuer)
+        .setAudience(input.clientId)
+        .setSubject(input.userId)
+        .setIssuedAt(input.issuedAt)
+        .setExpirationTime(input.issuedAt + ACCESS_TOKEN_TTL_SECONDS)
+        .sign(keys.signingKey);
     },
 
     verify: verifier.verify,

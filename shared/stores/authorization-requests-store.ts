@@ -23,6 +23,8 @@ export interface AuthorizationRequestRecord {
   readonly codeHash?: string;
   /** Epoch ms: codes live 60 s. */
   readonly codeExpiresAtMs?: number;
+  /** When the user approved (signed in): the ID token's `auth_time`. */
+  readonly completedAtMs?: number;
   /** The session the code started, ended if the code is presented again (RFC 6749 4.1.2). */
   readonly sessionId?: string;
   /** Epoch seconds: the pending request's life; TTL only cleans up. */
@@ -63,6 +65,7 @@ export class AuthorizationRequestsStore {
     approvingSessionId: string;
     codeHash: string;
     codeExpiresAtMs: number;
+    completedAtMs: number;
     nowSeconds: number;
   }): Promise<boolean> {
     try {
@@ -71,7 +74,7 @@ export class AuthorizationRequestsStore {
           TableName: this.table,
           Key: this.key(input.requestHash),
           UpdateExpression:
-            'SET #status = :completed, userId = :user, approvingSessionId = :sid, codeHash = :code, codeExpiresAtMs = :codeExpires',
+            'SET #status = :completed, userId = :user, approvingSessionId = :sid, codeHash = :code, codeExpiresAtMs = :codeExpires, completedAtMs = :completedAt',
           ConditionExpression: '#status = :pending AND expiresAt > :now',
           ExpressionAttributeNames: { '#status': 'status' },
           ExpressionAttributeValues: {
@@ -81,6 +84,7 @@ export class AuthorizationRequestsStore {
             ':sid': input.approvingSessionId,
             ':code': input.codeHash,
             ':codeExpires': input.codeExpiresAtMs,
+            ':completedAt': input.completedAtMs,
             ':now': input.nowSeconds,
           },
         }),

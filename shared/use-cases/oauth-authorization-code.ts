@@ -141,6 +141,7 @@ export async function completeAuthorization(
     approvingSessionId: principal.sessionId,
     codeHash: sha256Hex(secret),
     codeExpiresAtMs: now + CODE_LIFETIME_MS,
+    completedAtMs: now,
     nowSeconds: Math.floor(now / 1000),
   });
   if (!completed) {
@@ -236,5 +237,15 @@ export async function authorizationCodeGrant(
     clientId: client.clientId,
     grant: 'authorization_code',
   });
-  return toOAuthTokenResponse(tokens, record.scope);
+  const idToken = record.scope.split(' ').includes('openid')
+    ? await deps.accessTokens.issueIdToken({
+        userId: user.userId,
+        clientId: client.clientId,
+        sessionId: tokens.sessionId,
+        ...(record.nonce === undefined ? {} : { nonce: record.nonce }),
+        authTime: Math.floor((record.completedAtMs ?? nowMs) / 1000),
+        issuedAt: Math.floor(nowMs / 1000),
+      })
+    : undefined;
+  return toOAuthTokenResponse(tokens, record.scope, idToken);
 }

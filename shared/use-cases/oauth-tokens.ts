@@ -14,15 +14,22 @@ export interface OAuthTokenResponse {
   readonly expires_in: number;
   readonly refresh_token?: string;
   readonly scope: string;
+  /** OpenID Connect, authorization code grants with the `openid` scope. */
+  readonly id_token?: string;
 }
 
-export function toOAuthTokenResponse(tokens: TokenResponse, scope: string): OAuthTokenResponse {
+export function toOAuthTokenResponse(
+  tokens: TokenResponse,
+  scope: string,
+  idToken?: string,
+): OAuthTokenResponse {
   return {
     access_token: tokens.accessToken,
     token_type: 'Bearer',
     expires_in: tokens.expiresIn,
     refresh_token: tokens.refreshToken,
     scope,
+    ...(idToken === undefined ? {} : { id_token: idToken }),
   };
 }
 

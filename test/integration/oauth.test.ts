@@ -375,7 +375,7 @@ describe('authorization code + PKCE', () => {
       type: 'public',
       grantTypes: ['authorization_code', 'refresh_token'],
       redirectUris: [REDIRECT],
-      scopes: ['photos.read', 'photos.write'],
+      scopes: ['openid', 'photos.read', 'photos.write'],
     });
     appConfig = await discover(app);
     user = await signUp(client);
@@ -434,6 +434,30 @@ describe('authorization code + PKCE', () => {
     await expect(oidc.refreshTokenGrant(appConfig, refreshed.refresh_token!)).rejects.toMatchObject({
       error: 'invalid_grant',
     });
+  });
+
+  it('issues an OpenID Connect ID token for the openid scope, bound to the client and the nonce', async () => {
+    const verifier = oidc.randomPKCECodeVerifier();
+    const nonce = oidc.randomNonce();
+    const callback = await authorizeAsUser({
+      scope: 'openid photos.read',
+      nonce,
+      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
+    });
+    // openid-client checks the ID token's signature (JWKS), alg, iss, aud, exp and nonce.
+    const tokens = await oidc.authorizationCodeGrant(appConfig, callback, {
+      pkceCodeVerifier: verifier,
+      expectedNonce: nonce,
+      idTokenExpected: true,
+    });
+    expect(tokens.claims()).toMatchObject({
+      sub: user.id,
+      aud: app.client.clientId,
+      nonce,
+      iss: stack.apiUrl,
+    });
+    expect(tokens.scope).toBe('openid photos.read');
   });
 
   it('refuses a reused code with invalid_grant and ends the session it started', async () => {
