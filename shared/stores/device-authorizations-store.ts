@@ -14,6 +14,10 @@ export interface DeviceAuthorizationRecord {
   readonly scope: string;
   readonly status: 'pending' | 'approved' | 'denied' | 'consumed';
   readonly userId?: string;
+  /** The approving user's token version and the time of approval: a revoke-all or a tenant cut-off after the
+   * approval and before the device's poll must not let the device in. */
+  readonly approvedTokenVersion?: number;
+  readonly decidedAtMs?: number;
   /** Seconds the device must wait between polls; slow_down adds 5 (RFC 8628 3.5). */
   readonly intervalSeconds: number;
   readonly lastPolledAtMs?: number;
@@ -116,22 +120,26 @@ export class DeviceAuthorizationsStore {
   async decide(input: {
     userCode: string;
     userId: string;
+    tokenVersion: number;
     decision: 'approved' | 'denied';
-    nowSeconds: number;
+    nowMs: number;
   }): Promise<boolean> {
     try {
       await this.db.send(
         new UpdateCommand({
           TableName: this.table,
           Key: this.key(input.userCode),
-          UpdateExpression: 'SET #status = :decision, userId = :user',
+          UpdateExpression:
+            'SET #status = :decision, userId = :user, approvedTokenVersion = :tv, decidedAtMs = :nowMs',
           ConditionExpression: '#status = :pending AND expiresAt > :now',
           ExpressionAttributeNames: { '#status': 'status' },
           ExpressionAttributeValues: {
             ':decision': input.decision,
             ':pending': 'pending',
             ':user': input.userId,
-            ':now': input.nowSeconds,
+            ':tv': input.tokenVersion,
+            ':nowMs': input.nowMs,
+            ':now': Math.floor(input.nowMs / 1000),
           },
         }),
       );

@@ -136,8 +136,9 @@ export async function decideDeviceAuthorization(
   const decided = await deps.deviceAuthorizations.decide({
     userCode: record.userCode,
     userId: principal.userId,
+    tokenVersion: principal.tokenVersion,
     decision,
-    nowSeconds: Math.floor(deps.clock.now().getTime() / 1000),
+    nowMs: deps.clock.now().getTime(),
   });
   if (!decided)
     throw new NotFoundError('This code is unknown or has expired. Check the code on your device.');
@@ -195,8 +196,16 @@ export async function deviceCodeGrant(
   if (current.status === 'denied') throw new OAuthError('access_denied', 'The user denied the request.');
   if (current.status !== 'approved' || !current.userId) throw invalid();
   if (!(await deps.deviceAuthorizations.consume(current.userCode, Math.floor(nowMs / 1000)))) throw invalid();
-  const user = await deps.users.get(current.userId);
-  if (!user) throw invalid();
+  const [user, tenant] = await Promise.all([deps.users.get(current.userId), deps.revocation.readTenant()]);
+  const cutOff = tenant.revokeTokensIssuedBefore;
+  // Signed out everywhere (or a scope-all incident) after approving: the approval went with the old sessions.
+  if (
+    !user ||
+    user.tokenVersion > (current.approvedTokenVersion ?? user.tokenVersion) ||
+    (cutOff !== undefined && (current.decidedAtMs ?? 0) < cutOff)
+  ) {
+    throw invalid();
+  }
   const deviceName = `${current.clientName} (device)`;
   const tokens = await startSession(deps, user, deviceName, {
     clientId: client.clientId,

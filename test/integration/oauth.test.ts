@@ -331,6 +331,19 @@ describe('device authorization grant', () => {
     expect(decodeJwt(tokens.access_token)).toMatchObject({ sub: owner.id, client_id: tv.client.clientId });
   }, 20_000);
 
+  it('refuses the tokens when the user signed out of all devices between approving and the poll', async () => {
+    const approver = await signUp(client);
+    const token = (await logIn(client, approver)).accessToken;
+    const started = await oidc.initiateDeviceAuthorization(tvConfig, {});
+    expect(
+      (await client.post('/v1/auth/device/approve', { userCode: started.user_code }, { token })).status,
+    ).toBe(204);
+    expect((await client.post('/v1/auth/revoke-all', undefined, { token })).status).toBe(204);
+    const polled = await poll(started.device_code);
+    expect(polled.status).toBe(400);
+    expect(polled.body['error']).toBe('invalid_grant');
+  });
+
   it('answers access_denied after deny, and expired_token after the code life', async () => {
     const denied = await oidc.initiateDeviceAuthorization(tvConfig, {});
     expect(
