@@ -86,14 +86,13 @@ async function postForm(path: string, fields: Record<string, string>, basic?: [s
   };
 }
 
-/** Polls until a condition holds, at most `timeoutMs`; returns how long it took. */
-async function within(timeoutMs: number, check: () => Promise<boolean>): Promise<number> {
-  const started = Date.now();
-  for (;;) {
-    if (await check()) return Date.now() - started;
-    if (Date.now() - started > timeoutMs) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await sleep(50);
-  }
+/**
+ * The contract's bound, not a speed target: once `boundMs` has passed (every revocation cache has expired), the
+ * check must hold. Waiting first keeps the test independent of how loaded the machine is.
+ */
+async function after(boundMs: number, check: () => Promise<boolean>): Promise<void> {
+  await sleep(boundMs);
+  expect(await check()).toBe(true);
 }
 
 describe('discovery', () => {
@@ -311,11 +310,10 @@ describe('device authorization grant', () => {
     expect(refreshed.access_token).toBeDefined();
     expect((await oidc.tokenIntrospection(resourceServer, refreshed.access_token)).active).toBe(true);
     expect((await client.post('/v1/auth/revoke-all', undefined, { token: ownerToken })).status).toBe(204);
-    const tookMs = await within(
+    await after(
       1_000,
       async () => !(await oidc.tokenIntrospection(resourceServer, refreshed.access_token)).active,
     );
-    expect(tookMs).toBeLessThan(1_000);
     await expect(oidc.refreshTokenGrant(tvConfig, refreshed.refresh_token!)).rejects.toMatchObject({
       error: 'invalid_grant',
     });
@@ -440,7 +438,7 @@ describe('authorization code + PKCE', () => {
     });
     // RFC 7009: the refresh token ends its session; its access tokens stop within a second.
     await oidc.tokenRevocation(appConfig, refreshed.refresh_token!);
-    await within(
+    await after(
       1_000,
       async () => (await client.get('/v1/auth/session', { token: refreshed.access_token })).status === 401,
     );
@@ -489,7 +487,7 @@ describe('authorization code + PKCE', () => {
     });
     expect(replay.status).toBe(400);
     expect(replay.body['error']).toBe('invalid_grant');
-    await within(
+    await after(
       1_000,
       async () => (await client.get('/v1/auth/session', { token: tokens.access_token })).status === 401,
     );
@@ -584,13 +582,12 @@ describe('introspection and revocation state', () => {
       admin,
     );
     expect(incident.status).toBe(201);
-    const tookMs = await within(1_000, async () => {
+    await after(1_000, async () => {
       const [user, machine] = await Promise.all([
         oidc.tokenIntrospection(resourceServer, tokens.accessToken),
         oidc.tokenIntrospection(resourceServer, service.access_token),
       ]);
       return !user.active && !machine.active;
     });
-    expect(tookMs).toBeLessThan(1_000);
   });
 });
