@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runAuthBenchmarks } from './auth.js';
 import { runNotifierBenchmark } from './notifier.js';
+import { runOAuthBenchmarks } from './oauth.js';
 import { startBenchStack } from './support/bench-stack.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -19,6 +20,7 @@ async function main() {
   try {
     results['auth'] = await runAuthBenchmarks(stack);
     results['notifier'] = await runNotifierBenchmark(stack);
+    results['oauth'] = await runOAuthBenchmarks(stack);
   } finally {
     await stack.stop();
   }
