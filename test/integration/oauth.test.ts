@@ -90,7 +90,7 @@ async function postForm(path: string, fields: Record<string, string>, basic?: [s
  * The contract's bound, not a speed target: once `boundMs` has passed (every revocation cache has expired), the
  * check must hold. Waiting first keeps the test independent of how loaded the machine is.
  */
-async function after(boundMs: number, check: () => Promise<boolean>): Promise<void> {
+async function holdsAfter(boundMs: number, check: () => Promise<boolean>): Promise<void> {
   await sleep(boundMs);
   expect(await check()).toBe(true);
 }
@@ -310,7 +310,7 @@ describe('device authorization grant', () => {
     expect(refreshed.access_token).toBeDefined();
     expect((await oidc.tokenIntrospection(resourceServer, refreshed.access_token)).active).toBe(true);
     expect((await client.post('/v1/auth/revoke-all', undefined, { token: ownerToken })).status).toBe(204);
-    await after(
+    await holdsAfter(
       1_000,
       async () => !(await oidc.tokenIntrospection(resourceServer, refreshed.access_token)).active,
     );
@@ -438,7 +438,7 @@ describe('authorization code + PKCE', () => {
     });
     // RFC 7009: the refresh token ends its session; its access tokens stop within a second.
     await oidc.tokenRevocation(appConfig, refreshed.refresh_token!);
-    await after(
+    await holdsAfter(
       1_000,
       async () => (await client.get('/v1/auth/session', { token: refreshed.access_token })).status === 401,
     );
@@ -487,7 +487,7 @@ describe('authorization code + PKCE', () => {
     });
     expect(replay.status).toBe(400);
     expect(replay.body['error']).toBe('invalid_grant');
-    await after(
+    await holdsAfter(
       1_000,
       async () => (await client.get('/v1/auth/session', { token: tokens.access_token })).status === 401,
     );
@@ -582,7 +582,7 @@ describe('introspection and revocation state', () => {
       admin,
     );
     expect(incident.status).toBe(201);
-    await after(1_000, async () => {
+    await holdsAfter(1_000, async () => {
       const [user, machine] = await Promise.all([
         oidc.tokenIntrospection(resourceServer, tokens.accessToken),
         oidc.tokenIntrospection(resourceServer, service.access_token),

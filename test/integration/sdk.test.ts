@@ -23,7 +23,7 @@ afterAll(async () => {
  * The contract's bound, not a speed target: once `boundMs` has passed (every revocation cache has expired), the
  * check must hold. Waiting first keeps the test independent of how loaded the machine is.
  */
-async function after(boundMs: number, check: () => Promise<boolean>): Promise<void> {
+async function holdsAfter(boundMs: number, check: () => Promise<boolean>): Promise<void> {
   await sleep(boundMs);
   expect(await check()).toBe(true);
 }
@@ -91,7 +91,7 @@ describe('SDK against the local stack', () => {
 
     await signedIn.revokeAll();
     // The API's own cache (<= 1 s) plus the verifier's (<= 1 s) bound it.
-    await after(2_000, async () => {
+    await holdsAfter(2_000, async () => {
       const results = await Promise.allSettled([
         withIntrospection.verify(token),
         withSessionRoute.verify(token),
