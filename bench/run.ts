@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runAuthBenchmarks } from './auth.js';
 import { runNotifierBenchmark } from './notifier.js';
+import { runOAuthBenchmarks } from './oauth.js';
 import { startBenchStack } from './support/bench-stack.js';
 import { runUserImportBenchmark } from './user-import.js';
 
@@ -21,6 +22,7 @@ async function main() {
     results['auth'] = await runAuthBenchmarks(stack);
     results['notifier'] = await runNotifierBenchmark(stack);
     results['userImport'] = await runUserImportBenchmark(stack);
+    results['oauth'] = await runOAuthBenchmarks(stack);
   } finally {
     await stack.stop();
   }

@@ -1,7 +1,7 @@
 import { createHttpHandler, route } from '../shared/http/http-api.js';
 import { createIncidentBody, forceResetBody } from '../shared/http/incident-schemas.js';
-import { json } from '../shared/http/responses.js';
-import { adminCreateUserBody, importUsersBody } from '../shared/http/schemas.js';
+import { json, noContent } from '../shared/http/responses.js';
+import { adminCreateUserBody, createClientBody, importUsersBody } from '../shared/http/schemas.js';
 import { createAccount } from '../shared/use-cases/accounts.js';
 import { importUsers } from '../shared/use-cases/import-users.js';
 import {
@@ -11,6 +11,12 @@ import {
   getIncident,
   listIncidents,
 } from '../shared/use-cases/incidents.js';
+import {
+  createClient,
+  deleteClient,
+  listClients,
+  rotateClientSecret,
+} from '../shared/use-cases/oauth-clients.js';
 import { getDeps, logger } from './commons/runtime.js';
 
 export const handler = createHttpHandler(
@@ -45,6 +51,23 @@ export const handler = createHttpHandler(
     'POST /v1/admin/incidents/{id}/cancel': route({
       handle: async ({ pathParameters }, deps) =>
         json(200, { incident: await cancelIncident(deps, pathParameters['id'] ?? '') }),
+    }),
+    'POST /v1/admin/clients': route({
+      body: createClientBody,
+      handle: async ({ body }, deps) => json(201, await createClient(deps, body)),
+    }),
+    'GET /v1/admin/clients': route({
+      handle: async (_request, deps) => json(200, { clients: await listClients(deps) }),
+    }),
+    'DELETE /v1/admin/clients/{id}': route({
+      handle: async ({ pathParameters }, deps) => {
+        await deleteClient(deps, pathParameters['id'] ?? '');
+        return noContent();
+      },
+    }),
+    'POST /v1/admin/clients/{id}/rotate-secret': route({
+      handle: async ({ pathParameters }, deps) =>
+        json(200, await rotateClientSecret(deps, pathParameters['id'] ?? '')),
     }),
   },
   getDeps,

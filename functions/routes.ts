@@ -20,7 +20,17 @@ export type AuthAction =
   | 'mfa_confirm'
   | 'mfa_disable';
 
-export type FunctionName = 'accounts' | 'login' | 'sessions' | 'password' | 'mfa' | 'admin' | 'jwks' | 'sso' | 'pages';
+export type FunctionName =
+  | 'accounts'
+  | 'login'
+  | 'sessions'
+  | 'password'
+  | 'mfa'
+  | 'admin'
+  | 'jwks'
+  | 'sso'
+  | 'pages'
+  | 'oauth';
 
 export interface RouteDefinition {
   readonly method: 'GET' | 'POST' | 'DELETE';
@@ -58,7 +68,7 @@ export const routes: readonly RouteDefinition[] = [
   { method: 'GET', path: '/v1/auth/sso/providers', functionName: 'sso', auth: 'none' },
   { method: 'GET', path: '/v1/auth/sso/{id}/start', functionName: 'sso', auth: 'none' },
   { method: 'GET', path: '/v1/auth/sso/{id}/callback', functionName: 'sso', auth: 'none' },
-  { method: 'POST', path: '/v1/auth/sso/exchange', functionName: 'sso', auth: 'none' },
+  { method: 'POST', path: '/v1/auth/sso/exchange', functionName: 'sso', auth: 'none', authAction: 'login' },
   { method: 'POST', path: '/v1/auth/sso/{id}/link', functionName: 'sso', auth: 'bearer' },
   { method: 'GET', path: '/v1/me/sso-links', functionName: 'sso', auth: 'bearer' },
   { method: 'POST', path: '/v1/auth/password/forgot', functionName: 'password', auth: 'none' },
@@ -110,6 +120,22 @@ export const routes: readonly RouteDefinition[] = [
   { method: 'GET', path: '/v1/admin/incidents', functionName: 'admin', auth: 'admin' },
   { method: 'GET', path: '/v1/admin/incidents/{id}', functionName: 'admin', auth: 'admin' },
   { method: 'POST', path: '/v1/admin/incidents/{id}/cancel', functionName: 'admin', auth: 'admin' },
+  { method: 'POST', path: '/v1/admin/clients', functionName: 'admin', auth: 'admin', idempotent: true },
+  { method: 'GET', path: '/v1/admin/clients', functionName: 'admin', auth: 'admin' },
+  { method: 'DELETE', path: '/v1/admin/clients/{id}', functionName: 'admin', auth: 'admin' },
+  { method: 'POST', path: '/v1/admin/clients/{id}/rotate-secret', functionName: 'admin', auth: 'admin' },
+  // OAuth 2.0 / OpenID Connect: the /oauth2 endpoints authenticate clients themselves (RFC 6749 2.3).
+  { method: 'GET', path: '/.well-known/openid-configuration', functionName: 'oauth', auth: 'none' },
+  { method: 'GET', path: '/.well-known/oauth-authorization-server', functionName: 'oauth', auth: 'none' },
+  { method: 'GET', path: '/oauth2/authorize', functionName: 'oauth', auth: 'none' },
+  { method: 'POST', path: '/oauth2/token', functionName: 'oauth', auth: 'none' },
+  { method: 'POST', path: '/oauth2/device_authorization', functionName: 'oauth', auth: 'none' },
+  { method: 'POST', path: '/oauth2/revoke', functionName: 'oauth', auth: 'none' },
+  { method: 'POST', path: '/oauth2/introspect', functionName: 'oauth', auth: 'none' },
+  { method: 'POST', path: '/v1/auth/authorize/complete', functionName: 'oauth', auth: 'bearer' },
+  { method: 'POST', path: '/v1/auth/device/lookup', functionName: 'oauth', auth: 'bearer' },
+  { method: 'POST', path: '/v1/auth/device/approve', functionName: 'oauth', auth: 'bearer' },
+  { method: 'POST', path: '/v1/auth/device/deny', functionName: 'oauth', auth: 'bearer' },
 ];
 
 /**

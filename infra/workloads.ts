@@ -242,6 +242,21 @@ export const workloads: Readonly<Record<Workload, WorkloadSpec>> = {
     shipsArgon2: false,
     access: { tables: {} },
   },
+  oauth: {
+    description:
+      'OAuth 2.0 / OpenID Connect: discovery, authorization code + PKCE, device codes, token endpoint',
+    memorySize: 512,
+    timeoutSeconds: 10,
+    hashesPasswords: false,
+    shipsArgon2: true,
+    access: {
+      // sessions: OAuth grants start, rotate and end device sessions; users: token versions for every check;
+      // records: clients, authorization requests, device codes, throttles and security events.
+      tables: { users: ['read'], sessions: ['read', 'write'], records: ['read', 'write'] },
+      signingKey: 'sign',
+      verificationKeys: 'read',
+    },
+  },
   notifier: {
     description: 'Sends the queued security emails through SES',
     memorySize: 512,

@@ -23,14 +23,17 @@ import { createLogger, invocationLogger } from './logging.js';
 import { createOpenIdProviders } from './oidc/openid-providers.js';
 import { type Clock, systemClock } from './ports/clock.js';
 import { inProcessDispatcherTrigger } from './ports/dispatcher-trigger.js';
-import { AttemptsStore } from './stores/attempts-store.js';
 import type { Logger } from './ports/logger.js';
 import { createLogOperatorAlerts } from './ports/operator-alerts.js';
+import { AttemptsStore } from './stores/attempts-store.js';
+import { AuthorizationRequestsStore } from './stores/authorization-requests-store.js';
 import { CampaignAudience } from './stores/campaign-audience.js';
 import { DeliveriesStore } from './stores/deliveries-store.js';
+import { DeviceAuthorizationsStore } from './stores/device-authorizations-store.js';
 import { createIdempotencyStore } from './stores/idempotency-store.js';
 import { IncidentDeliveriesStore } from './stores/incident-deliveries-store.js';
 import { IncidentsStore } from './stores/incidents-store.js';
+import { OAuthClientsStore } from './stores/oauth-clients-store.js';
 import { ResetTokensStore } from './stores/reset-tokens-store.js';
 import { createRevocationStateReader } from './stores/revocation-state.js';
 import { SecurityEventsStore } from './stores/security-events-store.js';
@@ -163,5 +166,8 @@ export function createDeps(
     ssoLinks: new SsoLinksStore(db, config.tables),
     ssoLoginCodes: new SsoLoginCodesStore(db, config.tables.records),
     operatorAlerts: createLogOperatorAlerts(),
+    oauthClients: new OAuthClientsStore(db, config.tables.records),
+    authorizationRequests: new AuthorizationRequestsStore(db, config.tables.records),
+    deviceAuthorizations: new DeviceAuthorizationsStore(db, config.tables.records),
   };
 }

@@ -135,6 +135,13 @@ const schema = z.object({
   API_BASE_URL: optionalUrl,
   /** SSO callbacks per source IP and throttle window (LOGIN_THROTTLE_WINDOW_SECONDS). */
   SSO_CALLBACK_MAX_PER_IP: positiveInt.default(60),
+  /** RFC 8628 device codes: life and the polling interval the device is told (tests shorten both). */
+  OAUTH_DEVICE_CODE_TTL_SECONDS: positiveInt.max(1800).default(600),
+  OAUTH_DEVICE_POLL_INTERVAL_SECONDS: positiveInt.max(60).default(5),
+  /** Wrong user codes typed on /device (or sent to the device routes) per account and per source IP per window. */
+  OAUTH_USER_CODE_MAX_FAILURES_PER_ACCOUNT: positiveInt.default(10),
+  OAUTH_USER_CODE_MAX_FAILURES_PER_IP: positiveInt.default(30),
+  OAUTH_USER_CODE_THROTTLE_WINDOW_SECONDS: positiveInt.default(900),
 });
 
 export type Config = Readonly<{
@@ -187,6 +194,15 @@ export type Config = Readonly<{
     providers: readonly SsoProviderConfig[];
     apiBaseUrl: string;
     callbackMaxPerIp: number;
+  }>;
+  oauth: Readonly<{
+    deviceCodeTtlSeconds: number;
+    devicePollIntervalSeconds: number;
+    userCodeThrottle: Readonly<{
+      maxFailuresPerAccount: number;
+      maxFailuresPerIp: number;
+      windowSeconds: number;
+    }>;
   }>;
 }>;
 
@@ -275,6 +291,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       providers: e.SSO_PROVIDERS,
       apiBaseUrl: (e.API_BASE_URL ?? e.PUBLIC_APP_URL).replace(/\/+$/, ''),
       callbackMaxPerIp: e.SSO_CALLBACK_MAX_PER_IP,
+    },
+    oauth: {
+      deviceCodeTtlSeconds: e.OAUTH_DEVICE_CODE_TTL_SECONDS,
+      devicePollIntervalSeconds: e.OAUTH_DEVICE_POLL_INTERVAL_SECONDS,
+      userCodeThrottle: {
+        maxFailuresPerAccount: e.OAUTH_USER_CODE_MAX_FAILURES_PER_ACCOUNT,
+        maxFailuresPerIp: e.OAUTH_USER_CODE_MAX_FAILURES_PER_IP,
+        windowSeconds: e.OAUTH_USER_CODE_THROTTLE_WINDOW_SECONDS,
+      },
     },
   };
 }

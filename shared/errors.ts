@@ -225,3 +225,45 @@ export class InvalidSsoCodeError extends ApiError {
     super(400, 'invalid_grant', 'The sign-in code is invalid, expired or already used. Sign in again.');
   }
 }
+
+/**
+ * Errors of the OAuth 2.0 protocol endpoints (/oauth2/*), whose clients are standard libraries that read
+ * RFC 6749 section 5.2 bodies: `{"error", "error_description"}`. Kept apart from ApiError because the codes
+ * and the body shape belong to the RFCs, not to this API's contract; the same mapper (error-response.ts) sends
+ * both.
+ */
+export const OAUTH_ERROR_CODES = [
+  'invalid_request',
+  'invalid_client',
+  'invalid_grant',
+  'unauthorized_client',
+  'unsupported_grant_type',
+  'invalid_scope',
+  'unsupported_response_type',
+  'access_denied',
+  'authorization_pending',
+  'slow_down',
+  'expired_token',
+] as const;
+export type OAuthErrorCode = (typeof OAUTH_ERROR_CODES)[number];
+
+export class OAuthError extends Error {
+  override readonly name = 'OAuthError';
+  /** RFC 6749 5.2: 401 for a failed client authentication, 400 for everything else. */
+  readonly status: number;
+  constructor(
+    readonly code: OAuthErrorCode,
+    readonly description: string,
+    readonly headers: Readonly<Record<string, string>> = {},
+  ) {
+    super(description);
+    this.status = code === 'invalid_client' ? 401 : 400;
+  }
+
+  /** RFC 6749 5.2: a failed client authentication is a 401 with a challenge (always sent, whatever the method). */
+  static invalidClient(description = 'Client authentication failed.'): OAuthError {
+    return new OAuthError('invalid_client', description, {
+      'www-authenticate': 'Basic realm="account-shield", error="invalid_client"',
+    });
+  }
+}

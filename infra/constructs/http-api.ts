@@ -153,7 +153,7 @@ export class AccountShieldHttpApi extends Construct {
         Validations.of(httpRoute).acknowledge({
           id: 'AwsSolutions-APIG4',
           reason:
-            `${routeKey(route)} is public by the API contract (sign-up, login, refresh, password reset or JWKS); ` +
+            `${routeKey(route)} is public by the API contract (sign-up, login, refresh, password reset, JWKS, or OAuth endpoints that authenticate the client themselves); ` +
             'abuse is bounded by stage throttling and the per-account and per-IP throttles in the handler.',
         });
       } else if (route.auth === 'bearer') {

@@ -303,7 +303,13 @@ export class AdminClient implements AdminApi {
     const attempts = key === undefined ? 1 : (this.options.writeAttempts ?? DEFAULT_WRITE_ATTEMPTS);
     for (let attempt = 1; ; attempt += 1) {
       try {
-        return await this.request('POST', path, payload, signal, key === undefined ? {} : { 'idempotency-key': key });
+        return await this.request(
+          'POST',
+          path,
+          payload,
+          signal,
+          key === undefined ? {} : { 'idempotency-key': key },
+        );
       } catch (error) {
         const waitMs = attempt < attempts ? writeRetryDelayMs(error, attempt) : undefined;
         if (waitMs === undefined || signal?.aborted) throw error;

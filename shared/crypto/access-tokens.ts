@@ -12,12 +12,33 @@ export interface AccessTokenClaims {
   readonly iat: number;
   readonly exp: number;
   readonly jti: string;
+  /** RFC 9068: the OAuth client the token was issued to; absent on first-party (JSON login) tokens. */
+  readonly client_id?: string;
+  /** RFC 9068: space-separated scopes granted; absent on first-party tokens. */
+  readonly scope?: string;
+}
+
+/**
+ * A client credentials token (RFC 9068 with no resource owner): `sub` is the client id, and `cv` the client's
+ * credential version, which rotating its secret or deleting the client makes stale. It has no `sid` or `tv`,
+ * so the user-facing bearer routes (which require both) never accept it.
+ */
+export interface ClientAccessTokenClaims {
+  readonly sub: string;
+  readonly client_id: string;
+  readonly scope: string;
+  readonly cv: number;
+  readonly iat: number;
+  readonly exp: number;
+  readonly jti: string;
 }
 
 export interface IssueAccessTokenInput {
   readonly userId: string;
   readonly sessionId: string;
   readonly tokenVersion: number;
+  readonly clientId?: string;
+  readonly scope?: string;
   /** Epoch seconds; see issueAccessToken for why it may be slightly ahead of the clock. */
   readonly issuedAt: number;
 }
@@ -27,8 +48,32 @@ export interface AccessTokenVerifier {
   verify(token: string): Promise<AccessTokenClaims>;
 }
 
+export type VerifiedAccessToken =
+  | { readonly kind: 'user'; readonly claims: AccessTokenClaims }
+  | { readonly kind: 'client'; readonly claims: ClientAccessTokenClaims };
+
 export interface AccessTokens extends AccessTokenVerifier {
   issue(input: IssueAccessTokenInput): Promise<{ token: string; claims: AccessTokenClaims }>;
+  issueClientToken(input: {
+    clientId: string;
+    scope: string;
+    credentialVersion: number;
+    issuedAt: number;
+  }): Promise<{ token: string; claims: ClientAccessTokenClaims }>;
+  /**
+   * OpenID Connect ID token for the `openid` scope of an authorization code grant: `aud` is the client,
+   * `typ: JWT`, same key and algorithm as access tokens (the discovery document lists ES256).
+   */
+  issueIdToken(input: {
+    userId: string;
+    clientId: string;
+    sessionId: string;
+    nonce?: string;
+    authTime: number;
+    issuedAt: number;
+  }): Promise<string>;
+  /** Introspection: user tokens and client credentials tokens alike (signature, iss, aud, exp). */
+  verifyAny(token: string): Promise<VerifiedAccessToken>;
 }
 
 /** Where verification keys come from: the key store (API) or the published JWKS (resource servers' authorizer). */
@@ -53,11 +98,13 @@ export function createAccessTokens(
 ): AccessTokens {
   if (!verificationKeys) throw new Error('Access tokens need a source of verification keys');
   const verifier = createAccessTokenVerifier(verificationKeys, jwt, now);
+  const currentSigner = async () => {
+    if (!keyStore) throw new Error('This function has no signing key: only token-minting functions may sign');
+    return signerAt(await keyStore.load(), now());
+  };
   return {
     async issue(input) {
-      if (!keyStore)
-        throw new Error('This function has no signing key: only token-minting functions may sign');
-      const signer = signerAt(await keyStore.load(), now());
+      const signer = await currentSigner();
       const claims: AccessTokenClaims = {
         sub: input.userId,
         sid: input.sessionId,
@@ -65,8 +112,11 @@ export function createAccessTokens(
         iat: input.issuedAt,
         exp: input.issuedAt + ACCESS_TOKEN_TTL_SECONDS,
         jti: randomUUID(),
+        ...(input.clientId === undefined ? {} : { client_id: input.clientId, scope: input.scope ?? '' }),
       };
-      const token = await new SignJWT({ sid: claims.sid, tv: claims.tv })
+      const oauthClaims =
+        claims.client_id === undefined ? {} : { client_id: claims.client_id, scope: claims.scope };
+      const token = await new SignJWT({ sid: claims.sid, tv: claims.tv, ...oauthClaims })
         .setProtectedHeader({ alg: SIGNING_ALGORITHM, kid: signer.kid, typ: 'at+jwt' })
         .setIssuer(jwt.issuer)
         .setAudience(jwt.audience)
@@ -78,7 +128,91 @@ export function createAccessTokens(
       return { token, claims };
     },
 
+    async issueClientToken(input) {
+      const signer = await currentSigner();
+      const claims: ClientAccessTokenClaims = {
+        sub: input.clientId,
+        client_id: input.clientId,
+        scope: input.scope,
+        cv: input.credentialVersion,
+        iat: input.issuedAt,
+        exp: input.issuedAt + ACCESS_TOKEN_TTL_SECONDS,
+        jti: randomUUID(),
+      };
+      const token = await new SignJWT({ client_id: claims.client_id, scope: claims.scope, cv: claims.cv })
+        .setProtectedHeader({ alg: SIGNING_ALGORITHM, kid: signer.kid, typ: 'at+jwt' })
+        .setIssuer(jwt.issuer)
+        .setAudience(jwt.audience)
+        .setSubject(claims.sub)
+        .setIssuedAt(claims.iat)
+        .setExpirationTime(claims.exp)
+        .setJti(claims.jti)
+        .sign(signer.key);
+      return { token, claims };
+    },
+
+    async issueIdToken(input) {
+      const signer = await currentSigner();
+      return new SignJWT({
+        sid: input.sessionId,
+        auth_time: input.authTime,
+        ...(input.nonce === undefined ? {} : { nonce: input.nonce }),
+      })
+        .setProtectedHeader({ alg: SIGNING_ALGORITHM, kid: signer.kid, typ: 'JWT' })
+        .setIssuer(jwt.issuer)
+        .setAudience(input.clientId)
+        .setSubject(input.userId)
+        .setIssuedAt(input.issuedAt)
+        .setExpirationTime(input.issuedAt + ACCESS_TOKEN_TTL_SECONDS)
+        .sign(signer.key);
+    },
+
     verify: verifier.verify,
+
+    async verifyAny(token) {
+      try {
+        return { kind: 'user', claims: await verifier.verify(token) };
+      } catch (error) {
+        if (!(error instanceof InvalidTokenError)) throw error;
+      }
+      const keys = await verificationKeys.load();
+      let kid: string | undefined;
+      try {
+        kid = decodeProtectedHeader(token).kid;
+      } catch {
+        throw new InvalidTokenError();
+      }
+      const key = kid === undefined ? undefined : keys.verificationKeys.get(kid);
+      if (!key) throw new InvalidTokenError();
+      try {
+        const { payload } = await jwtVerify(token, key, {
+          algorithms: [SIGNING_ALGORITHM],
+          issuer: jwt.issuer,
+          audience: jwt.audience,
+          typ: 'at+jwt',
+          requiredClaims: ['sub', 'client_id', 'scope', 'cv', 'iat', 'exp', 'jti'],
+          currentDate: new Date(now()),
+        });
+        const { sub, client_id, scope, cv, iat, exp, jti } = payload as Record<string, unknown>;
+        if (
+          typeof sub !== 'string' ||
+          sub !== client_id ||
+          typeof scope !== 'string' ||
+          typeof cv !== 'number' ||
+          typeof iat !== 'number' ||
+          typeof exp !== 'number' ||
+          typeof jti !== 'string' ||
+          'sid' in payload
+        ) {
+          throw new InvalidTokenError();
+        }
+        return { kind: 'client', claims: { sub, client_id: sub, scope, cv, iat, exp, jti } };
+      } catch (error) {
+        if (error instanceof InvalidTokenError || error instanceof joseErrors.JOSEError)
+          throw new InvalidTokenError();
+        throw error;
+      }
+    },
   };
 }
 
@@ -137,7 +271,13 @@ export function createAccessTokenVerifier(
           requiredClaims: ['sub', 'sid', 'tv', 'iat', 'exp', 'jti'],
           currentDate: new Date(now()),
         });
-        const { sub, sid, tv, iat, exp, jti } = payload;
+        const { sub, sid, tv, iat, exp, jti, client_id, scope } = payload as Record<string, unknown>;
+        if (
+          (client_id !== undefined && typeof client_id !== 'string') ||
+          (scope !== undefined && typeof scope !== 'string')
+        ) {
+          throw new InvalidTokenError();
+        }
         if (
           typeof sub !== 'string' ||
           typeof sid !== 'string' ||
@@ -148,7 +288,15 @@ export function createAccessTokenVerifier(
         ) {
           throw new InvalidTokenError();
         }
-        const claims = { sub, sid, tv, iat, exp, jti };
+        const claims: AccessTokenClaims = {
+          sub,
+          sid,
+          tv,
+          iat,
+          exp,
+          jti,
+          ...(typeof client_id === 'string' ? { client_id, scope: (scope as string | undefined) ?? '' } : {}),
+        };
         remember(token, { claims, kid: kid! });
         return claims;
       } catch (error) {

@@ -1,5 +1,5 @@
 import { isDependencyFailure } from '../aws/dynamodb-errors.js';
-import { ApiError, DependencyUnavailableError, InvalidRequestError } from '../errors.js';
+import { ApiError, DependencyUnavailableError, InvalidRequestError, OAuthError } from '../errors.js';
 import { SsoFlowError } from '../ports/identity-providers.js';
 import type { HttpResult } from './responses.js';
 
@@ -14,6 +14,13 @@ export interface ErrorLogger {
  */
 export function errorToHttpResult(error: unknown, logger: ErrorLogger): HttpResult {
   let apiError: ApiError;
+  if (error instanceof OAuthError) {
+    return {
+      status: error.status,
+      body: { error: error.code, error_description: error.description },
+      headers: error.headers,
+    };
+  }
   if (error instanceof ApiError) {
     apiError = error;
   } else if (error instanceof SsoFlowError) {

@@ -13,7 +13,7 @@ import type { Deps } from '../use-cases/deps.js';
 import { authOutcome } from './auth-outcome.js';
 import { type ErrorLogger, errorToHttpResult } from './error-response.js';
 import { idempotencyKeyOf, runIdempotent } from './idempotency.js';
-import { MAX_BODY_BYTES, parseJsonBody } from './request-body.js';
+import { MAX_BODY_BYTES, parseFormBody, parseJsonBody } from './request-body.js';
 import { type HttpResult, toApiGatewayResult } from './responses.js';
 
 export interface HttpRequest<Body> {
@@ -27,6 +27,8 @@ export interface HttpRequest<Body> {
   readonly origin: RequestOrigin;
   /** Set on bearer routes; absent elsewhere. */
   readonly principal: Principal | undefined;
+  /** Lower-cased header names; the OAuth endpoints read client credentials from `authorization`. */
+  readonly headers: Readonly<Record<string, string | undefined>>;
 }
 
 export interface RouteHandler<S extends z.ZodType | undefined = z.ZodType | undefined> {
@@ -34,6 +36,8 @@ export interface RouteHandler<S extends z.ZodType | undefined = z.ZodType | unde
   readonly body?: S;
   /** Body size limit of this route; the contract's 16 KiB unless a route (bulk import) needs more. */
   readonly maxBodyBytes?: number;
+  /** The body is form-encoded (the OAuth endpoints) rather than JSON; `body` then validates its fields. */
+  readonly form?: true;
   handle(request: HttpRequest<S extends z.ZodType ? z.infer<S> : undefined>, deps: Deps): Promise<HttpResult>;
 }
 
@@ -100,6 +104,10 @@ function cookiesOf(event: APIGatewayProxyEventV2): Record<string, string> {
   return cookies;
 }
 
+function lowerCaseKeys(headers: Record<string, string | undefined>): Record<string, string | undefined> {
+  return Object.fromEntries(Object.entries(headers).map(([name, value]) => [name.toLowerCase(), value]));
+}
+
 function originOf(event: APIGatewayProxyEventV2): RequestOrigin {
   return {
     ip: event.requestContext?.http?.sourceIp ?? null,
@@ -137,7 +145,16 @@ export function createHttpHandler(
       if (value === undefined || !PATH_ID.test(value)) throw new NotFoundError('Not found.');
     }
     let body: unknown;
-    if (handler.body) {
+    if (handler.body && handler.form) {
+      body = parseFormBody(
+        {
+          body: event.body,
+          isBase64Encoded: event.isBase64Encoded,
+          contentType: event.headers?.['content-type'] ?? event.headers?.['Content-Type'],
+        },
+        handler.body,
+      );
+    } else if (handler.body) {
       body = parseJsonBody(
         {
           body: event.body,
@@ -159,6 +176,7 @@ export function createHttpHandler(
       query: event.queryStringParameters ?? {},
       rawQueryString: event.rawQueryString ?? '',
       cookies: cookiesOf(event),
+      headers: lowerCaseKeys(event.headers ?? {}),
       origin: originOf(event),
       principal,
     };

@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import {
   type ErrorDetail,
   InvalidRequestError,
+  OAuthError,
   PayloadTooLargeError,
   UnsupportedMediaTypeError,
 } from '../errors.js';
@@ -69,6 +70,44 @@ export function parseJsonBody<S extends z.ZodType>(
   const parsed = schema.safeParse(json);
   if (!parsed.success) {
     throw new InvalidRequestError('The request body is invalid.', toErrorDetails(parsed.error));
+  }
+  return parsed.data;
+}
+
+function isFormContentType(contentType: string): boolean {
+  return contentType.split(';')[0]?.trim().toLowerCase() === 'application/x-www-form-urlencoded';
+}
+
+/**
+ * The OAuth endpoints' bodies (RFC 6749 3.2, RFC 7009, RFC 7662, RFC 8628): form-encoded, each parameter at
+ * most once, unknown parameters ignored. Every mistake is the RFC's `invalid_request`, as OAuth clients expect.
+ */
+export function parseFormBody<S extends z.ZodType>(raw: RawBody, schema: S): z.infer<S> {
+  const text =
+    raw.body === undefined
+      ? ''
+      : raw.isBase64Encoded
+        ? Buffer.from(raw.body, 'base64').toString('utf8')
+        : raw.body;
+  if (Buffer.byteLength(text, 'utf8') > MAX_BODY_BYTES) throw new PayloadTooLargeError(MAX_BODY_BYTES);
+  if (text !== '' && (!raw.contentType || !isFormContentType(raw.contentType))) {
+    throw new OAuthError(
+      'invalid_request',
+      'The request body must be form-encoded (content-type: application/x-www-form-urlencoded).',
+    );
+  }
+  const fields: Record<string, string> = {};
+  for (const [name, value] of new URLSearchParams(text)) {
+    if (name in fields) throw new OAuthError('invalid_request', `The parameter ${name} is repeated.`);
+    fields[name] = value;
+  }
+  const parsed = schema.safeParse(fields);
+  if (!parsed.success) {
+    const detail = toErrorDetails(parsed.error)[0];
+    throw new OAuthError(
+      'invalid_request',
+      detail ? `Invalid parameter ${detail.path}: ${detail.message}` : 'Invalid request.',
+    );
   }
   return parsed.data;
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { USERNAME_PATTERN } from '../domain/identifiers.js';
+import { GRANT_TYPES, SCOPE_TOKEN } from '../domain/oauth.js';
 import { MAX_IMPORT_ROWS } from '../domain/user-import.js';
 
 /**
@@ -83,3 +84,18 @@ export const importUsersBody = z.strictObject({
     .max(MAX_IMPORT_ROWS, `At most ${MAX_IMPORT_ROWS} users per call; split the file into batches.`),
   mustResetPassword: z.boolean().optional(),
 });
+const scopeToken = z
+  .string()
+  .regex(SCOPE_TOKEN, 'Must be an RFC 6749 scope token (printable ASCII, no spaces).');
+
+export const createClientBody = z.strictObject({
+  name: z.string().trim().min(1).max(100),
+  type: z.enum(['public', 'confidential']),
+  grantTypes: z.array(z.enum(GRANT_TYPES)).min(1).max(4),
+  redirectUris: z.array(z.string().min(1).max(2000)).max(20).optional(),
+  scopes: z.array(scopeToken).max(50).optional(),
+});
+
+export const authorizeCompleteBody = z.strictObject({ authorization: z.string().min(1).max(128) });
+
+export const deviceUserCodeBody = z.strictObject({ userCode: z.string().trim().min(1).max(32) });

@@ -21,7 +21,9 @@ export type SecurityEventType =
   | 'second_factor_failed'
   | 'incident_action'
   | 'sso_linked'
-  | 'account_secured';
+  | 'account_secured'
+  | 'device_approved'
+  | 'device_denied';
 
 export interface SecurityEvent {
   readonly type: SecurityEventType;

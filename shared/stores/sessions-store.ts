@@ -33,6 +33,10 @@ export interface SessionRecord {
   readonly createdAt: string;
   readonly createdAtMs: number;
   readonly lastUsedAt: string;
+  /** OAuth sessions: the client the refresh token is bound to; absent for first-party (JSON login) sessions. */
+  readonly clientId?: string;
+  /** OAuth sessions: the scopes granted, space-separated, carried into every access token of the session. */
+  readonly scope?: string;
   /** Epoch seconds: 30 days after last use. Checked in code; TTL only cleans up. */
   readonly expiresAt: number;
 }

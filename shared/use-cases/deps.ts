@@ -7,17 +7,20 @@ import type { BreachedPasswordChecker } from '../ports/breached-password-checker
 import type { BulkMailer } from '../ports/bulk-mailer.js';
 import type { Clock } from '../ports/clock.js';
 import type { DispatcherTrigger } from '../ports/dispatcher-trigger.js';
-import type { Logger } from '../ports/logger.js';
 import type { IdentityProviders } from '../ports/identity-providers.js';
+import type { Logger } from '../ports/logger.js';
 import type { Mailer } from '../ports/mailer.js';
 import type { NotificationQueue } from '../ports/notification-queue.js';
 import type { OperatorAlerts } from '../ports/operator-alerts.js';
 import type { SecretBox } from '../ports/secret-box.js';
+import type { AuthorizationRequestsStore } from '../stores/authorization-requests-store.js';
 import type { CampaignAudience } from '../stores/campaign-audience.js';
 import type { DeliveriesStore } from '../stores/deliveries-store.js';
+import type { DeviceAuthorizationsStore } from '../stores/device-authorizations-store.js';
 import type { IdempotencyStore } from '../stores/idempotency-store.js';
 import type { IncidentDeliveriesStore } from '../stores/incident-deliveries-store.js';
 import type { IncidentsStore } from '../stores/incidents-store.js';
+import type { OAuthClientsStore } from '../stores/oauth-clients-store.js';
 import type { ResetTokensStore } from '../stores/reset-tokens-store.js';
 import type { RevocationStateReader } from '../stores/revocation-state.js';
 import type { SecurityEventsStore } from '../stores/security-events-store.js';
@@ -71,4 +74,7 @@ export interface Deps {
   readonly ssoLoginCodes: SsoLoginCodesStore;
   /** Alerts for the people running the service (a user-reported compromise). */
   readonly operatorAlerts: OperatorAlerts;
+  readonly oauthClients: OAuthClientsStore;
+  readonly authorizationRequests: AuthorizationRequestsStore;
+  readonly deviceAuthorizations: DeviceAuthorizationsStore;
 }

@@ -53,7 +53,7 @@ export function accessTokenIssuedAt(nowMs: number, tenant: TenantPolicy): number
  */
 export async function issueAccessToken(
   deps: Pick<Deps, 'accessTokens' | 'tenantPolicy' | 'clock'>,
-  session: Pick<SessionRecord, 'userId' | 'sessionId' | 'tokenVersion'>,
+  session: Pick<SessionRecord, 'userId' | 'sessionId' | 'tokenVersion' | 'clientId' | 'scope'>,
   stronglyReadTenant?: TenantPolicy,
 ): Promise<string> {
   const tenant = stronglyReadTenant ?? (await deps.tenantPolicy.get());
@@ -61,6 +61,7 @@ export async function issueAccessToken(
     userId: session.userId,
     sessionId: session.sessionId,
     tokenVersion: session.tokenVersion,
+    ...(session.clientId === undefined ? {} : { clientId: session.clientId, scope: session.scope ?? '' }),
     issuedAt: accessTokenIssuedAt(deps.clock.now().getTime(), tenant),
   });
   return token;
@@ -73,6 +74,8 @@ export async function startSession(
   deviceName: string | undefined,
   /** The caller's own strongly consistent read of the tenant policy, if it already made one. */
   stronglyReadTenant?: TenantPolicy,
+  /** OAuth grants bind the session (and its refresh tokens) to a client and its granted scopes. */
+  oauth?: { readonly clientId: string; readonly scope: string },
 ): Promise<TokenResponse> {
   const tenant = stronglyReadTenant ?? (await deps.tenantPolicy.get());
   const now = deps.clock.now();
@@ -91,6 +94,7 @@ export async function startSession(
     createdAtMs,
     lastUsedAt: now.toISOString(),
     expiresAt: Math.floor(now.getTime() / 1000) + SESSION_IDLE_LIFETIME_SECONDS,
+    ...(oauth === undefined ? {} : { clientId: oauth.clientId, scope: oauth.scope }),
   };
   await deps.sessions.create(session);
   return {

@@ -59,6 +59,8 @@ export async function refreshSession(
   deps: RefreshDeps,
   refreshToken: string,
   origin: RequestOrigin,
+  /** The authenticated OAuth client (token endpoint); undefined on the first-party JSON route. */
+  clientId?: string,
 ): Promise<TokenResponse> {
   const location = parseRefreshToken(refreshToken);
   if (!location) throw new InvalidGrantError();
@@ -69,6 +71,8 @@ export async function refreshSession(
     deps.tenantPolicy.get(),
   ]);
   if (!session || !user) throw new InvalidGrantError();
+  // RFC 6749 6: a refresh token works only for the client it was issued to (the JSON route is a client of its own).
+  if (session.clientId !== clientId) throw new InvalidGrantError();
   const secret = refreshSecretOf(refreshToken);
   const presentedHash = sha256Hex(secret);
   const sessionKey = `${session.userId}.${session.sessionId}`;

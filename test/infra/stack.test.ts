@@ -12,8 +12,8 @@ import type { AppFunction } from '../../infra/constructs/app-function.js';
 import { pagesBuildCommands, routeGroups } from '../../infra/constructs/functions.js';
 import { accessLogFields } from '../../infra/constructs/http-api.js';
 import { maxReceiveCount, notifierMaxConcurrency } from '../../infra/constructs/notifications.js';
-import { repoRoot } from '../../infra/paths.js';
 import { importMaxReceiveCount, importObjectExpiryDays } from '../../infra/constructs/user-import.js';
+import { repoRoot } from '../../infra/paths.js';
 import { tableActions, type Workload, workloads } from '../../infra/workloads.js';
 import {
   loadPageSite,

@@ -8,10 +8,17 @@ import { startApiServer } from '../../scripts/local/api-server.js';
 import { generateSigningJwk, importSigningKeys } from '../../shared/crypto/key-store.js';
 import { toPublicUser, type UserRecord } from '../../shared/domain/user.js';
 import * as errorModule from '../../shared/errors.js';
-import { ApiError, InvalidRequestError, WeakPasswordError } from '../../shared/errors.js';
+import {
+  ApiError,
+  InvalidRequestError,
+  OAUTH_ERROR_CODES,
+  OAuthError,
+  WeakPasswordError,
+} from '../../shared/errors.js';
 import { errorToHttpResult } from '../../shared/http/error-response.js';
 import * as incidentRequestSchemas from '../../shared/http/incident-schemas.js';
-import { parseJsonBody } from '../../shared/http/request-body.js';
+import * as oauthRequestSchemas from '../../shared/http/oauth-schemas.js';
+import { parseFormBody, parseJsonBody } from '../../shared/http/request-body.js';
 import { SECURITY_HEADERS } from '../../shared/http/responses.js';
 import * as requestSchemas from '../../shared/http/schemas.js';
 import type { IncidentRecord } from '../../shared/stores/incidents-store.js';
@@ -42,7 +49,11 @@ const pendingRoutes: readonly string[] = [];
 const requestSchemaModules = {
   'shared/http/schemas.ts': requestSchemas,
   'shared/http/incident-schemas.ts': incidentRequestSchemas,
+  'shared/http/oauth-schemas.ts': oauthRequestSchemas,
 } as const;
+
+/** The OAuth endpoints take form-encoded bodies (RFC 6749 3.2); every other body is JSON. */
+const FORM = 'application/x-www-form-urlencoded';
 
 type ZodExportName<Module> = {
   [Name in keyof Module]: Module[Name] extends z.ZodType ? Name : never;
@@ -71,6 +82,15 @@ const requestBodySchemaByRoute: Readonly<Record<string, RequestSchemaName | null
   'POST /v1/admin/users/{id}/force-reset': 'forceResetBody',
   'POST /v1/admin/incidents': 'createIncidentBody',
   'POST /v1/auth/sso/exchange': 'ssoExchangeBody',
+  'POST /v1/admin/clients': 'createClientBody',
+  'POST /v1/auth/authorize/complete': 'authorizeCompleteBody',
+  'POST /v1/auth/device/lookup': 'deviceUserCodeBody',
+  'POST /v1/auth/device/approve': 'deviceUserCodeBody',
+  'POST /v1/auth/device/deny': 'deviceUserCodeBody',
+  'POST /oauth2/token': 'tokenForm',
+  'POST /oauth2/device_authorization': 'deviceAuthorizationForm',
+  'POST /oauth2/revoke': 'tokenStatusForm',
+  'POST /oauth2/introspect': 'tokenStatusForm',
 };
 
 /**
@@ -172,6 +192,15 @@ function headersOf(response: JsonObject): Map<string, JsonObject> {
   return new Map(Object.entries(headers).map(([name, header]) => [name.toLowerCase(), deref(header)]));
 }
 
+/** The schema of a request body, JSON or form-encoded, and which of the two it is. */
+function requestSchemaOf(body: JsonObject): { schema: JsonObject; form: boolean } | undefined {
+  const content = body['content'];
+  if (!isObject(content)) return undefined;
+  const form = isObject(content[FORM]);
+  const media = content[form ? FORM : 'application/json'];
+  return isObject(media) ? { schema: deref(media['schema']), form } : undefined;
+}
+
 function jsonSchemaOf(response: JsonObject): JsonObject | undefined {
   const content = response['content'];
   if (!isObject(content) || !isObject(content['application/json'])) return undefined;
@@ -207,6 +236,11 @@ const documentedErrorCodes = (): string[] => {
   return isObject(values) && Array.isArray(values['enum']) ? (values['enum'] as string[]) : [];
 };
 
+const documentedOAuthErrorCodes = (): string[] => {
+  const values = child(child(openapi, 'components'), 'schemas')['OAuthErrorCode'];
+  return isObject(values) && Array.isArray(values['enum']) ? (values['enum'] as string[]) : [];
+};
+
 const sorted = (values: Iterable<string>): string[] => [...values].sort();
 
 // ---- What the code says -----------------------------------------------------------------------------------
@@ -224,12 +258,13 @@ for (const [modulePath, moduleExports] of Object.entries(requestSchemaModules)) 
 }
 
 /** What shared/http/request-body.ts does with no body at all: the schema's defaults, or a 400. */
-function acceptsNoBody(schema: z.ZodType): boolean {
+function acceptsNoBody(schema: z.ZodType, form = false): boolean {
   try {
-    parseJsonBody({}, schema);
+    if (form) parseFormBody({}, schema);
+    else parseJsonBody({}, schema);
     return true;
   } catch (error) {
-    if (error instanceof InvalidRequestError) return false;
+    if (error instanceof InvalidRequestError || error instanceof OAuthError) return false;
     throw error;
   }
 }
@@ -386,16 +421,17 @@ describe('openapi.yaml', () => {
       expect([...zodSchemaByExport.keys()].filter((name) => !mapped.has(name))).toEqual([]);
     });
 
-    it('takes every documented body as JSON only, optional exactly where the code accepts no body', () => {
+    it('takes every documented body as JSON only (form-encoded on the OAuth endpoints), optional exactly where the code accepts no body', () => {
       for (const { key, operation } of documentedWithBody) {
         const body = child(operation, 'requestBody');
         const schemaName = requestBodySchemaByRoute[key];
         const schema = schemaName ? zodSchemaByExport.get(schemaName) : undefined;
+        const form = schemaName !== null && schemaName !== undefined && schemaName in oauthRequestSchemas;
         expect({ key, required: body['required'], types: Object.keys(child(body, 'content')) }).toEqual({
           key,
           // Pending routes have no schema yet: their bodies are required until it lands.
-          required: schema ? !acceptsNoBody(schema) : true,
-          types: ['application/json'],
+          required: schema ? !acceptsNoBody(schema, form) : true,
+          types: [form ? FORM : 'application/json'],
         });
       }
     });
@@ -408,9 +444,11 @@ describe('openapi.yaml', () => {
       const exported = zodSchemaByExport.get(schemaName);
       if (!exported) throw new Error(`No module of requestSchemaModules exports a zod schema ${schemaName}`);
       const zodSchema = z.toJSONSchema(exported, { io: 'input' }) as JsonObject;
-      const documented = jsonSchemaOf(child(operationFor(key), 'requestBody'));
-      if (!documented) throw new Error(`${key} has no application/json request schema`);
-      expect(documented['additionalProperties']).toBe(false);
+      const request = requestSchemaOf(child(operationFor(key), 'requestBody'));
+      if (!request) throw new Error(`${key} has no request schema`);
+      const documented = request.schema;
+      // JSON bodies are strict; OAuth forms ignore unknown parameters, as the RFCs require.
+      expect(documented['additionalProperties']).toBe(request.form ? undefined : false);
       const refined = new RefinedConstraints(refinedConstraintsByRoute[key] ?? {});
       expect([...schemaDifferences(zodSchema, documented, '(body)', refined), ...refined.unused()]).toEqual(
         [],
@@ -457,7 +495,9 @@ describe('openapi.yaml', () => {
     it('documents 413, 500 and 503 on every route, and 400 and 415 on every route with a body', () => {
       for (const { key, operation } of operations) {
         const statuses = Object.keys(child(operation, 'responses'));
-        const expected = ['413', '500', '503', ...(operation['requestBody'] ? ['400', '415'] : [])];
+        const body = operation['requestBody'] ? requestSchemaOf(child(operation, 'requestBody')) : undefined;
+        // A form body in the wrong media type is the RFC's 400 invalid_request, not 415.
+        const expected = ['413', '500', '503', ...(body ? ['400', ...(body.form ? [] : ['415'])] : [])];
         expect({ key, missing: expected.filter((status) => !statuses.includes(status)) }).toEqual({
           key,
           missing: [],
@@ -500,8 +540,8 @@ describe('openapi.yaml', () => {
       }
     });
 
-    it('narrows every error response to codes of the ErrorCode enum', () => {
-      const known = new Set(documentedErrorCodes());
+    it('narrows every error response to codes of the ErrorCode or OAuthErrorCode enums', () => {
+      const known = new Set([...documentedErrorCodes(), ...documentedOAuthErrorCodes()]);
       for (const { key, status, response } of allResponses) {
         if (Number(status) < 400) continue;
         const schema = jsonSchemaOf(response);
@@ -538,6 +578,10 @@ describe('openapi.yaml', () => {
       return pairs;
     };
 
+    it('lists in OAuthErrorCode exactly the codes of shared/errors.ts OAUTH_ERROR_CODES', () => {
+      expect(sorted(documentedOAuthErrorCodes())).toEqual(sorted(OAUTH_ERROR_CODES));
+    });
+
     it('lists in ErrorCode exactly the codes the handlers and the local gateway send', () => {
       expect(sorted(new Set(documentedErrorCodes()))).toEqual(
         sorted(new Set(produced.map(({ code }) => code))),
@@ -557,7 +601,11 @@ describe('openapi.yaml', () => {
     });
 
     it('documents no status and code pair that the code cannot send, except the pending ones', () => {
-      const producible = new Set(produced.map(({ status, code }) => `${status} ${code}`));
+      const oauth = OAUTH_ERROR_CODES.map((code) => new OAuthError(code, 'x'));
+      const producible = new Set([
+        ...produced.map(({ status, code }) => `${status} ${code}`),
+        ...oauth.map(({ status, code }) => `${status} ${code}`),
+      ]);
       const unexplained = [...documentedPairs().keys()].filter(
         (pair) => !producible.has(pair) && !pendingErrorResponses.includes(pair),
       );
