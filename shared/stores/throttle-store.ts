@@ -66,6 +66,25 @@ export class ThrottleStore {
     }
   }
 
+  /** Gives back a slot taken by tryTake (the attempt turned out to be a right one); best effort. */
+  async giveBack(scope: string, key: string, windowSeconds: number, nowMs: number): Promise<void> {
+    const { key: itemKey } = this.key(scope, key, windowSeconds, nowMs);
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: itemKey,
+          UpdateExpression: 'ADD #count :minusOne',
+          ConditionExpression: '#count > :zero',
+          ExpressionAttributeNames: { '#count': 'count' },
+          ExpressionAttributeValues: { ':minusOne': -1, ':zero': 0 },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
   /** Whether a sliding-window limit has room, without taking anything. */
   async hasRoomSliding(scope: string, key: string, limit: number, windowSeconds: number, nowMs: number) {
     const current = await this.db.send(

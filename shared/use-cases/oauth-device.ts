@@ -89,8 +89,8 @@ async function findPending(
 ): Promise<DeviceAuthorizationRecord> {
   const nowMs = deps.clock.now().getTime();
   const limits = deps.config.oauth.userCodeThrottle;
-  // Reserved before the lookup (a conditional write below the limit), so parallel guesses cannot exceed it; every
-  // lookup counts, a right code included, which the limits leave room for.
+  // Reserved before the lookup (a conditional write below the limit), so parallel guesses cannot exceed it; a right
+  // code gives its slots back, so only wrong codes stay counted.
   const windowEndsAt = (Math.floor(nowMs / 1000 / limits.windowSeconds) + 1) * limits.windowSeconds;
   const [accountOk, ipOk] = await Promise.all([
     deps.throttles.tryTake(
@@ -116,6 +116,10 @@ async function findPending(
   if (record?.status !== 'pending' || record.expiresAt * 1000 <= nowMs) {
     throw new NotFoundError('This code is unknown or has expired. Check the code on your device.');
   }
+  await Promise.all([
+    deps.throttles.giveBack('user-code-account', principal.userId, limits.windowSeconds, nowMs),
+    deps.throttles.giveBack('user-code-ip', origin.ip ?? 'unknown', limits.windowSeconds, nowMs),
+  ]);
   return record;
 }
 

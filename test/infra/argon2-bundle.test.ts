@@ -66,6 +66,7 @@ beforeAll(() => {
     resources: {
       tables: tables.tables,
       signingKeySecret: new Secret(stack, 'SigningKey'),
+      verificationKeysSecret: new Secret(stack, 'PublicKeys'),
       notificationsQueue: new Queue(stack, 'Notifications'),
     },
     environment: {},

@@ -464,13 +464,13 @@ describe('GIVEN the stack WHEN synthesized THEN least privilege', () => {
     }
   });
 
-  test('lets only the functions that mint tokens (login, refresh, password change, SSO exchange) read the private signing key', () => {
+  test('lets only the functions that mint tokens (login, refresh, password change, SSO exchange, OAuth token endpoint) read the private signing key', () => {
     const privateSecret = json(stack.resolve(stack.signingKey.secret.secretArn));
     const readers = [...appFunctions()]
       .filter(([, fn]) => grantedPairs(fn).has(`secretsmanager:GetSecretValue @ ${privateSecret}`))
       .map(([workload]) => workload)
       .sort();
-    expect(readers).toEqual(['keyRotation', 'login', 'password', 'sso']);
+    expect(readers).toEqual(['keyRotation', 'login', 'oauth', 'password', 'sso']);
   });
 
   test('gives every function that only verifies the public key set, and nothing that only verifies the private key', () => {
@@ -946,7 +946,7 @@ describe('GIVEN SSO providers in the context WHEN synthesized THEN the sso funct
   });
 
   test('creates a secret for a provider without clientSecretArn and outputs the redirect URIs', () => {
-    template.resourceCountIs('AWS::SecretsManager::Secret', 2); // the signing key and Google's client secret
+    template.resourceCountIs('AWS::SecretsManager::Secret', 3); // the signing key, its public key set and Google's client secret
     const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
     const values = Object.values(outputs).map((output) => json(output.Value));
     expect(values).toContain(json('https://app.example.com/v1/auth/sso/google/callback'));

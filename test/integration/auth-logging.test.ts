@@ -93,10 +93,16 @@ describe('authentication logs', () => {
     const first = await logIn(client, account);
     tokens.push(first);
 
-    // Refresh, then present the rotated-away token again (reuse ends the session).
+    // Refresh twice, then present the token two rotations old (reuse ends the session; the previous one alone
+    // would be a concurrent refresh within the grace window).
     const refreshed = await client.post<Tokens>('/v1/auth/refresh', { refreshToken: first.refreshToken });
     expect(refreshed.status).toBe(200);
     tokens.push(refreshed.body);
+    const again = await client.post<Tokens>('/v1/auth/refresh', {
+      refreshToken: refreshed.body.refreshToken,
+    });
+    expect(again.status).toBe(200);
+    tokens.push(again.body);
     expect((await client.post('/v1/auth/refresh', { refreshToken: first.refreshToken })).status).toBe(401);
 
     // Password reset by mail.
@@ -163,6 +169,7 @@ describe('authentication logs', () => {
     expect(outcomes.map((line) => `${line.action} ${line.outcome}`)).toEqual([
       'login failed',
       'login ok',
+      'refresh ok',
       'refresh ok',
       'refresh reuse_detected',
       'password_reset ok',
