@@ -1,5 +1,5 @@
 /**
- * Password hashes brought over from another system (see docs/adr/0006-imported-password-hashes-i12.md).
+ * Password hashes brought over from another system (see docs/adr/0009-imported-password-hashes.md).
  *
  * Slow formats (bcrypt, argon2, scrypt, PBKDF2) are kept as they are and verified natively until the first
  * correct sign-in re-hashes them. Fast digests (MD5, SHA-1, SHA-256, SHA-512, salted or not) are never

@@ -39,7 +39,7 @@ export interface LinkFacts {
 }
 
 /**
- * The linking rules of a federated sign-in (docs/adr/0007-sso-account-linking-i9.md):
+ * The linking rules of a federated sign-in (docs/adr/0007-sso-account-linking.md):
  * 1. iss+sub already linked: that account, whatever the email says now.
  * 2. A verified email equal to an SSO account's (admin-created or imported): link it on first sign-in.
  * 3. An email claim never takes over a password account; its owner links the provider while signed in.

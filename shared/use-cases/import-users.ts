@@ -25,7 +25,7 @@ export interface ImportUsersInput {
 type ImportDeps = Pick<Deps, 'users' | 'hasher' | 'clock'>;
 
 /**
- * Imports a batch of existing accounts with their password hashes (docs/adr/0006-imported-password-hashes-i12.md).
+ * Imports a batch of existing accounts with their password hashes (docs/adr/0009-imported-password-hashes.md).
  * Slow hashes are checked and kept; fast digests are wrapped in argon2id before anything is stored.
  * Rows are written in transactions of up to 100 items with one conditional guard per identifier, so a
  * re-run or a concurrent import of the same account answers `exists` rather than creating a second one.
