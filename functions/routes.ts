@@ -11,7 +11,12 @@ export interface RouteDefinition {
   readonly path: string;
   readonly functionName: FunctionName;
   readonly auth: RouteAuth;
+  /** Largest request body the route takes; the contract's 16 KiB when absent. */
+  readonly maxBodyBytes?: number;
 }
+
+/** Bulk admin uploads (audience chunks) take up to 1 MiB, well inside API Gateway's 10 MB payload limit. */
+const BULK_BODY_BYTES = 1024 * 1024;
 
 export const routes: readonly RouteDefinition[] = [
   { method: 'POST', path: '/v1/accounts', functionName: 'accounts', auth: 'none' },
@@ -37,6 +42,15 @@ export const routes: readonly RouteDefinition[] = [
   { method: 'GET', path: '/v1/admin/incidents', functionName: 'admin', auth: 'admin' },
   { method: 'GET', path: '/v1/admin/incidents/{id}', functionName: 'admin', auth: 'admin' },
   { method: 'POST', path: '/v1/admin/incidents/{id}/cancel', functionName: 'admin', auth: 'admin' },
+  {
+    method: 'POST',
+    path: '/v1/admin/incidents/{id}/audience',
+    functionName: 'admin',
+    auth: 'admin',
+    maxBodyBytes: BULK_BODY_BYTES,
+  },
+  { method: 'POST', path: '/v1/admin/incidents/{id}/audience/close', functionName: 'admin', auth: 'admin' },
+  { method: 'GET', path: '/v1/admin/incidents/{id}/report', functionName: 'admin', auth: 'admin' },
 ];
 
 export const routeKey = (route: Pick<RouteDefinition, 'method' | 'path'>): string =>

@@ -19,6 +19,7 @@ import { type Clock, systemClock } from './ports/clock.js';
 import { inProcessDispatcherTrigger } from './ports/dispatcher-trigger.js';
 import { CampaignAudience } from './stores/campaign-audience.js';
 import { DeliveriesStore } from './stores/deliveries-store.js';
+import { IncidentAudienceStore } from './stores/incident-audience-store.js';
 import { IncidentDeliveriesStore } from './stores/incident-deliveries-store.js';
 import { IncidentsStore } from './stores/incidents-store.js';
 import { ResetTokensStore } from './stores/reset-tokens-store.js';
@@ -117,6 +118,7 @@ export function createDeps(
       config.sesMaxSendRate,
     ),
     audience: new CampaignAudience(db, config.tables),
+    listedAudience: new IncidentAudienceStore(db, config.tables),
     bulkMailer: createSesBulkMailer(bulkSes, {
       from: config.mailFrom,
       configurationSet: config.sesConfigurationSet,

@@ -15,6 +15,9 @@ import { type HttpResult, toApiGatewayResult } from './responses.js';
 export interface HttpRequest<Body> {
   readonly body: Body;
   readonly pathParameters: Readonly<Record<string, string | undefined>>;
+  readonly query: Readonly<Record<string, string | undefined>>;
+  /** Request headers, names lower-cased. */
+  readonly headers: Readonly<Record<string, string | undefined>>;
   readonly origin: RequestOrigin;
   /** Set on bearer routes; absent elsewhere. */
   readonly principal: Principal | undefined;
@@ -32,6 +35,9 @@ export function route<S extends z.ZodType | undefined = undefined>(handler: Rout
 }
 
 const authByRouteKey = new Map(routes.map((r) => [routeKey(r), r.auth] as const));
+const bodyLimitByRouteKey = new Map(
+  routes.map((r) => [routeKey(r), r.maxBodyBytes ?? MAX_BODY_BYTES] as const),
+);
 
 /** Every path parameter of the API is an id we minted (UUIDs, base64url, incident ids). */
 const PATH_ID = /^[A-Za-z0-9_-]{1,128}$/;
@@ -111,6 +117,7 @@ export function createHttpHandler(
       if (value === undefined || !PATH_ID.test(value)) throw new NotFoundError('Not found.');
     }
     let body: unknown;
+    const maxBodyBytes = bodyLimitByRouteKey.get(event.routeKey) ?? MAX_BODY_BYTES;
     if (handler.body) {
       body = parseJsonBody(
         {
@@ -119,11 +126,22 @@ export function createHttpHandler(
           contentType: event.headers?.['content-type'] ?? event.headers?.['Content-Type'],
         },
         handler.body,
+        maxBodyBytes,
       );
-    } else if (event.body !== undefined && Buffer.byteLength(event.body, 'utf8') > MAX_BODY_BYTES) {
-      throw new PayloadTooLargeError(MAX_BODY_BYTES);
+    } else if (event.body !== undefined && Buffer.byteLength(event.body, 'utf8') > maxBodyBytes) {
+      throw new PayloadTooLargeError(maxBodyBytes);
     }
-    const request = { body, pathParameters: event.pathParameters ?? {}, origin: originOf(event), principal };
+    const headers = Object.fromEntries(
+      Object.entries(event.headers ?? {}).map(([name, value]) => [name.toLowerCase(), value]),
+    );
+    const request = {
+      body,
+      pathParameters: event.pathParameters ?? {},
+      query: event.queryStringParameters ?? {},
+      headers,
+      origin: originOf(event),
+      principal,
+    };
     return toApiGatewayResult(await handler.handle(request as HttpRequest<never>, deps));
   };
   return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()

@@ -6,6 +6,7 @@ import {
   UnsupportedMediaTypeError,
 } from '../errors.js';
 
+/** The contract's default cap; a route may declare a larger one (functions/routes.ts `maxBodyBytes`). */
 export const MAX_BODY_BYTES = 16 * 1024;
 
 interface RawBody {
@@ -37,14 +38,18 @@ export function toErrorDetails(error: z.ZodError): ErrorDetail[] {
  * Size, media type, JSON syntax, then schema: each failure is the contract's 4xx with a sentence that
  * says what to fix, never a parser's stack or message.
  */
-export function parseJsonBody<S extends z.ZodType>(raw: RawBody, schema: S): z.infer<S> {
+export function parseJsonBody<S extends z.ZodType>(
+  raw: RawBody,
+  schema: S,
+  maxBytes: number = MAX_BODY_BYTES,
+): z.infer<S> {
   const text =
     raw.body === undefined
       ? ''
       : raw.isBase64Encoded
         ? Buffer.from(raw.body, 'base64').toString('utf8')
         : raw.body;
-  if (Buffer.byteLength(text, 'utf8') > MAX_BODY_BYTES) throw new PayloadTooLargeError(MAX_BODY_BYTES);
+  if (Buffer.byteLength(text, 'utf8') > maxBytes) throw new PayloadTooLargeError(maxBytes);
   if (text.trim() === '') {
     // Routes whose fields are all optional accept no body at all, as a careful client would expect.
     const empty = schema.safeParse({});

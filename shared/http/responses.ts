@@ -15,6 +15,8 @@ export interface HttpResult {
   readonly status: number;
   readonly body?: unknown;
   readonly headers?: Readonly<Record<string, string>>;
+  /** A body sent as it is (e.g. JSON lines), with its own content-type header; `body` is then absent. */
+  readonly text?: string;
 }
 
 export const json = (status: number, body: unknown, headers: Record<string, string> = {}): HttpResult => ({
@@ -23,9 +25,21 @@ export const json = (status: number, body: unknown, headers: Record<string, stri
   headers,
 });
 
+export const jsonLines = (lines: readonly unknown[], headers: Record<string, string> = {}): HttpResult => ({
+  status: 200,
+  text: lines.map((line) => `${JSON.stringify(line)}\n`).join(''),
+  headers: { 'content-type': 'application/x-ndjson; charset=utf-8', ...headers },
+});
+
 export const noContent = (): HttpResult => ({ status: 204 });
 
 export function toApiGatewayResult(result: HttpResult): APIGatewayProxyStructuredResultV2 {
+  if (result.text !== undefined)
+    return {
+      statusCode: result.status,
+      headers: { ...SECURITY_HEADERS, ...result.headers },
+      body: result.text,
+    };
   const hasBody = result.body !== undefined && result.status !== 204;
   return {
     statusCode: result.status,

@@ -85,6 +85,21 @@ export class CampaignAudience {
     );
   }
 
+  /**
+   * External id (from a user import) -> userId through the identifiers table's `ext#<externalId>` guards;
+   * unknown ids are absent.
+   */
+  async resolveExternalIds(externalIds: readonly string[]): Promise<Map<string, string>> {
+    const items = await this.batchGet(
+      this.tables.identifiers,
+      externalIds.map((externalId) => ({ identifier: `ext#${externalId}` })),
+      ['identifier', 'userId'],
+    );
+    return new Map(
+      items.map((item) => [(item['identifier'] as string).slice('ext#'.length), item['userId'] as string]),
+    );
+  }
+
   private async batchGet(
     table: string,
     keys: readonly Record<string, string>[],

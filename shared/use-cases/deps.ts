@@ -11,6 +11,7 @@ import type { NotificationQueue } from '../ports/notification-queue.js';
 import type { SecretBox } from '../ports/secret-box.js';
 import type { CampaignAudience } from '../stores/campaign-audience.js';
 import type { DeliveriesStore } from '../stores/deliveries-store.js';
+import type { IncidentAudienceStore } from '../stores/incident-audience-store.js';
 import type { IncidentDeliveriesStore } from '../stores/incident-deliveries-store.js';
 import type { IncidentsStore } from '../stores/incidents-store.js';
 import type { ResetTokensStore } from '../stores/reset-tokens-store.js';
@@ -47,6 +48,8 @@ export interface Deps {
   readonly incidentDeliveries: IncidentDeliveriesStore;
   /** Read-only view of users and identifiers for campaign walks. */
   readonly audience: CampaignAudience;
+  /** Entries, claims and per-account effects of listed audiences (`scope: list`). */
+  readonly listedAudience: IncidentAudienceStore;
   readonly bulkMailer: BulkMailer;
   readonly dispatcherTrigger: DispatcherTrigger;
 }
