@@ -1,9 +1,14 @@
 import { createHttpHandler, route } from '../shared/http/http-api.js';
-import { createIncidentBody, forceResetBody } from '../shared/http/incident-schemas.js';
-import { json, noContent } from '../shared/http/responses.js';
+import { audienceChunkBody, createIncidentBody, forceResetBody } from '../shared/http/incident-schemas.js';
+import { json, jsonLines, noContent } from '../shared/http/responses.js';
 import { adminCreateUserBody, createClientBody, importUsersBody } from '../shared/http/schemas.js';
 import { createAccount } from '../shared/use-cases/accounts.js';
 import { importUsers } from '../shared/use-cases/import-users.js';
+import {
+  addAudienceChunk,
+  closeAudience,
+  incidentReportPage,
+} from '../shared/use-cases/incident-audience.js';
 import {
   cancelIncident,
   createIncident,
@@ -42,7 +47,8 @@ export const handler = createHttpHandler(
         json(201, { incident: await createIncident(deps, body, deps.logger) }),
     }),
     'GET /v1/admin/incidents': route({
-      handle: async (_request, deps) => json(200, { incidents: await listIncidents(deps) }),
+      handle: async ({ query }, deps) =>
+        json(200, await listIncidents(deps, { cursor: query['cursor'], limit: query['limit'] })),
     }),
     'GET /v1/admin/incidents/{id}': route({
       handle: async ({ pathParameters }, deps) =>
@@ -68,6 +74,27 @@ export const handler = createHttpHandler(
     'POST /v1/admin/clients/{id}/rotate-secret': route({
       handle: async ({ pathParameters }, deps) =>
         json(200, await rotateClientSecret(deps, pathParameters['id'] ?? '')),
+    }),
+    'POST /v1/admin/incidents/{id}/audience': route({
+      body: audienceChunkBody,
+      // Chunks of up to 10,000 entries (CONTRACT.md: 1 MiB).
+      maxBodyBytes: 1024 * 1024,
+      handle: async ({ body, pathParameters, headers }, deps) =>
+        json(
+          200,
+          await addAudienceChunk(deps, pathParameters['id'] ?? '', body.entries, headers['idempotency-key']),
+        ),
+    }),
+    'POST /v1/admin/incidents/{id}/audience/close': route({
+      handle: async ({ pathParameters }, deps) =>
+        json(200, { incident: await closeAudience(deps, pathParameters['id'] ?? '', logger) }),
+    }),
+    'GET /v1/admin/incidents/{id}/report': route({
+      handle: async ({ pathParameters, query }, deps) => {
+        const page = await incidentReportPage(deps, pathParameters['id'] ?? '', query['cursor']);
+        // One page per response (Lambda buffers at most 6 MB): the next one is named in a header.
+        return jsonLines(page.lines, page.nextCursor ? { 'x-next-cursor': page.nextCursor } : {});
+      },
     }),
   },
   getDeps,

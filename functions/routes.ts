@@ -136,6 +136,9 @@ export const routes: readonly RouteDefinition[] = [
   { method: 'POST', path: '/v1/auth/device/lookup', functionName: 'oauth', auth: 'bearer' },
   { method: 'POST', path: '/v1/auth/device/approve', functionName: 'oauth', auth: 'bearer' },
   { method: 'POST', path: '/v1/auth/device/deny', functionName: 'oauth', auth: 'bearer' },
+  { method: 'POST', path: '/v1/admin/incidents/{id}/audience', functionName: 'admin', auth: 'admin' },
+  { method: 'POST', path: '/v1/admin/incidents/{id}/audience/close', functionName: 'admin', auth: 'admin' },
+  { method: 'GET', path: '/v1/admin/incidents/{id}/report', functionName: 'admin', auth: 'admin' },
 ];
 
 /**

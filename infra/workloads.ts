@@ -279,7 +279,8 @@ export const workloads: Readonly<Record<Workload, WorkloadSpec>> = {
     hashesPasswords: false,
     shipsArgon2: true,
     access: {
-      tables: { users: ['read', 'scan'], identifiers: ['read'], records: ['read', 'write'] },
+      // users write: a listed incident applies each account's forced reset / token bump before its mail.
+      tables: { users: ['read', 'scan', 'write'], identifiers: ['read'], records: ['read', 'write'] },
       sendNotifications: true,
     },
   },

@@ -31,6 +31,7 @@ import { CampaignAudience } from './stores/campaign-audience.js';
 import { DeliveriesStore } from './stores/deliveries-store.js';
 import { DeviceAuthorizationsStore } from './stores/device-authorizations-store.js';
 import { createIdempotencyStore } from './stores/idempotency-store.js';
+import { IncidentAudienceStore } from './stores/incident-audience-store.js';
 import { IncidentDeliveriesStore } from './stores/incident-deliveries-store.js';
 import { IncidentsStore } from './stores/incidents-store.js';
 import { OAuthClientsStore } from './stores/oauth-clients-store.js';
@@ -149,6 +150,7 @@ export function createDeps(
       config.sesMaxSendRate,
     ),
     audience: new CampaignAudience(db, config.tables),
+    listedAudience: new IncidentAudienceStore(db, config.tables),
     bulkMailer: createSesBulkMailer(bulkSes, {
       from: config.mailFrom,
       configurationSet: config.sesConfigurationSet,

@@ -224,7 +224,23 @@ export interface AdminApi {
   listIncidents(): Promise<Incident[]>;
   /** The incident after cancelling, when the API returns it. */
   cancelIncident(id: string): Promise<Incident | undefined>;
+  /** One chunk of a listed audience; `key` makes a resend count once. */
+  addAudience(
+    id: string,
+    entries: readonly string[],
+    key: string,
+  ): Promise<{ received: number; total: number }>;
+  closeAudience(id: string): Promise<Incident>;
+  /** One page of the per-entry report (JSON lines) and the cursor of the next, if any. */
+  reportPage(
+    id: string,
+    cursor: string | undefined,
+  ): Promise<{ text: string; nextCursor: string | undefined }>;
 }
+
+/** The audience route takes up to 1 MiB per request (the others 16 KiB). */
+const AUDIENCE_BODY_BYTES = 1024 * 1024;
+const audienceAnswer = z.looseObject({ received: z.number(), total: z.number() });
 
 export class AdminClient implements AdminApi {
   private readonly base: URL;
@@ -254,7 +270,8 @@ export class AdminClient implements AdminApi {
     signal?: AbortSignal,
   ): Promise<ImportRowResult[]> {
     const { url, status, body } = await this.request('POST', '/v1/admin/users/import', batch, signal, {
-      'idempotency-key': idempotencyKey,
+      headers: { 'idempotency-key': idempotencyKey },
+      maxBodyBytes: MAX_IMPORT_BODY_BYTES,
     });
     const { results } = parseBody(importResultsEnvelope, body, url, status);
     if (results.length !== batch.users.length) throw new UnexpectedResponseError(url, status);
@@ -308,7 +325,7 @@ export class AdminClient implements AdminApi {
           path,
           payload,
           signal,
-          key === undefined ? {} : { 'idempotency-key': key },
+          key === undefined ? {} : { headers: { 'idempotency-key': key } },
         );
       } catch (error) {
         const waitMs = attempt < attempts ? writeRetryDelayMs(error, attempt) : undefined;
@@ -319,18 +336,49 @@ export class AdminClient implements AdminApi {
     }
   }
 
+  async addAudience(id: string, entries: readonly string[], key: string) {
+    const { url, status, body } = await this.request(
+      'POST',
+      `/v1/admin/incidents/${encodeURIComponent(id)}/audience`,
+      { entries },
+      undefined,
+      { headers: { 'idempotency-key': key }, maxBodyBytes: AUDIENCE_BODY_BYTES },
+    );
+    return parseBody(audienceAnswer, body, url, status);
+  }
+
+  async closeAudience(id: string): Promise<Incident> {
+    const path = `/v1/admin/incidents/${encodeURIComponent(id)}/audience/close`;
+    const { url, status, body } = await this.request('POST', path, {});
+    return parseBody(incidentEnvelope, body, url, status).incident;
+  }
+
+  async reportPage(id: string, cursor: string | undefined) {
+    const query = cursor === undefined ? '' : `?cursor=${encodeURIComponent(cursor)}`;
+    const { text, headers } = await this.request(
+      'GET',
+      `/v1/admin/incidents/${encodeURIComponent(id)}/report${query}`,
+      undefined,
+      undefined,
+      { rawText: true },
+    );
+    return { text, nextCursor: headers.get('x-next-cursor') ?? undefined };
+  }
+
   private async request(
     method: 'GET' | 'POST',
     path: string,
     payload?: unknown,
     signal?: AbortSignal,
-    extraHeaders: Readonly<Record<string, string>> = {},
-  ): Promise<{ url: string; status: number; body: unknown }> {
+    extra: { headers?: Record<string, string>; maxBodyBytes?: number; rawText?: boolean } = {},
+  ): Promise<{ url: string; status: number; body: unknown; text: string; headers: Headers }> {
     const url = new URL(this.base.href);
-    url.pathname = `${this.base.pathname.replace(/\/+$/, '')}${path}`;
+    const [pathname, search] = path.split('?') as [string, string | undefined];
+    url.pathname = `${this.base.pathname.replace(/\/+$/, '')}${pathname}`;
+    if (search !== undefined) url.search = `?${search}`;
     const body = payload === undefined ? undefined : JSON.stringify(payload);
-    const limit = path === '/v1/admin/users/import' ? MAX_IMPORT_BODY_BYTES : MAX_REQUEST_BODY_BYTES;
-    if (body !== undefined && Buffer.byteLength(body, 'utf8') > limit) {
+    const maxBytes = extra.maxBodyBytes ?? MAX_REQUEST_BODY_BYTES;
+    if (body !== undefined && Buffer.byteLength(body, 'utf8') > maxBytes) {
       throw new RequestTooLargeError(Buffer.byteLength(body, 'utf8'));
     }
     const headers = await this.options.signer.sign({
@@ -339,7 +387,7 @@ export class AdminClient implements AdminApi {
       headers: {
         accept: 'application/json',
         ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-        ...extraHeaders,
+        ...extra.headers,
       },
       ...(body === undefined ? {} : { body }),
     });
@@ -368,10 +416,12 @@ export class AdminClient implements AdminApi {
       throw new AdminUnreachableError(url.href, networkReason(error), { cause: error });
     }
 
+    if (extra.rawText && response.ok)
+      return { url: url.href, status: response.status, body: undefined, text, headers: response.headers };
     const parsed = parseJson(text);
     if (!response.ok) throw toApiError(response, parsed, text);
     if (text !== '' && parsed === undefined) throw new UnexpectedResponseError(url.href, response.status);
-    return { url: url.href, status: response.status, body: parsed };
+    return { url: url.href, status: response.status, body: parsed, text, headers: response.headers };
   }
 }
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { normaliseAudienceEntry } from '../domain/audience-entry.js';
 import { normaliseEmail } from '../domain/identifiers.js';
 
 /**
@@ -56,6 +57,8 @@ const scope = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('all') }),
   z.strictObject({ type: z.literal('users'), userIds: uniqueList(userId, 'user id') }),
   z.strictObject({ type: z.literal('emails'), emails: uniqueList(email, 'email') }),
+  // Any size: the entries follow in chunks through POST /v1/admin/incidents/{id}/audience.
+  z.strictObject({ type: z.literal('list') }),
 ]);
 
 const sendAt = z.iso
@@ -79,6 +82,23 @@ export const createIncidentBody = z
     }),
   })
   .superRefine((value, ctx) => {
+    if (value.scope.type === 'list' && value.notify.sendAt !== undefined) {
+      // A listed audience is protected and notified from its close on: a later send time would also delay
+      // the forced resets and revocations, which must not wait.
+      ctx.addIssue({
+        code: 'custom',
+        path: ['notify', 'sendAt'],
+        message: 'Not supported with scope "list": effects and mail start when the audience is closed.',
+      });
+    }
+    if (value.scope.type === 'list' && !value.notify.enabled) {
+      // The per-entry report answers "was this person told?": a silent listed incident has no answer to give.
+      ctx.addIssue({
+        code: 'custom',
+        path: ['notify', 'enabled'],
+        message: 'Must be true with scope "list".',
+      });
+    }
     if (value.notify.remindAfterHours === undefined) return;
     // Reminders re-mail accounts that still have not reset: without a forced reset (or mail) there are none.
     if (!value.actions.forcePasswordReset) {
@@ -103,3 +123,29 @@ export const forceResetBody = z.strictObject({
   revokeSessions: z.boolean().optional().default(true),
   notify: z.boolean().optional().default(true),
 });
+
+/** Entries per audience chunk: 10,000 emails of ordinary length fit the route's 1 MiB body. */
+export const MAX_AUDIENCE_CHUNK = 10_000;
+
+export const audienceChunkBody = z.strictObject({
+  entries: z
+    .array(z.string().max(300, 'Must be at most 300 characters.'))
+    .min(1, 'Must list at least one entry.')
+    .max(MAX_AUDIENCE_CHUNK, `Must list at most ${MAX_AUDIENCE_CHUNK} entries; send several chunks.`)
+    .transform((entries, ctx) => {
+      const normalised: string[] = [];
+      entries.forEach((entry, index) => {
+        const value = normaliseAudienceEntry(entry);
+        if (value === undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [index],
+            message: 'Must be a user id, an email address or ext:<external id>.',
+          });
+        } else normalised.push(value);
+      });
+      return normalised;
+    }),
+});
+
+export type AudienceChunkBody = z.infer<typeof audienceChunkBody>;

@@ -17,12 +17,20 @@ export interface HttpResult {
   readonly headers?: Readonly<Record<string, string>>;
   /** Set-Cookie values (payload 2.0 `cookies`). */
   readonly cookies?: readonly string[];
+  /** A body sent as it is (e.g. JSON lines), with its own content-type header; `body` is then absent. */
+  readonly text?: string;
 }
 
 export const json = (status: number, body: unknown, headers: Record<string, string> = {}): HttpResult => ({
   status,
   body,
   headers,
+});
+
+export const jsonLines = (lines: readonly unknown[], headers: Record<string, string> = {}): HttpResult => ({
+  status: 200,
+  text: lines.map((line) => `${JSON.stringify(line)}\n`).join(''),
+  headers: { 'content-type': 'application/x-ndjson; charset=utf-8', ...headers },
 });
 
 export const noContent = (): HttpResult => ({ status: 204 });
@@ -35,6 +43,12 @@ export const redirect = (location: string, cookies: readonly string[] = []): Htt
 });
 
 export function toApiGatewayResult(result: HttpResult): APIGatewayProxyStructuredResultV2 {
+  if (result.text !== undefined)
+    return {
+      statusCode: result.status,
+      headers: { ...SECURITY_HEADERS, ...result.headers },
+      body: result.text,
+    };
   const hasBody = result.body !== undefined && result.status !== 204;
   return {
     statusCode: result.status,

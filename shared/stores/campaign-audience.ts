@@ -85,6 +85,24 @@ export class CampaignAudience {
     );
   }
 
+  /**
+   * External id (from a user import) -> userId through the identifiers table's `externalId#<externalId>` guards;
+   * unknown ids are absent.
+   */
+  async resolveExternalIds(externalIds: readonly string[]): Promise<Map<string, string>> {
+    const items = await this.batchGet(
+      this.tables.identifiers,
+      externalIds.map((externalId) => ({ identifier: `externalId#${externalId}` })),
+      ['identifier', 'userId'],
+    );
+    return new Map(
+      items.map((item) => [
+        (item['identifier'] as string).slice('externalId#'.length),
+        item['userId'] as string,
+      ]),
+    );
+  }
+
   private async batchGet(
     table: string,
     keys: readonly Record<string, string>[],

@@ -23,12 +23,15 @@ import { cancelledConditionIndexes, isConditionFailure } from '../aws/dynamodb-e
  *   its transactions would conflict with each other.
  */
 
-export type IncidentStatus = 'scheduled' | 'running' | 'completed' | 'cancelled';
+/** collecting: a listed audience is being uploaded; nothing happens to any account until it is closed. */
+export type IncidentStatus = 'collecting' | 'scheduled' | 'running' | 'completed' | 'cancelled';
 
 export type IncidentScope =
   | { readonly type: 'all' }
   | { readonly type: 'users'; readonly userIds: readonly string[] }
-  | { readonly type: 'emails'; readonly emails: readonly string[] };
+  | { readonly type: 'emails'; readonly emails: readonly string[] }
+  /** Entries uploaded in chunks through the audience API (incident-audience-store.ts). */
+  | { readonly type: 'list' };
 
 export interface IncidentActions {
   readonly forcePasswordReset: boolean;
@@ -90,13 +93,22 @@ export interface IncidentRecord {
   readonly remindersCancelled?: boolean;
   readonly leaseOwner?: string;
   readonly leaseUntil?: number;
+  /** Listed audience: entries received (duplicates included) and chunks stored. */
+  readonly audienceTotal?: number;
+  readonly audienceChunks?: number;
   /** Dispatcher-side counters, per round: `c<round>_targeted`, `_queued`, `_skipped`, `_failed`. */
   readonly [counter: `c${number}_${string}`]: number | undefined;
 }
 
 export type NewIncident = Omit<
   IncidentRecord,
-  'leaseOwner' | 'leaseUntil' | 'completedAt' | 'cancelledAt' | 'remindersCancelled'
+  | 'leaseOwner'
+  | 'leaseUntil'
+  | 'completedAt'
+  | 'cancelledAt'
+  | 'remindersCancelled'
+  | 'audienceTotal'
+  | 'audienceChunks'
 >;
 
 export interface Counts {
@@ -134,7 +146,10 @@ export function newIncidentId(nowMs: number): string {
   return `inc_${nowMs.toString(36).padStart(10, '0')}${randomBytes(4).toString('hex')}`;
 }
 
-const isIncidentId = (value: string): boolean => ID_PATTERN.test(value);
+export const isIncidentId = (value: string): boolean => ID_PATTERN.test(value);
+
+/** Where an incident's main item lives (other stores write it in their transactions). */
+export const incidentKey = (id: string) => ({ pk: 'incident', sk: id });
 
 export const counterName = (round: number, field: string): `c${number}_${string}` => `c${round}_${field}`;
 
@@ -223,7 +238,11 @@ export class IncidentsStore {
     return result.Item as Pick<IncidentRecord, 'id' | 'title' | 'createdAt' | 'actions'> | undefined;
   }
 
-  async listNewestFirst(limit: number): Promise<IncidentRecord[]> {
+  /** One page, newest first, after the incident `afterId` (exclusive); `lastId` names the next page's start. */
+  async listNewestFirst(
+    limit: number,
+    afterId?: string,
+  ): Promise<{ items: IncidentRecord[]; lastId: string | undefined }> {
     const result = await this.db.send(
       new QueryCommand({
         TableName: this.table,
@@ -231,9 +250,46 @@ export class IncidentsStore {
         ExpressionAttributeValues: { ':pk': MAIN_PK },
         ScanIndexForward: false,
         Limit: limit,
+        ...(afterId === undefined ? {} : { ExclusiveStartKey: this.key(afterId) }),
       }),
     );
-    return (result.Items ?? []) as IncidentRecord[];
+    const items = (result.Items ?? []) as IncidentRecord[];
+    return { items, lastId: result.LastEvaluatedKey ? (result.LastEvaluatedKey['sk'] as string) : undefined };
+  }
+
+  /** Total of a listed audience so far, read strongly (the answer to an audience chunk). */
+  async audienceTotal(id: string): Promise<{ status: IncidentStatus; total: number } | undefined> {
+    const item = await this.get(id);
+    return item ? { status: item.status, total: item.audienceTotal ?? 0 } : undefined;
+  }
+
+  /**
+   * Ends the upload of a listed audience: the incident becomes due at once (effects, then mail). Returns
+   * undefined when it is not collecting (closed twice, cancelled): the caller reports the current state.
+   */
+  async closeAudience(id: string, nowMs: number): Promise<IncidentRecord | undefined> {
+    try {
+      const result = await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: this.key(id),
+          UpdateExpression: 'SET #status = :scheduled, dueAt = :now, sendAt = :sendAt',
+          ConditionExpression: '#status = :collecting',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: {
+            ':scheduled': 'scheduled',
+            ':collecting': 'collecting',
+            ':now': nowMs,
+            ':sendAt': new Date(nowMs).toISOString(),
+          },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return result.Attributes as IncidentRecord;
+    } catch (error) {
+      if (isConditionFailure(error)) return undefined;
+      throw error;
+    }
   }
 
   /** All notifier counters of an incident: one Query over its few shard items. */
@@ -389,6 +445,8 @@ export class IncidentsStore {
       targeted: number;
       queued: number;
       skipped: number;
+      /** Accounts of a listed audience whose actions this page applied. */
+      effects?: number;
     },
   ): Promise<IncidentRecord> {
     const names = {
@@ -397,6 +455,7 @@ export class IncidentsStore {
       '#targeted': counterName(input.round, 'targeted'),
       '#queued': counterName(input.round, 'queued'),
       '#skipped': counterName(input.round, 'skipped'),
+      '#effects': counterName(input.round, 'effects'),
     };
     const values = {
       ':owner': owner,
@@ -407,6 +466,7 @@ export class IncidentsStore {
       ':targeted': input.targeted,
       ':queued': input.queued,
       ':skipped': input.skipped,
+      ':effects': input.effects ?? 0,
     };
     try {
       const result = await this.db.send(
@@ -414,7 +474,7 @@ export class IncidentsStore {
           TableName: this.table,
           Key: this.key(id),
           UpdateExpression:
-            'SET #cursors.#seg = :cursor ADD #targeted :targeted, #queued :queued, #skipped :skipped',
+            'SET #cursors.#seg = :cursor ADD #targeted :targeted, #queued :queued, #skipped :skipped, #effects :effects',
           ConditionExpression:
             'leaseOwner = :owner AND #round = :round AND #phase = :walking AND #cursors.#seg.page = :previous',
           ExpressionAttributeNames: names,
@@ -507,7 +567,7 @@ export class IncidentsStore {
     for (let attempt = 0; attempt < 3; attempt += 1) {
       const item = await this.get(id);
       if (!item) return undefined;
-      const active = item.status === 'scheduled' || item.status === 'running';
+      const active = item.status === 'collecting' || item.status === 'scheduled' || item.status === 'running';
       const remindersPending =
         item.status === 'completed' && item.dueAt !== undefined && !item.remindersCancelled;
       if (!active && !remindersPending) return item;
@@ -517,11 +577,12 @@ export class IncidentsStore {
               TableName: this.table,
               Key: this.key(id),
               UpdateExpression: 'SET #status = :cancelled, cancelledAt = :now REMOVE dueAt',
-              ConditionExpression: '#status IN (:scheduled, :running)',
+              ConditionExpression: '#status IN (:collecting, :scheduled, :running)',
               ExpressionAttributeNames: { '#status': 'status' },
               ExpressionAttributeValues: {
                 ':cancelled': 'cancelled',
                 ':now': now.toISOString(),
+                ':collecting': 'collecting',
                 ':scheduled': 'scheduled',
                 ':running': 'running',
               },

@@ -50,17 +50,17 @@ export class SecurityEventsStore {
   ) {}
 
   async record(userId: string, event: SecurityEvent): Promise<void> {
-    await this.db.send(
-      new PutCommand({
-        TableName: this.table,
-        Item: {
-          pk: `events#${userId}`,
-          sk: `${event.at}#${randomBytes(4).toString('hex')}`,
-          ...event,
-          expiresAt: Math.floor(Date.parse(event.at) / 1000) + RETENTION_SECONDS,
-        },
-      }),
-    );
+    await this.db.send(new PutCommand({ TableName: this.table, Item: this.eventItem(userId, event) }));
+  }
+
+  /** The item `record` writes, for callers that write the event inside their own transaction. */
+  eventItem(userId: string, event: SecurityEvent): Record<string, unknown> {
+    return {
+      pk: `events#${userId}`,
+      sk: `${event.at}#${randomBytes(4).toString('hex')}`,
+      ...event,
+      expiresAt: Math.floor(Date.parse(event.at) / 1000) + RETENTION_SECONDS,
+    };
   }
 
   async listNewestFirst(userId: string): Promise<SecurityEvent[]> {

@@ -100,7 +100,7 @@ export async function listSecurityEvents(
   const [own, user, incidents] = await Promise.all([
     deps.events.listNewestFirst(userId),
     deps.users.get(userId),
-    deps.incidents.listNewestFirst(MAX_LISTED_EVENTS),
+    deps.incidents.listNewestFirst(MAX_LISTED_EVENTS).then((page) => page.items),
   ]);
   const createdAt = user ? Date.parse(user.createdAt) : Number.POSITIVE_INFINITY;
   const tenantWide: SecurityEvent[] = incidents

@@ -18,6 +18,7 @@ import type { CampaignAudience } from '../stores/campaign-audience.js';
 import type { DeliveriesStore } from '../stores/deliveries-store.js';
 import type { DeviceAuthorizationsStore } from '../stores/device-authorizations-store.js';
 import type { IdempotencyStore } from '../stores/idempotency-store.js';
+import type { IncidentAudienceStore } from '../stores/incident-audience-store.js';
 import type { IncidentDeliveriesStore } from '../stores/incident-deliveries-store.js';
 import type { IncidentsStore } from '../stores/incidents-store.js';
 import type { OAuthClientsStore } from '../stores/oauth-clients-store.js';
@@ -63,6 +64,8 @@ export interface Deps {
   readonly incidentDeliveries: IncidentDeliveriesStore;
   /** Read-only view of users and identifiers for campaign walks. */
   readonly audience: CampaignAudience;
+  /** Entries, claims and per-account effects of listed audiences (`scope: list`). */
+  readonly listedAudience: IncidentAudienceStore;
   readonly bulkMailer: BulkMailer;
   readonly dispatcherTrigger: DispatcherTrigger;
   /** Records of admin writes sent with an Idempotency-Key (used by the HTTP adapter, not by use-cases). */

@@ -4,6 +4,8 @@ import {
   incidentRecipientSchema,
 } from '../notifications/messages.js';
 import type { AudienceMember, CampaignAudience } from '../stores/campaign-audience.js';
+import type { IncidentAudienceStore } from '../stores/incident-audience-store.js';
+import { entryRef } from '../stores/incident-audience-store.js';
 import {
   type Counts,
   type IncidentRecord,
@@ -13,7 +15,9 @@ import {
   roundCounts,
   type SegmentCursor,
 } from '../stores/incidents-store.js';
+import type { SecurityEventsStore } from '../stores/security-events-store.js';
 import type { Deps } from './deps.js';
+import { resolveEntries } from './incident-audience.js';
 import { resolveScopedAccounts } from './incidents.js';
 
 /**
@@ -36,7 +40,11 @@ export interface DispatchDeps extends Pick<Deps, 'config' | 'clock' | 'notificat
     | 'finishRound'
     | 'settlement'
   >;
-  readonly audience: Pick<CampaignAudience, 'scanPage' | 'getUsers' | 'resolveEmails'>;
+  readonly audience: Pick<CampaignAudience, 'scanPage' | 'getUsers' | 'resolveEmails'> &
+    Partial<Pick<CampaignAudience, 'resolveExternalIds'>>;
+  /** Needed only for listed audiences (`scope: list`); fakes of other scopes may leave them out. */
+  readonly listedAudience?: Pick<IncidentAudienceStore, 'readPart' | 'claimAndApply' | 'getClaims'>;
+  readonly events?: Pick<SecurityEventsStore, 'eventItem'>;
 }
 
 export interface DispatchRunOptions {
@@ -72,6 +80,8 @@ export interface DispatchReport {
 
 /** The ids/emails of a scoped list are resolved this many at a time (BatchGetItem takes 100 keys). */
 const LIST_PAGE_SIZE = 100;
+/** Accounts of a listed page protected at once: each is one transaction; more would only queue at DynamoDB. */
+const LISTED_EFFECT_CONCURRENCY = 16;
 /** SES bulk sends take at most 50 destinations. */
 const MAX_RECIPIENTS_PER_MESSAGE = 50;
 
@@ -238,6 +248,7 @@ async function walk(
         targeted: page.targeted,
         queued: page.recipients.length,
         skipped: page.skipped,
+        effects: page.effects,
       });
       cursor = page.next;
       progress.pages += 1;
@@ -264,6 +275,8 @@ interface Page {
   readonly targeted: number;
   readonly skipped: number;
   readonly next: SegmentCursor;
+  /** Listed audiences: accounts whose actions this page applied (or found applied by this same entry). */
+  readonly effects?: number;
 }
 
 async function readPage(
@@ -286,6 +299,7 @@ async function readPage(
       : { done: true, page: cursor.page + 1 };
     return { recipients, targeted: eligible.length, skipped: invalid, next };
   }
+  if (item.scope.type === 'list') return readListedPage(deps, item, cursor);
   const list = item.scope.type === 'users' ? item.scope.userIds : item.scope.emails;
   const offset = cursor.offset ?? 0;
   const entries = list.slice(offset, offset + LIST_PAGE_SIZE);
@@ -305,6 +319,114 @@ async function readPage(
   if (item.round === 0)
     return { recipients, targeted: entries.length, skipped: entries.length - recipients.length, next };
   return { recipients, targeted: recipients.length + invalid, skipped: invalid, next };
+}
+
+/** Runs `task` for every index below `count`, at most `limit` at once. */
+async function forEachIndex(count: number, limit: number, task: (index: number) => Promise<void>) {
+  let next = 0;
+  const worker = async () => {
+    while (next < count) {
+      const index = next;
+      next += 1;
+      await task(index);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, count) }, worker));
+}
+
+/**
+ * One page of a listed audience: one stored part (<= 500 entries), resolved in batches. In the notification
+ * round every known account is claimed by its first entry together with its actions, in one transaction
+ * per account, before any of the page's mail is queued: effects before mail, exactly once per account, and
+ * a page redone after a crash finds its own claims (`already_ours`) instead of applying or counting twice.
+ * Counts: every entry is targeted; unknown entries and duplicates are skipped.
+ */
+async function readListedPage(
+  deps: DispatchDeps,
+  item: IncidentRecord,
+  cursor: SegmentCursor,
+): Promise<Page> {
+  const listed = deps.listedAudience;
+  const resolveExternalIds = deps.audience.resolveExternalIds?.bind(deps.audience);
+  if (!listed || !deps.events || !resolveExternalIds)
+    throw new Error('The dispatcher needs the listed-audience ports for a scope "list" incident.');
+  const read = await listed.readPart(item.id, cursor.lastKey);
+  const next: SegmentCursor = read.lastKey
+    ? { done: false, page: cursor.page + 1, lastKey: read.lastKey }
+    : { done: true, page: cursor.page + 1 };
+  if (!read.part) return { recipients: [], targeted: 0, skipped: 0, effects: 0, next };
+  const { part } = read;
+  const members = await resolveEntries(
+    {
+      audience: {
+        getUsers: (ids) => deps.audience.getUsers(ids),
+        resolveEmails: (emails) => deps.audience.resolveEmails(emails),
+        resolveExternalIds,
+      },
+    },
+    part.entries,
+  );
+  const firsts: AudienceMember[] = [];
+  let effects = 0;
+  if (item.round === 0) {
+    const { forcePasswordReset, revokeSessions } = item.actions;
+    const now = deps.clock.now();
+    const events = deps.events;
+    await forEachIndex(part.entries.length, LISTED_EFFECT_CONCURRENCY, async (index) => {
+      const member = members[index];
+      if (!member) return;
+      // SSO accounts have no password with us: they get the revocation only.
+      const accountEffects = {
+        forcePasswordReset: forcePasswordReset && member.authMethod === 'password',
+        revokeSessions,
+      };
+      const acts = accountEffects.forcePasswordReset || accountEffects.revokeSessions;
+      const outcome = await listed.claimAndApply({
+        incidentId: item.id,
+        userId: member.userId,
+        ref: entryRef(part.sk, index),
+        effects: accountEffects,
+        event: acts
+          ? events.eventItem(member.userId, {
+              type: 'incident_action',
+              at: now.toISOString(),
+              ip: null,
+              userAgent: null,
+              detail: {
+                incidentId: item.id,
+                forcedPasswordReset: accountEffects.forcePasswordReset,
+                revokedSessions: revokeSessions,
+              },
+            })
+          : undefined,
+        now,
+      });
+      if (outcome === 'claimed' || outcome === 'already_ours') {
+        firsts.push(member);
+        if (acts) effects += 1;
+      }
+    });
+  } else {
+    // A reminder re-mails each account once, through the entry that claimed it in the notification round.
+    const claims = await listed.getClaims(
+      item.id,
+      members.flatMap((member) => (member ? [member.userId] : [])),
+    );
+    members.forEach((member, index) => {
+      if (member && claims.get(member.userId) === entryRef(part.sk, index)) firsts.push(member);
+    });
+  }
+  const eligible = firsts.filter((member) => isEligible(member, item));
+  const { recipients, invalid } = toRecipients(eligible);
+  if (item.round === 0)
+    return {
+      recipients,
+      targeted: part.entries.length,
+      skipped: part.entries.length - recipients.length,
+      effects,
+      next,
+    };
+  return { recipients, targeted: recipients.length + invalid, skipped: invalid, effects: 0, next };
 }
 
 /**

@@ -4,8 +4,10 @@ import type { CreateIncidentBody } from '../http/incident-schemas.js';
 import type { AudienceMember, CampaignAudience } from '../stores/campaign-audience.js';
 import {
   type Counts,
+  counterName,
   type IncidentRecord,
   type IncidentScope,
+  isIncidentId,
   type NewIncident,
   newIncidentId,
   roundCounts,
@@ -45,7 +47,9 @@ export interface IncidentView {
   readonly actions: IncidentRecord['actions'];
   readonly notify: IncidentRecord['notify'];
   /** The notification round: exact (targeted = sent + skipped + failed) once the status is `completed`. */
-  readonly counts: Counts;
+  readonly counts: Counts & { readonly effectsApplied?: number };
+  /** Listed audience (`scope: list`): entries received so far, duplicates and unknown ones included. */
+  readonly audience?: { readonly total: number; readonly chunks: number };
   /** Reminder rounds, counted apart so that `counts` stays about the notification. */
   readonly reminders: readonly ReminderView[];
 }
@@ -89,6 +93,7 @@ function toIncidentView(item: IncidentRecord, settlement: SettlementView): Incid
       counts: roundCounts(item, settlement, round),
     });
   }
+  const listed = item.scope.type === 'list';
   return {
     id: item.id,
     title: item.title,
@@ -98,12 +103,16 @@ function toIncidentView(item: IncidentRecord, settlement: SettlementView): Incid
     scope: item.scope,
     actions: item.actions,
     notify: item.notify,
-    counts: roundCounts(item, settlement, 0),
+    counts: {
+      ...roundCounts(item, settlement, 0),
+      ...(listed ? { effectsApplied: item[counterName(0, 'effects')] ?? 0 } : {}),
+    },
+    ...(listed ? { audience: { total: item.audienceTotal ?? 0, chunks: item.audienceChunks ?? 0 } } : {}),
     reminders,
   };
 }
 
-async function viewOf(deps: Pick<Deps, 'incidents'>, item: IncidentRecord): Promise<IncidentView> {
+export async function viewOf(deps: Pick<Deps, 'incidents'>, item: IncidentRecord): Promise<IncidentView> {
   const settlement = item.notify.enabled ? await deps.incidents.settlement(item.id) : EMPTY_SETTLEMENT;
   return toIncidentView(item, settlement);
 }
@@ -124,7 +133,7 @@ async function forEachBounded<T>(items: readonly T[], limit: number, task: (item
 /** The accounts a scoped list names, looked up in batches; unknown entries are simply absent. */
 export async function resolveScopedAccounts(
   deps: { readonly audience: Pick<CampaignAudience, 'getUsers' | 'resolveEmails'> },
-  scope: Exclude<IncidentScope, { type: 'all' }>,
+  scope: Extract<IncidentScope, { type: 'users' | 'emails' }>,
 ): Promise<AudienceMember[]> {
   let userIds: string[];
   if (scope.type === 'users') {
@@ -156,6 +165,8 @@ async function applyEffects(
 ) {
   const { forcePasswordReset, revokeSessions } = incident.actions;
   if (!forcePasswordReset && !revokeSessions) return;
+  // A listed audience's effects are applied by the dispatcher after the close (dispatch-campaigns.ts).
+  if (incident.scope.type === 'list') return;
   if (incident.scope.type === 'all') {
     if (forcePasswordReset)
       await deps.tenantPolicy.raise('forceResetPasswordsSetBefore', incident.createdAtMs);
@@ -199,13 +210,15 @@ export async function createIncident(
     ? Math.max(nowMs, body.notify.sendAt === undefined ? nowMs : Date.parse(body.notify.sendAt))
     : 0;
   const reminders = notify && body.actions.forcePasswordReset && body.notify.remindAfterHours !== undefined;
+  // A listed audience collects its entries first: no time, no work for the dispatcher until it is closed.
+  const collecting = body.scope.type === 'list';
   const incident: NewIncident = {
     id: newIncidentId(nowMs),
     title: body.title,
-    status: notify ? 'scheduled' : 'completed',
+    status: collecting ? 'collecting' : notify ? 'scheduled' : 'completed',
     createdAt: now.toISOString(),
     createdAtMs: nowMs,
-    sendAt: notify ? new Date(sendAtMs).toISOString() : null,
+    sendAt: notify && !collecting ? new Date(sendAtMs).toISOString() : null,
     scope: body.scope,
     actions: body.actions,
     notify: {
@@ -219,14 +232,14 @@ export async function createIncident(
     round: 0,
     // Without a notification there is no campaign: the incident is complete once its effects are applied.
     phase: notify ? 'waiting' : 'done',
-    ...(notify ? { dueAt: sendAtMs } : { completedAt: now.toISOString() }),
+    ...(collecting ? {} : notify ? { dueAt: sendAtMs } : { completedAt: now.toISOString() }),
     segments: body.scope.type === 'all' ? deps.config.campaigns.scanSegments : 1,
     cursors: {},
     rounds: {},
   };
   await applyEffects(deps, incident);
   await deps.incidents.create(incident);
-  if (notify && sendAtMs <= nowMs) {
+  if (notify && !collecting && sendAtMs <= nowMs) {
     // Best effort: the scheduled run picks the incident up anyway if this fails.
     await deps.dispatcherTrigger
       .trigger()
@@ -243,8 +256,38 @@ export async function getIncident(deps: Pick<Deps, 'incidents'>, id: string): Pr
   return viewOf(deps, item);
 }
 
-export async function listIncidents(deps: Pick<Deps, 'incidents'>): Promise<IncidentView[]> {
-  const items = await deps.incidents.listNewestFirst(LIST_LIMIT);
+/** The list cursor: the last incident id of the page, opaque to clients (base64url JSON) and validated. */
+function decodeListCursor(cursor: string): string {
+  try {
+    const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as {
+      v?: unknown;
+      id?: unknown;
+    };
+    if (parsed?.v === 1 && typeof parsed.id === 'string' && isIncidentId(parsed.id)) return parsed.id;
+  } catch {
+    // Falls through to the 400 below.
+  }
+  throw new InvalidRequestError('The cursor is invalid.', [
+    { path: 'cursor', message: 'Use the nextCursor of a previous response.' },
+  ]);
+}
+
+const encodeListCursor = (id: string) =>
+  Buffer.from(JSON.stringify({ v: 1, id }), 'utf8').toString('base64url');
+
+/** One page of incidents, newest first; `nextCursor` is absent on the last page. */
+export async function listIncidents(
+  deps: Pick<Deps, 'incidents'>,
+  page: { cursor?: string | undefined; limit?: string | undefined } = {},
+): Promise<{ incidents: IncidentView[]; nextCursor?: string }> {
+  const afterId = page.cursor === undefined ? undefined : decodeListCursor(page.cursor);
+  const limit = page.limit === undefined ? LIST_LIMIT : Number(page.limit);
+  if (!Number.isInteger(limit) || limit < 1 || limit > LIST_LIMIT) {
+    throw new InvalidRequestError('The limit is invalid.', [
+      { path: 'limit', message: `Must be a whole number from 1 to ${LIST_LIMIT}.` },
+    ]);
+  }
+  const { items, lastId } = await deps.incidents.listNewestFirst(limit, afterId);
   const views: IncidentView[] = new Array(items.length);
   await forEachBounded(
     items.map((item, index) => ({ item, index })),
@@ -253,7 +296,7 @@ export async function listIncidents(deps: Pick<Deps, 'incidents'>): Promise<Inci
       views[index] = await viewOf(deps, item);
     },
   );
-  return views;
+  return { incidents: views, ...(lastId !== undefined ? { nextCursor: encodeListCursor(lastId) } : {}) };
 }
 
 /**

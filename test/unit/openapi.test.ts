@@ -91,6 +91,7 @@ const requestBodySchemaByRoute: Readonly<Record<string, RequestSchemaName | null
   'POST /oauth2/device_authorization': 'deviceAuthorizationForm',
   'POST /oauth2/revoke': 'tokenStatusForm',
   'POST /oauth2/introspect': 'tokenStatusForm',
+  'POST /v1/admin/incidents/{id}/audience': 'audienceChunkBody',
 };
 
 /**
@@ -484,7 +485,10 @@ describe('openapi.yaml', () => {
 
     it('documents a JSON body on every response but 204 and 302 (browser redirects), and none on those', () => {
       for (const { key, status, response } of allResponses) {
-        expect({ key, status, hasJsonBody: jsonSchemaOf(response) !== undefined }).toEqual({
+        // The per-entry incident report is JSON lines (one JSON object per line), documented as such.
+        const content = response['content'];
+        const jsonLines = isObject(content) && isObject(content['application/x-ndjson']);
+        expect({ key, status, hasJsonBody: jsonSchemaOf(response) !== undefined || jsonLines }).toEqual({
           key,
           status,
           hasJsonBody: status !== '204' && status !== '302',
@@ -741,11 +745,13 @@ describe('openapi.yaml', () => {
         remindAfterHours: 24,
       });
       const fields = sorted(Object.keys(incident));
-      expect(propertyNames('Incident')).toEqual(fields);
+      // Fields only an incident with `scope: list` has (documented as optional).
+      expect(propertyNames('Incident')).toEqual(sorted([...fields, 'audience']));
       expect(requiredNames('Incident')).toEqual(fields);
       expect(propertyNames('IncidentNotify')).toEqual(sorted(Object.keys(incident.notify)));
-      expect(propertyNames('IncidentCounts')).toEqual(sorted(Object.keys(incident.counts)));
-      expect(requiredNames('IncidentCounts')).toEqual(sorted(Object.keys(incident.counts)));
+      const counts = sorted(Object.keys(incident.counts));
+      expect(propertyNames('IncidentCounts')).toEqual(sorted([...counts, 'effectsApplied']));
+      expect(requiredNames('IncidentCounts')).toEqual(counts);
       const idPattern = child(child(child(schemas, 'Incident'), 'properties'), 'id')['pattern'];
       expect(incident.id).toMatch(new RegExp(String(idPattern)));
     });

@@ -60,6 +60,18 @@ class FakeAdminApi implements AdminApi {
     return answer;
   }
 
+  async addAudience(): Promise<{ received: number; total: number }> {
+    return notImplemented();
+  }
+
+  async closeAudience(): Promise<Incident> {
+    return notImplemented();
+  }
+
+  async reportPage(): Promise<{ text: string; nextCursor: string | undefined }> {
+    return notImplemented();
+  }
+
   async forceReset(_userId: string, _options: ForceResetOptions): Promise<void> {
     notImplemented();
   }
