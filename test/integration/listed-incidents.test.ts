@@ -78,7 +78,7 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-/** Accounts with their email and external-id guards (`ext#<externalId>`, the import's layout). */
+/** Accounts with their email and external-id guards (`externalId#<externalId>`, the import's layout). */
 async function seedAccounts(count: number): Promise<Seeded[]> {
   const tag = randomBytes(4).toString('hex');
   const now = new Date();
@@ -104,7 +104,10 @@ async function seedAccounts(count: number): Promise<Seeded[]> {
       table: stack.tables.identifiers,
       item: { identifier: identifierKey({ kind: 'email', value: user.email }), userId: user.userId },
     },
-    { table: stack.tables.identifiers, item: { identifier: `ext#${externalId}`, userId: user.userId } },
+    {
+      table: stack.tables.identifiers,
+      item: { identifier: `externalId#${externalId}`, userId: user.userId },
+    },
   ]);
   const chunks = Array.from({ length: Math.ceil(writes.length / 25) }, (_, i) =>
     writes.slice(i * 25, i * 25 + 25),
