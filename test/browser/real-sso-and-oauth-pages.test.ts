@@ -109,4 +109,44 @@ describe('pages with the real SSO and OAuth routes', () => {
     expect((await client.get('/v1/auth/session', { token: tokens.access_token })).status).toBe(200);
     await context.close();
   });
+
+  it('a TV signs in with a device code approved on the /device page (openid-client polls)', async () => {
+    const registered = await client.post<{ client: { clientId: string } }>(
+      '/v1/admin/clients',
+      {
+        name: 'Living-room TV',
+        type: 'public',
+        grantTypes: ['urn:ietf:params:oauth:grant-type:device_code', 'refresh_token'],
+      },
+      { token: stack.adminToken },
+    );
+    expect(registered.status).toBe(201);
+    const config = await oidc.discovery(
+      new URL(stack.apiUrl),
+      registered.body.client.clientId,
+      undefined,
+      oidc.None(),
+      { execute: [oidc.allowInsecureRequests] },
+    );
+    const started = await oidc.initiateDeviceAuthorization(config, {});
+    const account = await signUp(client);
+    const { context, page } = await newDevice(browser);
+    await page.goto(started.verification_uri_complete!);
+    await page.waitForURL(/\/login\?returnTo=/);
+    await page.getByLabel('Email or username').fill(account.email);
+    await page.getByLabel('Password').fill(account.password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(/\/device\?user_code=/);
+    await page.getByRole('button', { name: 'Continue', exact: true }).click();
+    await page.getByText('Living-room TV wants to sign in to your account.').waitFor();
+    await page.getByRole('button', { name: 'Allow' }).click();
+    await page.getByText('Done: your device is signing in.').waitFor();
+
+    const tokens = await oidc.pollDeviceAuthorizationGrant(config, started);
+    const sessions = await client.get<{ sessions: { deviceName: string | null }[] }>('/v1/auth/sessions', {
+      token: tokens.access_token,
+    });
+    expect(sessions.body.sessions.map((session) => session.deviceName)).toContain('Living-room TV (device)');
+    await context.close();
+  });
 });
