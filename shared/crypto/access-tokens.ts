@@ -98,13 +98,16 @@ export function createAccessTokens(
 ): AccessTokens {
   if (!verificationKeys) throw new Error('Access tokens need a source of verification keys');
   const verifier = createAccessTokenVerifier(verificationKeys, jwt, now);
-  const currentSigner = async () => {
+  /** Signs with the key whose time has come; `iss`/`aud` default to this issuer's, a payload may set `aud`. */
+  const sign = async (payload: Record<string, unknown>, typ: 'at+jwt' | 'JWT' = 'at+jwt') => {
     if (!keyStore) throw new Error('This function has no signing key: only token-minting functions may sign');
-    return signerAt(await keyStore.load(), now());
+    const signer = signerAt(await keyStore.load(), now());
+    return new SignJWT({ iss: jwt.issuer, aud: jwt.audience, ...payload })
+      .setProtectedHeader({ alg: SIGNING_ALGORITHM, kid: signer.kid, typ })
+      .sign(signer.key);
   };
   return {
     async issue(input) {
-      const signer = await currentSigner();
       const claims: AccessTokenClaims = {
         sub: input.userId,
         sid: input.sessionId,
@@ -114,22 +117,10 @@ export function createAccessTokens(
         jti: randomUUID(),
         ...(input.clientId === undefined ? {} : { client_id: input.clientId, scope: input.scope ?? '' }),
       };
-      const oauthClaims =
-        claims.client_id === undefined ? {} : { client_id: claims.client_id, scope: claims.scope };
-      const token = await new SignJWT({ sid: claims.sid, tv: claims.tv, ...oauthClaims })
-        .setProtectedHeader({ alg: SIGNING_ALGORITHM, kid: signer.kid, typ: 'at+jwt' })
-        .setIssuer(jwt.issuer)
-        .setAudience(jwt.audience)
-        .setSubject(claims.sub)
-        .setIssuedAt(claims.iat)
-        .setExpirationTime(claims.exp)
-        .setJti(claims.jti)
-        .sign(signer.key);
-      return { token, claims };
+      return { token: await sign({ ...claims }), claims };
     },
 
     async issueClientToken(input) {
-      const signer = await currentSigner();
       const claims: ClientAccessTokenClaims = {
         sub: input.clientId,
         client_id: input.clientId,
@@ -139,32 +130,22 @@ export function createAccessTokens(
         exp: input.issuedAt + ACCESS_TOKEN_TTL_SECONDS,
         jti: randomUUID(),
       };
-      const token = await new SignJWT({ client_id: claims.client_id, scope: claims.scope, cv: claims.cv })
-        .setProtectedHeader({ alg: SIGNING_ALGORITHM, kid: signer.kid, typ: 'at+jwt' })
-        .setIssuer(jwt.issuer)
-        .setAudience(jwt.audience)
-        .setSubject(claims.sub)
-        .setIssuedAt(claims.iat)
-        .setExpirationTime(claims.exp)
-        .setJti(claims.jti)
-        .sign(signer.key);
-      return { token, claims };
+      return { token: await sign({ ...claims }), claims };
     },
 
-    async issueIdToken(input) {
-      const signer = await currentSigner();
-      return new SignJWT({
-        sid: input.sessionId,
-        auth_time: input.authTime,
-        ...(input.nonce === undefined ? {} : { nonce: input.nonce }),
-      })
-        .setProtectedHeader({ alg: SIGNING_ALGORITHM, kid: signer.kid, typ: 'JWT' })
-        .setIssuer(jwt.issuer)
-        .setAudience(input.clientId)
-        .setSubject(input.userId)
-        .setIssuedAt(input.issuedAt)
-        .setExpirationTime(input.issuedAt + ACCESS_TOKEN_TTL_SECONDS)
-        .sign(signer.key);
+    issueIdToken(input) {
+      return sign(
+        {
+          aud: input.clientId,
+          sub: input.userId,
+          iat: input.issuedAt,
+          exp: input.issuedAt + ACCESS_TOKEN_TTL_SECONDS,
+          sid: input.sessionId,
+          auth_time: input.authTime,
+          ...(input.nonce === undefined ? {} : { nonce: input.nonce }),
+        },
+        'JWT',
+      );
     },
 
     verify: verifier.verify,
