@@ -9,7 +9,7 @@ import { createAwsClients } from '../shared/aws/clients.js';
 import { createAccessTokenVerifier } from '../shared/crypto/access-tokens.js';
 import { createRemoteJwksSource } from '../shared/crypto/remote-jwks.js';
 import { ApiError } from '../shared/errors.js';
-import { systemClock } from '../shared/ports/clock.js';
+import { type Clock, systemClock } from '../shared/ports/clock.js';
 import { createRevocationStateReader } from '../shared/stores/revocation-state.js';
 import { TenantPolicyStore } from '../shared/stores/tenant-policy-store.js';
 import { authenticate } from '../shared/use-cases/authenticate.js';
@@ -40,7 +40,7 @@ type Result = APIGatewaySimpleAuthorizerWithContextResult<TokenAuthorizerContext
 
 const logger = new Logger({ serviceName: 'account-shield-authorizer' });
 
-function createChecker(env: NodeJS.ProcessEnv) {
+function createChecker(env: NodeJS.ProcessEnv, clock: Clock) {
   const parsed = authorizerConfig.safeParse(env);
   if (!parsed.success) {
     throw new Error(
@@ -54,7 +54,7 @@ function createChecker(env: NodeJS.ProcessEnv) {
   });
   const tenantPolicy = new TenantPolicyStore(dynamodb, config.RECORDS_TABLE);
   return {
-    clock: systemClock,
+    clock,
     accessTokens: createAccessTokenVerifier(createRemoteJwksSource(config.JWKS_URL), {
       issuer: config.JWT_ISSUER,
       audience: config.JWT_AUDIENCE,
@@ -63,44 +63,45 @@ function createChecker(env: NodeJS.ProcessEnv) {
       db: dynamodb,
       tables: { users: config.USERS_TABLE, sessions: config.SESSIONS_TABLE },
       tenantPolicy,
-      clock: systemClock,
+      clock,
       maxAgeMs: config.REVOCATION_CACHE_MS,
     }),
   };
 }
 
-let checker: ReturnType<typeof createChecker> | undefined;
 const deny: Result = { isAuthorized: false, context: {} };
 
 /**
  * Lambda authorizer (HTTP API, simple responses) for resource servers behind API Gateway: the same
  * check as GET /v1/auth/session — signature, iss/aud, token version, session, tenant-wide cut-off —
- * with a revocation cache of at most one second.
+ * with a revocation cache of at most one second. `clock` is a seam for tests of the cache's lifetime.
  */
-export const handler = async (
-  event: APIGatewayRequestAuthorizerEventV2,
-  context?: Context,
-): Promise<Result> => {
-  // One invocation at a time per instance: the context (request id) on the logger is this invocation's.
-  if (context) logger.addContext(context);
-  checker ??= createChecker(process.env);
-  const header = event.headers?.['authorization'] ?? event.identitySource?.[0] ?? '';
-  const token = /^Bearer +(\S+) *$/i.exec(header)?.[1];
-  if (!token) return deny;
-  try {
-    const principal = await authenticate(checker, token);
-    return {
-      isAuthorized: true,
-      context: {
-        userId: principal.userId,
-        sessionId: principal.sessionId,
-        tokenVersion: principal.tokenVersion,
-      },
-    };
-  } catch (error) {
-    if (error instanceof ApiError) return deny;
-    // An outage must not let tokens through: fail closed, and say why in the log.
-    logger.error('token check failed', { error });
-    throw error;
-  }
-};
+export function createTokenAuthorizer(options: { readonly clock?: Clock } = {}) {
+  let checker: ReturnType<typeof createChecker> | undefined;
+  return async (event: APIGatewayRequestAuthorizerEventV2, context?: Context): Promise<Result> => {
+    // One invocation at a time per instance: the context (request id) on the logger is this invocation's.
+    if (context) logger.addContext(context);
+    checker ??= createChecker(process.env, options.clock ?? systemClock);
+    const header = event.headers?.['authorization'] ?? event.identitySource?.[0] ?? '';
+    const token = /^Bearer +(\S+) *$/i.exec(header)?.[1];
+    if (!token) return deny;
+    try {
+      const principal = await authenticate(checker, token);
+      return {
+        isAuthorized: true,
+        context: {
+          userId: principal.userId,
+          sessionId: principal.sessionId,
+          tokenVersion: principal.tokenVersion,
+        },
+      };
+    } catch (error) {
+      if (error instanceof ApiError) return deny;
+      // An outage must not let tokens through: fail closed, and say why in the log.
+      logger.error('token check failed', { error });
+      throw error;
+    }
+  };
+}
+
+export const handler = createTokenAuthorizer();
