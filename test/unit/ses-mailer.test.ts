@@ -1,8 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { SESv2Client } from '@aws-sdk/client-sesv2';
+import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
 import { createBulkSesClient } from '../../shared/app.js';
-import { createSesMailer } from '../../shared/aws/ses-mailer.js';
+import { createSesMailer, isPermanentSesError } from '../../shared/aws/ses-mailer.js';
 import { loadConfig } from '../../shared/config.js';
 import { MailOutcomeUnknownError, MailRejectedError } from '../../shared/ports/mailer.js';
 import { unitTestEnv } from '../support/unit-config.js';
@@ -72,11 +72,12 @@ describe('SES single-mail adapter', () => {
       [429, 'TooManyRequestsException'],
       [503, 'ServiceUnavailable'],
     ] as const) {
-      answer = { status, body: JSON.stringify({ message: 'no' }) };
+      answer = { status, body: JSON.stringify({ message: 'no' }), errorType: type };
       const error = await mailerWithOneAttempt()
         .send(mail)
         .catch((caught: unknown) => caught);
-      expect({ type, error }).toEqual({ type, error: expect.any(Error) });
+      // The SDK parsed the stub's answer as that SES error: the assertions below are about it, not a parse failure.
+      expect({ type, name: (error as Error).name }).toEqual({ type, name: type });
       expect(error).not.toBeInstanceOf(MailOutcomeUnknownError);
       expect(error).not.toBeInstanceOf(MailRejectedError);
     }
@@ -104,5 +105,48 @@ describe('SES single-mail adapter', () => {
     } finally {
       ses.destroy();
     }
+  });
+});
+
+describe('isPermanentSesError on what the real SESv2 client makes of SES answers', () => {
+  /** The error the SDK throws for `answer`, from a real SendEmail call against the stub. */
+  async function sesErrorFor(status: number, errorType: string, message: string): Promise<unknown> {
+    answer = { status, body: JSON.stringify({ message }), errorType };
+    const ses = new SESv2Client({
+      region: 'us-east-1',
+      endpoint,
+      credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' },
+      maxAttempts: 1,
+      requestHandler: { requestTimeout: 2_000, throwOnRequestTimeout: true },
+    });
+    try {
+      return await ses
+        .send(
+          new SendEmailCommand({
+            FromEmailAddress: 'security@example.test',
+            Destination: { ToAddresses: [mail.to] },
+            Content: { Simple: { Subject: { Data: mail.subject }, Body: { Text: { Data: mail.text } } } },
+          }),
+        )
+        .then(() => undefined);
+    } catch (error) {
+      return error;
+    } finally {
+      ses.destroy();
+    }
+  }
+
+  it('calls MessageRejected permanent: retrying the same mail cannot help', async () => {
+    const error = await sesErrorFor(400, 'MessageRejected', 'Email address is not verified.');
+    expect(error).toMatchObject({ name: 'MessageRejected', $metadata: { httpStatusCode: 400 } });
+    expect(isPermanentSesError(error)).toBe(true);
+    expect(requests).toBe(1);
+  });
+
+  it('calls TooManyRequestsException transient: SES did not take the mail, a later try may', async () => {
+    const error = await sesErrorFor(429, 'TooManyRequestsException', 'Maximum sending rate exceeded.');
+    expect(error).toMatchObject({ name: 'TooManyRequestsException', $metadata: { httpStatusCode: 429 } });
+    expect(isPermanentSesError(error)).toBe(false);
+    expect(requests).toBe(1);
   });
 });
