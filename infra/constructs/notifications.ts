@@ -19,7 +19,7 @@ export interface NotificationsProps {
 }
 
 /** Lambda recycles a message this many times before it lands in the dead-letter queue. */
-export const maxReceiveCount = 5;
+const maxReceiveCount = 5;
 /** Messages per notifier invocation; the notifier reports failed ones individually. */
 export const notifierBatchSize = 10;
 
