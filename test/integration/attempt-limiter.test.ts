@@ -6,6 +6,7 @@ import { generate } from 'otplib';
 import { type Api, sleep, uniqueName } from '../support/fixtures.js';
 import { type ApiResponse, api, apiFrom } from '../support/http.js';
 import { startTestStack, type TestStack } from '../support/test-stack.js';
+import { totpCode } from '../support/totp.js';
 
 let stack: TestStack;
 let client: Api;
@@ -49,12 +50,12 @@ async function newAccount(): Promise<Account> {
   return { email, password, id: response.body.user.id };
 }
 
-const codeAt = (secret: string, offsetSteps = 0) =>
-  generate({ secret, epoch: Math.floor(Date.now() / 1000) + offsetSteps * 30 });
-
 /** A well-formed code that is valid at none of the accepted steps. */
 async function wrongCode(secret: string): Promise<string> {
-  const valid = new Set(await Promise.all([-1, 0, 1, 2].map((step) => codeAt(secret, step))));
+  const now = Math.floor(Date.now() / 1000);
+  const valid = new Set(
+    await Promise.all([-1, 0, 1, 2].map((step) => generate({ secret, epoch: now + step * 30 }))),
+  );
   for (let n = 123456; ; n += 1) if (!valid.has(String(n))) return String(n);
 }
 
@@ -73,7 +74,7 @@ async function enableTotp(account: Account) {
   expect(setup.status).toBe(200);
   const confirm = await client.post<{ recoveryCodes: string[] }>(
     '/v1/auth/mfa/totp/confirm',
-    { otp: await codeAt(setup.body.secret, -1) },
+    { otp: await totpCode(setup.body.secret, -1) },
     { token },
   );
   expect(confirm.status).toBe(200);
@@ -228,7 +229,7 @@ describe('second-factor guessing', () => {
     const signIn = await owner.post<{ accessToken: string }>('/v1/auth/login', {
       login: account.email,
       password: account.password,
-      otp: await codeAt(secret),
+      otp: await totpCode(secret),
     });
     expect(signIn.status).toBe(200);
 
@@ -271,7 +272,7 @@ describe('second-factor guessing', () => {
       passwordTries.push(
         await other.delete(
           '/v1/auth/mfa/totp',
-          { password: `oracle-guess-${i}`, otp: await codeAt(secret) },
+          { password: `oracle-guess-${i}`, otp: await totpCode(secret) },
           { token: accessToken },
         ),
       );

@@ -5,10 +5,10 @@
  *
  * The local stack invokes the handlers in this process, so their log lines are captured from stdout and stderr.
  */
-import { generate } from 'otplib';
 import { type Api, logIn, signUp, type Tokens, uniqueName } from '../support/fixtures.js';
 import { api } from '../support/http.js';
 import { startTestStack, type TestStack } from '../support/test-stack.js';
+import { totpCode } from '../support/totp.js';
 
 let stack: TestStack;
 let client: Api;
@@ -64,9 +64,6 @@ function logLines(): LogLine[] {
       }
     });
 }
-
-const codeAt = (secret: string, offsetSteps = 0) =>
-  generate({ secret, epoch: Math.floor(Date.now() / 1000) + offsetSteps * 30 });
 
 async function resetTokenFor(email: string): Promise<string> {
   expect((await client.post('/v1/auth/password/forgot', { email })).status).toBe(202);
@@ -130,7 +127,7 @@ describe('authentication logs', () => {
     );
     expect(setup.status).toBe(200);
     keep(setup.body.secret, setup.body.otpauthUri);
-    const confirmCode = await codeAt(setup.body.secret, -1);
+    const confirmCode = await totpCode(setup.body.secret, -1);
     const confirm = await client.post<{ recoveryCodes: string[] }>(
       '/v1/auth/mfa/totp/confirm',
       { otp: confirmCode },
@@ -145,7 +142,7 @@ describe('authentication logs', () => {
       (await client.post('/v1/auth/login', { login: account.email, password: newPassword, otp: '000000' }))
         .status,
     ).toBe(401);
-    const loginCode = await codeAt(setup.body.secret, 0);
+    const loginCode = await totpCode(setup.body.secret, 0);
     const withCode = await logIn(client, renewed, { otp: loginCode });
     tokens.push(withCode);
 
@@ -157,7 +154,7 @@ describe('authentication logs', () => {
       (await client.post(`/v1/admin/users/${account.id}/force-reset`, {}, { token: stack.adminToken }))
         .status,
     ).toBe(202);
-    const nextCode = await codeAt(setup.body.secret, 1);
+    const nextCode = await totpCode(setup.body.secret, 1);
     expect(
       (await client.post('/v1/auth/login', { login: account.email, password: newPassword, otp: nextCode }))
         .status,

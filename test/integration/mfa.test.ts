@@ -1,7 +1,7 @@
-import { generate } from 'otplib';
 import { type Api, logIn, signUp } from '../support/fixtures.js';
 import { api } from '../support/http.js';
 import { startTestStack, type TestStack } from '../support/test-stack.js';
+import { totpCode } from '../support/totp.js';
 
 let stack: TestStack;
 let client: Api;
@@ -14,10 +14,6 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-/** A code for the step `offsetSteps` away from now (each step is usable once). */
-const codeAt = (secret: string, offsetSteps = 0) =>
-  generate({ secret, epoch: Math.floor(Date.now() / 1000) + offsetSteps * 30 });
-
 async function enableTotp(account: { email: string; password: string }) {
   const tokens = await logIn(client, account);
   const setup = await client.post<{ secret: string; otpauthUri: string }>(
@@ -29,7 +25,7 @@ async function enableTotp(account: { email: string; password: string }) {
   expect(setup.body.otpauthUri).toMatch(/^otpauth:\/\/totp\/.+secret=/);
   const confirm = await client.post<{ recoveryCodes: string[] }>(
     '/v1/auth/mfa/totp/confirm',
-    { otp: await codeAt(setup.body.secret, -1) },
+    { otp: await totpCode(setup.body.secret, -1) },
     { token: tokens.accessToken },
   );
   expect(confirm.status).toBe(200);
@@ -58,7 +54,7 @@ describe('TOTP two-factor', () => {
     expect(wrongCode.status).toBe(401);
     expect(wrongCode.body).toMatchObject({ error: 'invalid_otp' });
 
-    const code = await codeAt(secret);
+    const code = await totpCode(secret);
     const ok = await client.post<{ user: { mfaEnabled: boolean } }>('/v1/auth/login', {
       login: account.email,
       password: account.password,
@@ -76,6 +72,25 @@ describe('TOTP two-factor', () => {
 
     const mails = await stack.ses.waitForMail(account.email, { timeoutMs: 10_000 });
     expect(mails.map((m) => m.subject)).toContain('Two-factor authentication is on');
+  });
+
+  it('lets exactly one of two logins sent at once with the same code through', async () => {
+    // Prepare
+    const account = await signUp(client);
+    const { secret } = await enableTotp(account);
+    const body = { login: account.email, password: account.password, otp: await totpCode(secret) };
+
+    // Act: both read the account before either uses the step up; only the conditional write can tell them apart.
+    const responses = await Promise.all([
+      client.post('/v1/auth/login', body),
+      client.post('/v1/auth/login', body),
+    ]);
+
+    // Assess
+    expect(responses.map((response) => response.status).sort()).toEqual([200, 401]);
+    expect(responses.find((response) => response.status === 401)?.body).toMatchObject({
+      error: 'invalid_otp',
+    });
   });
 
   it('accepts an unused recovery code once, in place of a code', async () => {
@@ -112,13 +127,13 @@ describe('TOTP two-factor', () => {
     const { secret, tokens } = await enableTotp(account);
     const badPassword = await client.delete(
       '/v1/auth/mfa/totp',
-      { password: 'not-the-password', otp: await codeAt(secret) },
+      { password: 'not-the-password', otp: await totpCode(secret) },
       { token: tokens.accessToken },
     );
     expect(badPassword.status).toBe(401);
     const off = await client.delete(
       '/v1/auth/mfa/totp',
-      { password: account.password, otp: await codeAt(secret, 1) },
+      { password: account.password, otp: await totpCode(secret, 1) },
       { token: tokens.accessToken },
     );
     expect(off.status).toBe(204);
@@ -163,7 +178,7 @@ describe('TOTP two-factor', () => {
     const done = await client.post('/v1/auth/password/reset', {
       token,
       newPassword: 'mfa-protected-reset',
-      otp: await codeAt(secret, 1),
+      otp: await totpCode(secret, 1),
     });
     expect(done.status).toBe(200);
   });
