@@ -72,15 +72,29 @@ describe('GIVEN a resource server that attaches the token authorizer with defaul
   });
 
   test('THEN it may only read the revocation state: no writes, no signing key', () => {
-    const policies = Object.values(template.findResources('AWS::IAM::Policy'));
-    const actions = policies.flatMap((policy) =>
-      (policy['Properties'].PolicyDocument.Statement as { Action: string | string[] }[]).flatMap(
-        (statement) => (Array.isArray(statement.Action) ? statement.Action : [statement.Action]),
+    type Document = { Statement: { Action: string | string[] }[] };
+    const documents: Document[] = [
+      ...Object.values(template.findResources('AWS::IAM::Policy')).map(
+        (policy) => policy['Properties'].PolicyDocument as Document,
+      ),
+      // Inline policies on the roles too: a grant written there must not escape the check.
+      ...Object.values(template.findResources('AWS::IAM::Role')).flatMap((role) =>
+        ((role['Properties'].Policies ?? []) as { PolicyDocument: Document }[]).map((p) => p.PolicyDocument),
+      ),
+    ];
+    const actions = documents.flatMap((document) =>
+      document.Statement.flatMap((statement) =>
+        Array.isArray(statement.Action) ? statement.Action : [statement.Action],
       ),
     );
-    expect([...new Set(actions)].sort()).toEqual(
-      [...tokenAuthorizerActions, 'logs:CreateLogStream', 'logs:PutLogEvents'].sort(),
-    );
+    // Literal, not infra/workloads.ts's list: adding an action there must fail here.
+    expect([...new Set(actions)].sort()).toEqual([
+      'dynamodb:BatchGetItem',
+      'dynamodb:GetItem',
+      'logs:CreateLogStream',
+      'logs:PutLogEvents',
+    ]);
+    expect([...tokenAuthorizerActions].sort()).toEqual(['dynamodb:BatchGetItem', 'dynamodb:GetItem']);
   });
 
   test('THEN each table read is limited to the revocation attributes, and records to the tenant policy item', () => {
