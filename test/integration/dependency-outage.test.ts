@@ -134,6 +134,7 @@ describe('when DynamoDB is unreachable', () => {
       rawPath: '/videos',
       rawQueryString: '',
       headers: { authorization: `Bearer ${token}` },
+      cookies: [],
       requestContext: {} as APIGatewayRequestAuthorizerEventV2['requestContext'],
     } as APIGatewayRequestAuthorizerEventV2;
     const failure = await authorize(event).then(
