@@ -1,3 +1,4 @@
+import { jest } from '@jest/globals';
 import { classifyEntry, classifySendError } from '../../shared/aws/ses-bulk-mailer.js';
 import { loadConfig } from '../../shared/config.js';
 import type { IncidentBatchMessage, NotificationMessage } from '../../shared/notifications/messages.js';
@@ -131,14 +132,26 @@ describe('deliverIncidentBatch', () => {
   });
 
   it('waits for the next second when the send budget is full, then sends', async () => {
-    const f = fakes({ claims: [rejection({ rateFull: true })] });
+    // A fake clock (Date and timers): on the real one a loaded machine can oversleep into the second after.
+    const start = Date.parse('2026-11-22T10:00:00.700Z');
+    jest.useFakeTimers({ now: start });
+    try {
+      const f = fakes({ claims: [rejection({ rateFull: true })] });
 
-    const outcome = await deliverIncidentBatch(f.deps, message(2));
+      const delivered = deliverIncidentBatch(f.deps, message(2));
+      await jest.advanceTimersByTimeAsync(2_000);
+      const outcome = await delivered;
 
-    expect(f.claimedBatches).toHaveLength(2);
-    const [first, second] = f.claimTimes.map((ms) => Math.floor(ms / 1000));
-    expect(second).toBe(first! + 1);
-    expect(outcome.sent).toBe(2);
+      expect(f.claimedBatches).toHaveLength(2);
+      expect(f.claimTimes[0]).toBe(start);
+      // At the start of the next second, plus at most the 50 ms of jitter that keeps notifiers from stampeding.
+      const nextSecond = Date.parse('2026-11-22T10:00:01.000Z');
+      expect(f.claimTimes[1]).toBeGreaterThanOrEqual(nextSecond);
+      expect(f.claimTimes[1]).toBeLessThan(nextSecond + 50);
+      expect(outcome.sent).toBe(2);
+    } finally {
+      jest.useRealTimers();
+    }
   });
 
   it('re-queues throttled recipients with a delay before releasing them, and fails rejected or unknown ones for good', async () => {
