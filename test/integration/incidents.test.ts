@@ -159,6 +159,15 @@ async function dispatchUntil(id: string, done: (incident: IncidentBody) => boole
 
 const isCompleted = (incident: IncidentBody) => incident.status === 'completed';
 
+/** One dispatcher run as if the clock read `nowMs`; its report on incident `id`. */
+async function dispatchAt(nowMs: number, id: string) {
+  const report = await dispatchDueCampaigns(
+    { ...deps, clock: { now: () => new Date(nowMs) } },
+    { owner: randomUUID(), stopAtMs: nowMs + 30_000, deadlineMs: nowMs + 40_000 },
+  );
+  return report.incidents.find((run) => run.id === id);
+}
+
 /** The incident's mails (found by its unique title) per recipient, from the SES emulator's store. */
 async function incidentMails(title: string): Promise<Map<string, SentMail[]>> {
   const byRecipient = new Map<string, SentMail[]>();
@@ -525,9 +534,18 @@ describe('exactly one mail per account', () => {
     const redelivered = await deliverIncidentBatch(deps, batch);
 
     expect(redelivered).toMatchObject({ sent: 0, duplicates: 3 });
-    const early = await dispatchUntil(created.id, () => true);
-    expect(early.status).toBe('running');
-    const done = await dispatchUntil(created.id, isCompleted, (SETTLE_GRACE_SECONDS + 10) * 1000);
+    // The grace period counts from the last sign of life (walk done or notifier activity). The dispatcher runs on
+    // a fake clock at both edges of it: on the real one, a slow machine could pass the 3 s before the first check.
+    const item = await deps.incidents.get(created.id);
+    const { lastActivityAt } = await deps.incidents.settlement(created.id);
+    const quietSince = Math.max(item?.rounds['0']?.walkDoneAt ?? 0, lastActivityAt);
+    expect(quietSince).toBeGreaterThan(0);
+    const graceEnds = quietSince + SETTLE_GRACE_SECONDS * 1000;
+    expect(await dispatchAt(graceEnds - 1, created.id)).toMatchObject({ outcome: 'settling' });
+    expect((await getIncident(created.id)).status).toBe('running');
+    expect(await dispatchAt(graceEnds, created.id)).toMatchObject({ outcome: 'done' });
+    const done = await getIncident(created.id);
+    expect(done.status).toBe('completed');
     expect(done.counts).toEqual({ targeted: 3, queued: 3, sent: 0, skipped: 0, failed: 3 });
     const mails = await incidentMails(title);
     for (const account of accounts) expect(mails.get(account.email)).toHaveLength(1);

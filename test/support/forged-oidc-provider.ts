@@ -24,6 +24,8 @@ export interface ForgedProvider {
   /** The email (verified) the next ID token carries. */
   email: string;
   close(): Promise<void>;
+  /** Listens again on the same port after close(): a provider that was down and came back. */
+  reopen(): Promise<void>;
 }
 
 async function readBody(req: IncomingMessage): Promise<string> {
@@ -47,6 +49,7 @@ export async function startForgedProvider(): Promise<ForgedProvider> {
     mode: 'valid',
     email: 'nobody@example.test',
     close: async () => undefined,
+    reopen: async () => undefined,
   };
 
   const server = createServer((req, res) => {
@@ -126,5 +129,6 @@ export async function startForgedProvider(): Promise<ForgedProvider> {
       server.close(() => resolve());
       server.closeAllConnections();
     });
+  state.reopen = () => new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   return state;
 }
