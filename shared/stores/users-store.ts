@@ -152,6 +152,15 @@ export class UsersStore {
   }
 
   /**
+   * The account an identifier lookup found; for an unknown identifier (undefined) a key no account has is read
+   * instead, so a login spends the same reads whether or not the account exists.
+   */
+  async getWithEqualWork(userId: string | undefined): Promise<UserRecord | undefined> {
+    const user = await this.get(userId ?? NO_SUCH_USER);
+    return userId === undefined ? undefined : user;
+  }
+
+  /**
    * With `equalWork`, an unknown identifier still costs the second read, so the response time of a login
    * does not tell whether the account exists.
    */
