@@ -40,10 +40,10 @@ export const sourceOf = (ip: string | null) => sourceKey(ip);
 
 function perSourceRef(
   deps: LimiterDeps,
-  scope: Pick<AttemptScope, 'kind' | 'subject' | 'source'>,
+  scope: Pick<AttemptScope, 'kind' | 'subject' | 'source' | 'perSourceWindowSeconds'>,
   nowMs: number,
 ) {
-  const window = fixedWindow(nowMs, deps.config.attempts.windowSeconds);
+  const window = fixedWindow(nowMs, scope.perSourceWindowSeconds ?? deps.config.attempts.windowSeconds);
   const ref: CounterRef = {
     subject: scope.subject,
     counter: `${scope.kind}@${scope.source}`,
@@ -90,7 +90,7 @@ export function stageAttempt(deps: LimiterDeps, kind: SecretKind): StagedReserva
       taken.push(spraying.ref);
     },
     async takeForSubject(scope) {
-      const perSource = perSourceRef(deps, { kind, subject: scope.subject, source: scope.source }, nowMs);
+      const perSource = perSourceRef(deps, { ...scope, kind }, nowMs);
       const [perSourceTaken, known] = await Promise.all([
         deps.attempts.takeBelow(perSource.ref, limits.perAccountAndSource),
         scope.accountGate ? deps.attempts.isKnownSource(scope.subject, scope.source, nowMs) : true,

@@ -237,6 +237,12 @@ describe('password reset', () => {
       resetPassword(world.deps, { ...input, otp: await totpCode(world, secret) }, origin),
     ).rejects.toBeInstanceOf(TooManyRequestsError);
 
+    // The per-link limit holds for the link's whole life, not per 15-minute window.
+    world.advance(16 * 60_000);
+    await expect(
+      resetPassword(world.deps, { ...input, otp: await totpCode(world, secret) }, origin),
+    ).rejects.toBeInstanceOf(TooManyRequestsError);
+
     const second = await requestReset(world, user.userId);
     const otp = await totpCode(world, secret);
     await resetPassword(world.deps, { ...input, token: second, otp }, origin);
