@@ -160,18 +160,9 @@ export class UsersStore {
     return userId === undefined ? undefined : user;
   }
 
-  /**
-   * With `equalWork`, an unknown identifier still costs the second read, so the response time of a login
-   * does not tell whether the account exists.
-   */
-  async findByIdentifier(
-    identifier: LoginIdentifier,
-    options: { equalWork?: boolean } = {},
-  ): Promise<UserRecord | undefined> {
+  async findByIdentifier(identifier: LoginIdentifier): Promise<UserRecord | undefined> {
     const userId = await this.findUserId(identifier);
-    if (userId !== undefined) return this.get(userId);
-    if (options.equalWork) await this.get(NO_SUCH_USER);
-    return undefined;
+    return userId === undefined ? undefined : this.get(userId);
   }
 
   /** "Sign out of all devices": one conditional update, whatever the number of sessions. */

@@ -66,11 +66,9 @@ export class InMemoryUsers implements PortOf<UsersStore> {
     return userId === undefined ? undefined : user;
   }
 
-  async findByIdentifier(identifier: LoginIdentifier, options: { equalWork?: boolean } = {}) {
+  async findByIdentifier(identifier: LoginIdentifier): Promise<UserRecord | undefined> {
     const userId = await this.findUserId(identifier);
-    if (userId !== undefined) return this.get(userId);
-    if (options.equalWork) await this.get('no-such-user');
-    return undefined;
+    return userId === undefined ? undefined : this.get(userId);
   }
 
   async bumpTokenVersionReturningUser(userId: string, now: Date): Promise<UserRecord> {
