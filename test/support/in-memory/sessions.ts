@@ -35,15 +35,7 @@ export class InMemorySessions implements PortOf<SessionsStore> {
     return session && structuredClone(session);
   }
 
-  async rotateRefreshToken(input: {
-    userId: string;
-    sessionId: string;
-    presentedHash: string;
-    newHash: string;
-    graceRefreshToken: string;
-    generation: number;
-    now: Date;
-  }): Promise<boolean> {
+  async rotateRefreshToken(input: Parameters<SessionsStore['rotateRefreshToken']>[0]): Promise<boolean> {
     const key = this.key(input.userId, input.sessionId);
     const session = this.sessions.get(key);
     if (session?.refreshTokenHash !== input.presentedHash || this.rotated.has(input.presentedHash))
