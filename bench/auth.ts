@@ -4,6 +4,10 @@
  *   round-trips excluded and reported beside it);
  * - warm token-check throughput on one core (target >= 5,000/s);
  * - revoke-all with 1 vs 1,000 sessions on the account (target ratio <= 1.1).
+ * Issue 11:
+ * - DynamoDB round trips a sign-in waits on one after another (SDK middleware records each command's start and
+ *   end; sequential depth = the longest chain of non-overlapping requests), and its total requests, for a
+ *   successful and a failed login (target: <= 3 sequential for a successful login).
  * Issue 8:
  * - password checks that reach argon2 per 100 parallel wrong logins on one account from one source
  *   (target: equal to the per account+source limit).
@@ -195,8 +199,65 @@ async function argon2ChecksUnderParallelGuessing(stack: BenchStack) {
   };
 }
 
+/** Sequential DynamoDB round trips and total requests per sign-in outcome (medians of 10 runs each). */
+async function loginRoundTrips(stack: BenchStack) {
+  const { deps, dynamodbRequests } = stack;
+  const password = 'bench-cobalt-meadow-falcon';
+  const email = 'bench-round-trips@example.test';
+  await createAccount(
+    deps,
+    { email, username: 'bench_round_trips', authMethod: 'password', password },
+    origin,
+  );
+  const runs = 10;
+  // Each failed run on an account of its own, so none of them meets the account-wide delay of the ones before.
+  const victims: string[] = [];
+  for (let i = 0; i < runs; i += 1) {
+    const victim = await createAccount(
+      deps,
+      { email: `bench-round-trips-${i}@example.test`, authMethod: 'password', password },
+      origin,
+    );
+    victims.push(victim.email);
+  }
+  const measure = async (attempt: (i: number) => Promise<unknown>) => {
+    const depths: number[] = [];
+    const totals: number[] = [];
+    let commands: Record<string, number> = {};
+    for (let i = 0; i < runs; i += 1) {
+      dynamodbRequests.reset();
+      await attempt(i).catch(() => undefined);
+      depths.push(dynamodbRequests.sequentialDepth());
+      totals.push(dynamodbRequests.requests.length);
+      if (i === 0) commands = dynamodbRequests.countsByCommand();
+    }
+    return { sequentialRoundTrips: median(depths), requests: median(totals), commandsOfFirstRun: commands };
+  };
+  const home = { ip: '198.51.100.90', userAgent: 'bench' };
+  await login(deps, { login: email, password }, home);
+  return {
+    successKnownSource: await measure(() => login(deps, { login: email, password }, home)),
+    // The account-wide gate must wait for the known-source read: one more round trip, first sign-in from a place.
+    successNewSource: await measure((i) =>
+      login(deps, { login: email, password }, { ...home, ip: `198.51.101.${i}` }),
+    ),
+    failedKnownAccount: await measure((i) =>
+      login(deps, { login: victims[i]!, password: 'not-the-password' }, { ...home, ip: `198.51.102.${i}` }),
+    ),
+    failedUnknownAccount: await measure((i) =>
+      login(
+        deps,
+        { login: `bench-nobody-${i}@example.test`, password: 'not-the-password' },
+        { ...home, ip: `198.51.103.${i}` },
+      ),
+    ),
+    target: 'successKnownSource.sequentialRoundTrips <= 3',
+  };
+}
+
 export async function runAuthBenchmarks(stack: BenchStack) {
   return {
+    loginRoundTrips: await loginRoundTrips(stack),
     parallelGuessing: await argon2ChecksUnderParallelGuessing(stack),
     login: await loginVersusArgon2(stack),
     tokenCheck: await tokenCheckThroughput(stack),

@@ -14,6 +14,7 @@ import { createDeps } from '../../shared/app.js';
 import { type AwsClients, createAwsClients } from '../../shared/aws/clients.js';
 import { type Config, loadConfig } from '../../shared/config.js';
 import type { Deps } from '../../shared/use-cases/deps.js';
+import { type RequestRecorder, recordRequests } from '../../test/support/request-recorder.js';
 
 export interface RequestMeter {
   /** Requests sent per service since the last reset. */
@@ -32,6 +33,8 @@ export interface BenchStack {
   readonly clients: AwsClients;
   readonly deps: Deps;
   readonly meter: RequestMeter;
+  /** Every DynamoDB command with its start and end (sequential round trips, not only totals). */
+  readonly dynamodbRequests: RequestRecorder;
   readonly queueUrl: string;
   stop(): Promise<void>;
 }
@@ -137,6 +140,7 @@ export async function startBenchStack(env: Record<string, string> = {}): Promise
   meterClient(clients.dynamodb, 'dynamodb', meter);
   meterClient(clients.sqs, 'sqs', meter);
   meterClient(clients.ses, 'ses', meter);
+  const dynamodbRequests = recordRequests(clients.dynamodbClient);
   const deps = createDeps(config, clients);
   return {
     emulators,
@@ -144,6 +148,7 @@ export async function startBenchStack(env: Record<string, string> = {}): Promise
     clients,
     deps,
     meter,
+    dynamodbRequests,
     queueUrl: queues.queueUrl,
     async stop() {
       admin.dynamodb.destroy();

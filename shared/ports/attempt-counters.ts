@@ -1,4 +1,5 @@
 import type { ProgressiveDelay } from '../domain/attempt-limits.js';
+import type { TransactItem } from './transaction.js';
 
 /**
  * Storage of the attempt limiter's counters. Every method that takes an attempt is one conditional write,
@@ -36,4 +37,8 @@ export interface AttemptCounters {
   clear(subject: string): Promise<void>;
   isKnownSource(subject: string, source: string, nowMs: number): Promise<boolean>;
   rememberSource(subject: string, source: string, expiresAt: number): Promise<void>;
+  /** `rememberSource` as an item of the caller's transaction. */
+  rememberSourceItem(subject: string, source: string, expiresAt: number): TransactItem;
+  /** `reset` as an item of the caller's transaction. */
+  resetItem(ref: CounterRef): TransactItem;
 }

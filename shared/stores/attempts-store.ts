@@ -10,6 +10,7 @@ import {
 import { isConditionFailure } from '../aws/dynamodb-errors.js';
 import { type ProgressiveDelay, progressiveDelayMs } from '../domain/attempt-limits.js';
 import type { AttemptCounters, CounterRef, GateResult } from '../ports/attempt-counters.js';
+import type { TransactItem } from '../ports/transaction.js';
 
 const KNOWN_PREFIX = 'known#';
 /** Optimistic rounds of the gate before a contended attempt is refused (refusing is the safe answer). */
@@ -130,7 +131,7 @@ export class AttemptsStore implements AttemptCounters {
   }
 
   async reset(ref: CounterRef): Promise<void> {
-    await this.db.send(new DeleteCommand({ TableName: this.table, Key: this.key(ref) }));
+    await this.db.send(new DeleteCommand(this.resetItem(ref).Delete!));
   }
 
   async clear(subject: string): Promise<void> {
@@ -174,11 +175,19 @@ export class AttemptsStore implements AttemptCounters {
   }
 
   async rememberSource(subject: string, source: string, expiresAt: number): Promise<void> {
-    await this.db.send(
-      new PutCommand({
+    await this.db.send(new PutCommand(this.rememberSourceItem(subject, source, expiresAt).Put!));
+  }
+
+  rememberSourceItem(subject: string, source: string, expiresAt: number): TransactItem {
+    return {
+      Put: {
         TableName: this.table,
         Item: { pk: `attempts#${subject}`, sk: `${KNOWN_PREFIX}${source}`, expiresAt },
-      }),
-    );
+      },
+    };
+  }
+
+  resetItem(ref: CounterRef): TransactItem {
+    return { Delete: { TableName: this.table, Key: this.key(ref) } };
   }
 }

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import type { TransactItem } from '../ports/transaction.js';
 
 export type SecurityEventType =
   | 'account_created'
@@ -51,6 +52,11 @@ export class SecurityEventsStore {
 
   async record(userId: string, event: SecurityEvent): Promise<void> {
     await this.db.send(new PutCommand({ TableName: this.table, Item: this.eventItem(userId, event) }));
+  }
+
+  /** `record` as an item of the caller's transaction. */
+  recordItem(userId: string, event: SecurityEvent): TransactItem {
+    return { Put: { TableName: this.table, Item: this.eventItem(userId, event) } };
   }
 
   /** The item `record` writes, for callers that write the event inside their own transaction. */

@@ -7,6 +7,7 @@ import {
   TransactWriteCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { cancelledConditionIndexes, isConditionFailure } from '../aws/dynamodb-errors.js';
+import type { TransactItem } from '../ports/transaction.js';
 
 export const SESSION_IDLE_LIFETIME_SECONDS = 30 * 24 * 60 * 60;
 
@@ -71,6 +72,34 @@ export class SessionsStore {
         ConditionExpression: 'attribute_not_exists(sessionId)',
       }),
     );
+  }
+
+  /**
+   * Starts a session together with the caller's other writes (its security event, the attempt limiter's records)
+   * and conditions (the tenant policy it decided on is still the current one), in one transaction. False when a
+   * condition failed: nothing was written.
+   */
+  async createTogether(session: SessionRecord, otherItems: readonly TransactItem[]): Promise<boolean> {
+    try {
+      await this.db.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Put: {
+                TableName: this.table,
+                Item: session,
+                ConditionExpression: 'attribute_not_exists(sessionId)',
+              },
+            },
+            ...otherItems,
+          ],
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (cancelledConditionIndexes(error)) return false;
+      throw error;
+    }
   }
 
   async get(userId: string, sessionId: string): Promise<SessionRecord | undefined> {

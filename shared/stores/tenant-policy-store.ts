@@ -1,5 +1,6 @@
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { isConditionFailure } from '../aws/dynamodb-errors.js';
+import type { TransactItem } from '../ports/transaction.js';
 
 /**
  * The tenant-wide policy item: what makes `scope: all` incidents O(1). Instead of touching every
@@ -37,6 +38,35 @@ export class TenantPolicyStore {
     return {
       revokeTokensIssuedBefore: item['revokeTokensIssuedBefore'] as number | undefined,
       forceResetPasswordsSetBefore: item['forceResetPasswordsSetBefore'] as number | undefined,
+    };
+  }
+
+  /**
+   * A transaction condition: the policy is still the one the caller read (both cut-offs as seen, or still absent),
+   * so whatever the caller decided from it (reset required or not, a session's start) holds at the commit.
+   */
+  unchangedItem(seen: TenantPolicy): TransactItem {
+    const conditions: string[] = [];
+    const names: Record<string, string> = {};
+    const values: Record<string, number> = {};
+    for (const field of ['revokeTokensIssuedBefore', 'forceResetPasswordsSetBefore'] as const) {
+      names[`#${field}`] = field;
+      const value = seen[field];
+      if (value === undefined) {
+        conditions.push(`attribute_not_exists(#${field})`);
+      } else {
+        conditions.push(`#${field} = :${field}`);
+        values[`:${field}`] = value;
+      }
+    }
+    return {
+      ConditionCheck: {
+        TableName: this.table,
+        Key: KEY,
+        ConditionExpression: conditions.join(' AND '),
+        ExpressionAttributeNames: names,
+        ...(Object.keys(values).length > 0 ? { ExpressionAttributeValues: values } : {}),
+      },
     };
   }
 

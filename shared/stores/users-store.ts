@@ -152,17 +152,17 @@ export class UsersStore {
   }
 
   /**
-   * With `equalWork`, an unknown identifier still costs the second read, so the response time of a login
-   * does not tell whether the account exists.
+   * The account an identifier lookup found; for an unknown identifier (undefined) a key no account has is read
+   * instead, so a login spends the same reads whether or not the account exists.
    */
-  async findByIdentifier(
-    identifier: LoginIdentifier,
-    options: { equalWork?: boolean } = {},
-  ): Promise<UserRecord | undefined> {
+  async getWithEqualWork(userId: string | undefined): Promise<UserRecord | undefined> {
+    const user = await this.get(userId ?? NO_SUCH_USER);
+    return userId === undefined ? undefined : user;
+  }
+
+  async findByIdentifier(identifier: LoginIdentifier): Promise<UserRecord | undefined> {
     const userId = await this.findUserId(identifier);
-    if (userId !== undefined) return this.get(userId);
-    if (options.equalWork) await this.get(NO_SUCH_USER);
-    return undefined;
+    return userId === undefined ? undefined : this.get(userId);
   }
 
   /** "Sign out of all devices": one conditional update, whatever the number of sessions. */

@@ -124,6 +124,25 @@ export async function listSecurityEvents(
   return [...own, ...tenantWide].sort((a, b) => b.at.localeCompare(a.at)).slice(0, MAX_LISTED_EVENTS);
 }
 
+/** A security event of this request, as `recordEvent` writes it. */
+export function securityEvent(
+  deps: Pick<Deps, 'clock'>,
+  type: SecurityEvent['type'],
+  origin: RequestOrigin,
+  detail: SecurityEvent['detail'] = {},
+): SecurityEvent {
+  return { type, at: deps.clock.now().toISOString(), ip: origin.ip, userAgent: origin.userAgent, detail };
+}
+
+/** The request's "auth outcome" log line names the event (e.g. refresh-token reuse), with the user it concerns. */
+export function noteEvent(userId: string, event: SecurityEvent): void {
+  noteSecurityEvent({
+    type: event.type,
+    userId,
+    ...(typeof event.detail['sessionId'] === 'string' ? { sessionId: event.detail['sessionId'] } : {}),
+  });
+}
+
 /** Security events are an audit aid: failing to write one must not fail the user's action. */
 export async function recordEvent(
   deps: Pick<Deps, 'events' | 'clock'>,
@@ -132,19 +151,7 @@ export async function recordEvent(
   origin: RequestOrigin,
   detail: SecurityEvent['detail'] = {},
 ): Promise<void> {
-  // The request's "auth outcome" log line names it (e.g. refresh-token reuse), with the user it concerns.
-  noteSecurityEvent({
-    type,
-    userId,
-    ...(typeof detail['sessionId'] === 'string' ? { sessionId: detail['sessionId'] } : {}),
-  });
-  await deps.events
-    .record(userId, {
-      type,
-      at: deps.clock.now().toISOString(),
-      ip: origin.ip,
-      userAgent: origin.userAgent,
-      detail,
-    })
-    .catch(() => undefined);
+  const event = securityEvent(deps, type, origin, detail);
+  noteEvent(userId, event);
+  await deps.events.record(userId, event).catch(() => undefined);
 }

@@ -1,6 +1,7 @@
 import { fixedWindow, sourceKey } from '../domain/attempt-limits.js';
 import { TooManyRequestsError } from '../errors.js';
 import type { CounterRef } from '../ports/attempt-counters.js';
+import type { TransactItem } from '../ports/transaction.js';
 import type { Deps } from './deps.js';
 
 /**
@@ -24,8 +25,6 @@ export interface AttemptScope {
   readonly accountGate: boolean;
   /** The per-source window when it is not the limiter's (a reset link: its whole life at once). */
   readonly perSourceWindowSeconds?: number;
-  /** Also count against this source address's limit across all accounts (sign-in: password spraying). */
-  readonly sprayingSource?: string;
 }
 
 export interface AttemptReservation {
@@ -41,10 +40,10 @@ export const sourceOf = (ip: string | null) => sourceKey(ip);
 
 function perSourceRef(
   deps: LimiterDeps,
-  scope: Pick<AttemptScope, 'kind' | 'subject' | 'source'>,
+  scope: Pick<AttemptScope, 'kind' | 'subject' | 'source' | 'perSourceWindowSeconds'>,
   nowMs: number,
 ) {
-  const window = fixedWindow(nowMs, deps.config.attempts.windowSeconds);
+  const window = fixedWindow(nowMs, scope.perSourceWindowSeconds ?? deps.config.attempts.windowSeconds);
   const ref: CounterRef = {
     subject: scope.subject,
     counter: `${scope.kind}@${scope.source}`,
@@ -54,15 +53,27 @@ function perSourceRef(
   return { ref, retryAfterSeconds: window.end - nowMs / 1000 };
 }
 
-/** Reserves one check of a secret, or throws 429 with the time after which one may be made again. */
-export async function reserveAttempt(deps: LimiterDeps, scope: AttemptScope): Promise<AttemptReservation> {
+/**
+ * Attempts taken one counter group at a time, so a caller can take the ones that need no account (the source
+ * across all accounts) beside its own reads; a refusal gives back everything taken so far and throws 429.
+ */
+export interface StagedReservation extends AttemptReservation {
+  /** Password spraying: this source's attempts across all accounts. Needs no account, so it can run first. */
+  takeAcrossAccounts(sprayingSource: string): Promise<void>;
+  /** The account's own counters: per source, then (for sources it never signed in from) the account-wide gate. */
+  takeForSubject(scope: Omit<AttemptScope, 'kind'>): Promise<void>;
+}
+
+export function stageAttempt(deps: LimiterDeps, kind: SecretKind): StagedReservation {
   const limits = deps.config.attempts;
   const nowMs = deps.clock.now().getTime();
   const taken: CounterRef[] = [];
   // Giving back is best effort: if it fails the attempt stays counted (fails closed), and the owner's
   // request, whose secret was right, must not fail because of it.
   const giveBackAll = () =>
-    Promise.all(taken.map((ref) => deps.attempts.giveBack(ref).catch(() => undefined))).then(() => undefined);
+    Promise.all(taken.splice(0).map((ref) => deps.attempts.giveBack(ref).catch(() => undefined))).then(
+      () => undefined,
+    );
   const refuse = async (retryAfterSeconds: number): Promise<never> => {
     await giveBackAll();
     throw new TooManyRequestsError(
@@ -71,40 +82,45 @@ export async function reserveAttempt(deps: LimiterDeps, scope: AttemptScope): Pr
     );
   };
 
-  const perSource = perSourceRef(deps, scope, nowMs);
-  const [perSourceTaken, known] = await Promise.all([
-    deps.attempts.takeBelow(perSource.ref, limits.perAccountAndSource),
-    scope.accountGate ? deps.attempts.isKnownSource(scope.subject, scope.source, nowMs) : true,
-  ]);
-  if (!perSourceTaken) return refuse(perSource.retryAfterSeconds);
-  taken.push(perSource.ref);
+  return {
+    async takeAcrossAccounts(sprayingSource) {
+      const spraying = perSourceRef(deps, { kind, subject: `ip:${sprayingSource}`, source: 'any' }, nowMs);
+      if (!(await deps.attempts.takeBelow(spraying.ref, limits.perIp)))
+        return refuse(spraying.retryAfterSeconds);
+      taken.push(spraying.ref);
+    },
+    async takeForSubject(scope) {
+      const perSource = perSourceRef(deps, { ...scope, kind }, nowMs);
+      const [perSourceTaken, known] = await Promise.all([
+        deps.attempts.takeBelow(perSource.ref, limits.perAccountAndSource),
+        scope.accountGate ? deps.attempts.isKnownSource(scope.subject, scope.source, nowMs) : true,
+      ]);
+      if (!perSourceTaken) return refuse(perSource.retryAfterSeconds);
+      taken.push(perSource.ref);
 
-  if (scope.sprayingSource !== undefined) {
-    const spraying = perSourceRef(
-      deps,
-      { kind: scope.kind, subject: `ip:${scope.sprayingSource}`, source: 'any' },
-      nowMs,
-    );
-    if (!(await deps.attempts.takeBelow(spraying.ref, limits.perIp)))
-      return refuse(spraying.retryAfterSeconds);
-    taken.push(spraying.ref);
-  }
+      // A source the owner fully signed in from keeps working while others push the account into delay.
+      if (!known) {
+        const window = fixedWindow(nowMs, limits.accountWindowSeconds);
+        const accountRef: CounterRef = {
+          subject: scope.subject,
+          counter: kind,
+          windowStart: window.start,
+          expiresAt: window.end + Math.ceil(limits.accountDelay.maxMs / 1000) + 60,
+        };
+        const gate = await deps.attempts.takeThroughGate(accountRef, nowMs, limits.accountDelay);
+        if (!gate.taken) return refuse((gate.retryAtMs - nowMs) / 1000);
+        taken.push(accountRef);
+      }
+    },
+    succeeded: giveBackAll,
+  };
+}
 
-  // A source the owner fully signed in from keeps working while others push the account into delay.
-  if (!known) {
-    const window = fixedWindow(nowMs, limits.accountWindowSeconds);
-    const accountRef: CounterRef = {
-      subject: scope.subject,
-      counter: scope.kind,
-      windowStart: window.start,
-      expiresAt: window.end + Math.ceil(limits.accountDelay.maxMs / 1000) + 60,
-    };
-    const gate = await deps.attempts.takeThroughGate(accountRef, nowMs, limits.accountDelay);
-    if (!gate.taken) return refuse((gate.retryAtMs - nowMs) / 1000);
-    taken.push(accountRef);
-  }
-
-  return { succeeded: giveBackAll };
+/** Reserves one check of a secret, or throws 429 with the time after which one may be made again. */
+export async function reserveAttempt(deps: LimiterDeps, scope: AttemptScope): Promise<AttemptReservation> {
+  const staged = stageAttempt(deps, scope.kind);
+  await staged.takeForSubject(scope);
+  return { succeeded: staged.succeeded };
 }
 
 /**
@@ -129,6 +145,33 @@ export async function recordCompleteSignIn(
       ? deps.attempts.clear(subject)
       : deps.attempts.reset(perSourceRef(deps, { kind: 'password', subject, source }, nowMs).ref),
   ]);
+}
+
+/**
+ * `recordCompleteSignIn` as transaction items, for a sign-in that writes them with its session (one round trip,
+ * and none of them lands if the session does not). With a second factor the account's counters are cleared
+ * after the commit (`afterCommit`): clearing is a query plus deletes, which no transaction can hold.
+ */
+export function completeSignInWrites(
+  deps: LimiterDeps,
+  subject: string,
+  source: string,
+  withSecondFactor: boolean,
+): { readonly items: TransactItem[]; afterCommit(): Promise<void> } {
+  const nowMs = deps.clock.now().getTime();
+  const remember = deps.attempts.rememberSourceItem(
+    subject,
+    source,
+    Math.floor(nowMs / 1000) + deps.config.attempts.knownSourceSeconds,
+  );
+  if (withSecondFactor) return { items: [remember], afterCommit: () => deps.attempts.clear(subject) };
+  return {
+    items: [
+      remember,
+      deps.attempts.resetItem(perSourceRef(deps, { kind: 'password', subject, source }, nowMs).ref),
+    ],
+    afterCommit: async () => undefined,
+  };
 }
 
 /** A completed password reset: whatever others did to this account's counters is forgotten. */

@@ -34,18 +34,24 @@ import type { TenantPolicyStore } from '../stores/tenant-policy-store.js';
 import type { ThrottleStore } from '../stores/throttle-store.js';
 import type { UsersStore } from '../stores/users-store.js';
 
+/**
+ * A store's public methods, and nothing of how it is built: what use-cases depend on, met by the DynamoDB adapter
+ * and by the in-memory adapters of the unit tests (test/support/in-memory/).
+ */
+export type PortOf<Store> = { readonly [Method in keyof Store]: Store[Method] };
+
 /** Everything use-cases may depend on; each use-case takes only the part it needs (Pick<>). */
 export interface Deps {
   readonly config: Config;
   readonly clock: Clock;
   /** Writes with the current invocation's request id (shared/logging.ts). */
   readonly logger: Logger;
-  readonly users: UsersStore;
-  readonly sessions: SessionsStore;
-  readonly tenantPolicy: TenantPolicyStore;
+  readonly users: PortOf<UsersStore>;
+  readonly sessions: PortOf<SessionsStore>;
+  readonly tenantPolicy: PortOf<TenantPolicyStore>;
   readonly revocation: RevocationStateReader;
-  readonly events: SecurityEventsStore;
-  readonly throttles: ThrottleStore;
+  readonly events: PortOf<SecurityEventsStore>;
+  readonly throttles: PortOf<ThrottleStore>;
   /** The attempt limiter's counters (every check of a password or one-time code goes through them). */
   readonly attempts: AttemptCounters;
   readonly hasher: PasswordHasher;
@@ -56,7 +62,7 @@ export interface Deps {
   readonly breachedPasswords: BreachedPasswordChecker | undefined;
   readonly notifications: NotificationQueue;
   readonly secretBox: SecretBox;
-  readonly resetTokens: ResetTokensStore;
+  readonly resetTokens: PortOf<ResetTokensStore>;
   readonly deliveries: DeliveriesStore;
   readonly mailer: Mailer;
   readonly sendRate: SendRateLimiter;

@@ -67,6 +67,51 @@ export async function issueAccessToken(
   return token;
 }
 
+/** A new device session's record and refresh-token secret (nothing stored yet). */
+export function newSession(
+  user: UserRecord,
+  deviceName: string | undefined,
+  /** A strongly consistent read of the tenant policy (see `issueAccessToken`). */
+  tenant: TenantPolicy,
+  now: Date,
+  oauth?: { readonly clientId: string; readonly scope: string },
+): { readonly session: SessionRecord; readonly secret: string } {
+  // The read saw the cut-off, so this session starts after it even if this clock runs a little behind the
+  // one that set it; never record it as older, or its first token would be revoked at once.
+  const createdAtMs = Math.max(now.getTime(), tenant.revokeTokensIssuedBefore ?? 0);
+  const secret = randomSecret(32);
+  const session: SessionRecord = {
+    userId: user.userId,
+    sessionId: randomBytes(16).toString('base64url'),
+    deviceName: deviceName ?? null,
+    refreshTokenHash: sha256Hex(secret),
+    tokenVersion: user.tokenVersion,
+    createdAt: now.toISOString(),
+    createdAtMs,
+    lastUsedAt: now.toISOString(),
+    expiresAt: Math.floor(now.getTime() / 1000) + SESSION_IDLE_LIFETIME_SECONDS,
+    ...(oauth === undefined ? {} : { clientId: oauth.clientId, scope: oauth.scope }),
+  };
+  return { session, secret };
+}
+
+/** The token response for a session that was just stored. */
+export async function sessionTokens(
+  deps: Pick<Deps, 'accessTokens' | 'tenantPolicy' | 'clock'>,
+  user: UserRecord,
+  started: { readonly session: SessionRecord; readonly secret: string },
+  tenant: TenantPolicy,
+): Promise<TokenResponse> {
+  return {
+    accessToken: await issueAccessToken(deps, started.session, tenant),
+    refreshToken: formatRefreshToken(user.userId, started.session.sessionId, started.secret),
+    tokenType: 'Bearer',
+    expiresIn: ACCESS_TOKEN_TTL_SECONDS,
+    sessionId: started.session.sessionId,
+    user: toPublicUser(user),
+  };
+}
+
 /** Starts a new device session for a user who just proved who they are. */
 export async function startSession(
   deps: Pick<Deps, 'sessions' | 'accessTokens' | 'tenantPolicy' | 'clock'>,
@@ -78,33 +123,9 @@ export async function startSession(
   oauth?: { readonly clientId: string; readonly scope: string },
 ): Promise<TokenResponse> {
   const tenant = stronglyReadTenant ?? (await deps.tenantPolicy.get());
-  const now = deps.clock.now();
-  // The read above saw the cut-off, so this session starts after it even if this clock runs a little behind the
-  // one that set it; never record it as older, or its first token would be revoked at once.
-  const createdAtMs = Math.max(now.getTime(), tenant.revokeTokensIssuedBefore ?? 0);
-  const sessionId = randomBytes(16).toString('base64url');
-  const secret = randomSecret(32);
-  const session: SessionRecord = {
-    userId: user.userId,
-    sessionId,
-    deviceName: deviceName ?? null,
-    refreshTokenHash: sha256Hex(secret),
-    tokenVersion: user.tokenVersion,
-    createdAt: now.toISOString(),
-    createdAtMs,
-    lastUsedAt: now.toISOString(),
-    expiresAt: Math.floor(now.getTime() / 1000) + SESSION_IDLE_LIFETIME_SECONDS,
-    ...(oauth === undefined ? {} : { clientId: oauth.clientId, scope: oauth.scope }),
-  };
-  await deps.sessions.create(session);
-  return {
-    accessToken: await issueAccessToken(deps, session, tenant),
-    refreshToken: formatRefreshToken(user.userId, sessionId, secret),
-    tokenType: 'Bearer',
-    expiresIn: ACCESS_TOKEN_TTL_SECONDS,
-    sessionId,
-    user: toPublicUser(user),
-  };
+  const started = newSession(user, deviceName, tenant, deps.clock.now(), oauth);
+  await deps.sessions.create(started.session);
+  return sessionTokens(deps, user, started, tenant);
 }
 
 export function refreshSecretOf(token: string): string {

@@ -1,9 +1,6 @@
 import { loadConfig } from '../../shared/config.js';
-import type { PasswordHasher } from '../../shared/crypto/password-hasher.js';
 import { fixedWindow, progressiveDelayMs, sourceKey } from '../../shared/domain/attempt-limits.js';
-import type { UserRecord } from '../../shared/domain/user.js';
 import { TooManyRequestsError } from '../../shared/errors.js';
-import type { AttemptCounters, CounterRef, GateResult } from '../../shared/ports/attempt-counters.js';
 import type { Clock } from '../../shared/ports/clock.js';
 import {
   type AttemptScope,
@@ -11,53 +8,10 @@ import {
   recordCompleteSignIn,
   reserveAttempt,
 } from '../../shared/use-cases/attempt-limiter.js';
-import type { Deps } from '../../shared/use-cases/deps.js';
 import { login } from '../../shared/use-cases/login.js';
+import { InMemoryAttemptCounters } from '../support/in-memory/attempt-counters.js';
+import { createAuthWorld } from '../support/in-memory/world.js';
 import { unitTestEnv } from '../support/unit-config.js';
-
-/** The same semantics as shared/stores/attempts-store.ts; each method is atomic (no await inside). */
-class MemoryCounters implements AttemptCounters {
-  readonly items = new Map<string, { count: number; shutUntil: number }>();
-  private readonly known = new Map<string, number>();
-  private key = (ref: Pick<CounterRef, 'subject' | 'counter' | 'windowStart'>) =>
-    `${ref.subject}|${ref.counter}#${ref.windowStart}`;
-
-  async takeBelow(ref: CounterRef, limit: number) {
-    const item = this.items.get(this.key(ref)) ?? { count: 0, shutUntil: 0 };
-    if (item.count >= limit) return false;
-    this.items.set(this.key(ref), { ...item, count: item.count + 1 });
-    return true;
-  }
-  async takeThroughGate(
-    ref: CounterRef,
-    nowMs: number,
-    delay: Parameters<AttemptCounters['takeThroughGate']>[2],
-  ) {
-    const item = this.items.get(this.key(ref)) ?? { count: 0, shutUntil: 0 };
-    if (item.shutUntil > nowMs) return { taken: false, retryAtMs: item.shutUntil } satisfies GateResult;
-    this.items.set(this.key(ref), {
-      count: item.count + 1,
-      shutUntil: nowMs + progressiveDelayMs(item.count + 1, delay),
-    });
-    return { taken: true } as const;
-  }
-  async giveBack(ref: CounterRef) {
-    const item = this.items.get(this.key(ref));
-    if (item && item.count > 0) item.count -= 1;
-  }
-  async reset(ref: CounterRef) {
-    this.items.delete(this.key(ref));
-  }
-  async clear(subject: string) {
-    for (const key of [...this.items.keys()]) if (key.startsWith(`${subject}|`)) this.items.delete(key);
-  }
-  async isKnownSource(subject: string, source: string, nowMs: number) {
-    return (this.known.get(`${subject}|${source}`) ?? 0) * 1000 > nowMs;
-  }
-  async rememberSource(subject: string, source: string, expiresAt: number) {
-    this.known.set(`${subject}|${source}`, expiresAt);
-  }
-}
 
 const START = Date.parse('2026-12-03T10:00:00.000Z');
 
@@ -75,7 +29,7 @@ function setup() {
       accountDelay: { freeChecks: 10, baseMs: 1000, maxMs: 60_000 },
     },
   };
-  const attempts = new MemoryCounters();
+  const attempts = new InMemoryAttemptCounters();
   return {
     deps: { attempts, clock, config },
     attempts,
@@ -239,42 +193,28 @@ describe('reserveAttempt', () => {
 
 describe('login through the limiter', () => {
   it('runs argon2 at most the per-source limit for 40 parallel wrong passwords', async () => {
-    const { deps } = setup();
-    let verifies = 0;
-    const hasher: PasswordHasher = {
-      hash: async () => 'hash',
-      verify: async () => {
-        verifies += 1;
-        await new Promise((resolve) => setTimeout(resolve, 5));
-        return false;
-      },
-      verifyDummy: async () => {
-        verifies += 1;
-      },
-      needsRehash: () => false,
-    };
-    const user = {
+    const { deps: limiter } = setup();
+    const world = await createAuthWorld({ config: () => limiter.config });
+    await world.users.create({
       userId: 'u1',
       email: 'a@example.test',
       authMethod: 'password',
-      passwordHash: 'h',
-    } as UserRecord;
-    const loginDeps = {
-      ...deps,
-      hasher,
-      users: { findByIdentifier: async () => user },
-      events: { record: async () => undefined },
-    } as unknown as Deps;
+      passwordHash: await world.hasher.hash('the-right-password'),
+      tokenVersion: 0,
+      mustResetPassword: false,
+      createdAt: new Date(START).toISOString(),
+      updatedAt: new Date(START).toISOString(),
+    });
     const results = await Promise.allSettled(
       Array.from({ length: 40 }, () =>
         login(
-          loginDeps,
+          { ...world.deps, clock: limiter.clock },
           { login: 'a@example.test', password: 'wrong-password' },
           { ip: '203.0.113.9', userAgent: null },
         ),
       ),
     );
-    expect(verifies).toBe(5);
+    expect(world.hasher.checks).toBe(5);
     const codes = results.map((r) => (r.status === 'rejected' ? (r.reason as { code: string }).code : 'ok'));
     expect(codes.filter((c) => c === 'invalid_credentials')).toHaveLength(5);
     expect(codes.filter((c) => c === 'too_many_requests')).toHaveLength(35);
