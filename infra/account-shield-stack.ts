@@ -9,6 +9,7 @@ import { ApiFunctions } from './constructs/functions.js';
 import { AccountShieldHttpApi } from './constructs/http-api.js';
 import { Mail } from './constructs/mail.js';
 import { Notifications } from './constructs/notifications.js';
+import { SecurityEventBus } from './constructs/security-event-bus.js';
 import { SigningKey } from './constructs/signing-key.js';
 import { SsoProviders } from './constructs/sso-providers.js';
 import { Tables } from './constructs/tables.js';
@@ -42,6 +43,7 @@ export class AccountShieldStack extends Stack {
   readonly httpApi: AccountShieldHttpApi;
   readonly alarms: Alarms;
   readonly ssoProviders: SsoProviders;
+  readonly securityEvents: SecurityEventBus;
 
   constructor(scope: Construct, id: string, props: AccountShieldStackProps) {
     super(scope, id, {
@@ -140,16 +142,25 @@ export class AccountShieldStack extends Stack {
       ...logs,
     });
 
+    this.securityEvents = new SecurityEventBus(this, 'SecurityEvents', {
+      functionsDir,
+      resources,
+      environment: { LOG_LEVEL: 'INFO', POWERTOOLS_SERVICE_NAME: 'account-shield' },
+      ...logs,
+    });
+
     const allFunctions: AppFunction[] = [
       ...this.apiFunctions.functions.values(),
       this.notifications.notifier,
       this.dispatcher.dispatcher,
       this.userImport.worker,
+      this.securityEvents.publisher,
       this.signingKey.rotationFunction,
     ];
-    // No function serves a request before the first signing key exists.
+    // No function serves a request before the first signing key exists (the publisher serves none).
     for (const fn of allFunctions) {
-      if (fn !== this.signingKey.rotationFunction) fn.function.node.addDependency(this.signingKey.initialKey);
+      if (fn !== this.signingKey.rotationFunction && fn !== this.securityEvents.publisher)
+        fn.function.node.addDependency(this.signingKey.initialKey);
     }
 
     this.httpApi = new AccountShieldHttpApi(this, 'HttpApi', {
@@ -172,6 +183,8 @@ export class AccountShieldStack extends Stack {
     this.alarms = new Alarms(this, 'Alarms', {
       functions: allFunctions,
       deadLetterQueue: this.notifications.deadLetterQueue,
+      securityEventsDeadLetterQueue: this.securityEvents.deadLetterQueue,
+      securityEventsPublisher: this.securityEvents.publisher,
       api: this.httpApi.api,
       alarmEmail: config.alarmEmail,
       removalPolicy: config.removalPolicy,
@@ -184,6 +197,14 @@ export class AccountShieldStack extends Stack {
     new CfnOutput(this, 'SesConfigurationSetName', {
       description: 'SES configuration set of every security email',
       value: this.mail.sender.configurationSetName,
+    });
+    new CfnOutput(this, 'SecurityEventBusName', {
+      description: 'EventBridge bus of the security events (docs/events.md); subscribe with a rule on it',
+      value: this.securityEvents.bus.eventBusName,
+    });
+    new CfnOutput(this, 'SecurityEventBusArn', {
+      description: 'ARN of the security event bus',
+      value: this.securityEvents.bus.eventBusArn,
     });
     new CfnOutput(this, 'AlarmTopicArn', {
       description: 'SNS topic of the alarms',
