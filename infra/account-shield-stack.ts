@@ -95,6 +95,8 @@ export class AccountShieldStack extends Stack {
       BREACHED_PASSWORD_CHECK: config.breachedPasswordCheck,
       LOG_LEVEL: 'INFO',
       POWERTOOLS_SERVICE_NAME: 'account-shield',
+      // Security metrics as EMF log lines (shared/ports/security-metrics.ts), shown on the dashboard.
+      METRICS: 'emf',
     };
     const resources: WorkloadResources = {
       tables: this.tables.tables,

@@ -524,6 +524,7 @@ describe('GIVEN the stack WHEN synthesized THEN the functions', () => {
         ARGON2_MEMORY_KIB: '19456',
         ARGON2_ITERATIONS: '2',
         ARGON2_PARALLELISM: '1',
+        METRICS: 'emf',
       });
       expect(env).not.toHaveProperty('ADMIN_TOKEN');
     }
