@@ -4,6 +4,7 @@ import { allRoutes, type RouteDefinition } from '../functions/routes.js';
 import type { DeploymentConfig } from './config.js';
 import { Alarms } from './constructs/alarms.js';
 import type { AppFunction, WorkloadResources } from './constructs/app-function.js';
+import { OperationsDashboard } from './constructs/dashboard.js';
 import { Dispatcher } from './constructs/dispatcher.js';
 import { ApiFunctions } from './constructs/functions.js';
 import { AccountShieldHttpApi } from './constructs/http-api.js';
@@ -44,6 +45,7 @@ export class AccountShieldStack extends Stack {
   readonly alarms: Alarms;
   readonly ssoProviders: SsoProviders;
   readonly securityEvents: SecurityEventBus;
+  readonly dashboard: OperationsDashboard;
 
   constructor(scope: Construct, id: string, props: AccountShieldStackProps) {
     super(scope, id, {
@@ -192,6 +194,20 @@ export class AccountShieldStack extends Stack {
       removalPolicy: config.removalPolicy,
     });
 
+    this.dashboard = new OperationsDashboard(this, 'Operations', {
+      api: this.httpApi.api,
+      notificationsQueue: this.notifications.queue,
+      notificationsDeadLetterQueue: this.notifications.deadLetterQueue,
+      notifier: this.notifications.notifier,
+      dispatcher: this.dispatcher.dispatcher,
+      securityEventsPublisher: this.securityEvents.publisher,
+      securityEventsDeadLetterQueue: this.securityEvents.deadLetterQueue,
+    });
+
+    new CfnOutput(this, 'DashboardName', {
+      description: 'CloudWatch dashboard: logins, throttles, campaigns, signals, API, queues',
+      value: this.dashboard.dashboard.dashboardName,
+    });
     new CfnOutput(this, 'SigningKeySecretArn', {
       description: 'Secret holding the JWT signing keys (rotate with aws secretsmanager rotate-secret)',
       value: this.signingKey.secret.secretArn,

@@ -32,6 +32,7 @@ import {
   OPERATOR_ALERT_NAMESPACE,
   USER_REPORTED_COMPROMISE_METRIC,
 } from '../../shared/ports/operator-alerts.js';
+import { securityMetricNames } from '../../shared/ports/security-metrics.js';
 import { type TableName, tableDefinitions } from '../../shared/tables.js';
 import { testApp } from './support/app.js';
 
@@ -371,6 +372,39 @@ describe('GIVEN the stack WHEN synthesized THEN the security event bus', () => {
         Threshold: alarmThresholds.publisherIteratorAgeSeconds * 1000,
       }),
     );
+  });
+});
+
+describe('GIVEN the stack WHEN synthesized THEN the operations dashboard', () => {
+  const body = () => {
+    const dashboards = ofType('AWS::CloudWatch::Dashboard');
+    expect(dashboards).toHaveLength(1);
+    // The body is a Fn::Join of JSON text and references; its literal parts are enough to find the metrics.
+    return json(dashboards[0]![1].Properties['DashboardBody']);
+  };
+
+  test('graphs every security metric in the namespace and with the dimension Powertools writes them with', () => {
+    for (const name of Object.values(securityMetricNames)) {
+      expect({
+        name,
+        found: body().includes(`[\\"AccountShield\\",\\"${name}\\",\\"service\\",\\"account-shield\\"`),
+      }).toEqual({
+        name,
+        found: true,
+      });
+    }
+  });
+
+  test('graphs the API 4xx, 5xx and latency, the queue depth, both dead-letter queues and notifier errors', () => {
+    const text = body();
+    for (const metric of ['4xx', '5xx', 'Latency', 'Count']) expect(text).toContain(`\\"${metric}\\"`);
+    expect(text).toContain('ApproximateNumberOfMessagesVisible');
+    expect(text).toContain('ApproximateAgeOfOldestMessage');
+    expect(text).toContain(logicalId(stack.notifications.deadLetterQueue));
+    expect(text).toContain(logicalId(stack.securityEvents.deadLetterQueue));
+    expect(text).toContain(logicalId(stack.notifications.notifier.function));
+    expect(text).toContain('IteratorAge');
+    expect(text).toContain('p95');
   });
 });
 
