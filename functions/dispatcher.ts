@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Context } from 'aws-lambda';
 import { runInvocation } from '../shared/logging.js';
+import { countDispatchedMails } from '../shared/use-cases/campaign-metrics.js';
 import { dispatchDueCampaigns } from '../shared/use-cases/dispatch-campaigns.js';
 import { getDeps, logger } from './commons/runtime.js';
 
@@ -21,5 +22,7 @@ export const handler = (_event: unknown, context: Context) =>
       deadlineMs,
     });
     if (report.incidents.length > 0) log.info('dispatcher run', { incidents: report.incidents });
+    countDispatchedMails(deps.metrics, report);
+    deps.metrics.flush();
     return report;
   });

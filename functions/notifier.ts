@@ -2,6 +2,7 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { invocationLogger, runInvocation } from '../shared/logging.js';
 import { notificationMessageSchema } from '../shared/notifications/messages.js';
+import { countIncidentBatch } from '../shared/use-cases/campaign-metrics.js';
 import { deliverNotification } from '../shared/use-cases/deliver-notification.js';
 import { getDeps, logger } from './commons/runtime.js';
 
@@ -34,11 +35,24 @@ async function processRecord(record: SQSRecord): Promise<void> {
     });
     throw new MalformedNotificationError('invalid message');
   }
-  const outcome = await deliverNotification(await getDeps(), parsed.data);
+  const deps = await getDeps();
+  const outcome = await deliverNotification(deps, parsed.data);
+  if (typeof outcome === 'object') countIncidentBatch(deps.metrics, outcome);
   log.info('notification processed', { messageId: record.messageId, type: parsed.data.type, outcome });
 }
 
 export const handler = (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
-  runInvocation(logger, context, () =>
-    processPartialResponse(event, processRecord, processor, { context, throwOnFullBatchFailure: false }),
-  );
+  runInvocation(logger, context, async () => {
+    try {
+      return await processPartialResponse(event, processRecord, processor, {
+        context,
+        throwOnFullBatchFailure: false,
+      });
+    } finally {
+      // One EMF line per invocation with what its records counted, also when the invocation fails.
+      await getDeps().then(
+        (deps) => deps.metrics.flush(),
+        () => undefined,
+      );
+    }
+  });

@@ -4,11 +4,13 @@ import { allRoutes, type RouteDefinition } from '../functions/routes.js';
 import type { DeploymentConfig } from './config.js';
 import { Alarms } from './constructs/alarms.js';
 import type { AppFunction, WorkloadResources } from './constructs/app-function.js';
+import { OperationsDashboard } from './constructs/dashboard.js';
 import { Dispatcher } from './constructs/dispatcher.js';
 import { ApiFunctions } from './constructs/functions.js';
 import { AccountShieldHttpApi } from './constructs/http-api.js';
 import { Mail } from './constructs/mail.js';
 import { Notifications } from './constructs/notifications.js';
+import { SecurityEventBus } from './constructs/security-event-bus.js';
 import { SigningKey } from './constructs/signing-key.js';
 import { SsoProviders } from './constructs/sso-providers.js';
 import { Tables } from './constructs/tables.js';
@@ -42,6 +44,8 @@ export class AccountShieldStack extends Stack {
   readonly httpApi: AccountShieldHttpApi;
   readonly alarms: Alarms;
   readonly ssoProviders: SsoProviders;
+  readonly securityEvents: SecurityEventBus;
+  readonly dashboard: OperationsDashboard;
 
   constructor(scope: Construct, id: string, props: AccountShieldStackProps) {
     super(scope, id, {
@@ -93,6 +97,8 @@ export class AccountShieldStack extends Stack {
       BREACHED_PASSWORD_CHECK: config.breachedPasswordCheck,
       LOG_LEVEL: 'INFO',
       POWERTOOLS_SERVICE_NAME: 'account-shield',
+      // Security metrics as EMF log lines (shared/ports/security-metrics.ts), shown on the dashboard.
+      METRICS: 'emf',
     };
     const resources: WorkloadResources = {
       tables: this.tables.tables,
@@ -140,16 +146,25 @@ export class AccountShieldStack extends Stack {
       ...logs,
     });
 
+    this.securityEvents = new SecurityEventBus(this, 'SecurityEvents', {
+      functionsDir,
+      resources,
+      environment: { LOG_LEVEL: 'INFO', POWERTOOLS_SERVICE_NAME: 'account-shield' },
+      ...logs,
+    });
+
     const allFunctions: AppFunction[] = [
       ...this.apiFunctions.functions.values(),
       this.notifications.notifier,
       this.dispatcher.dispatcher,
       this.userImport.worker,
+      this.securityEvents.publisher,
       this.signingKey.rotationFunction,
     ];
-    // No function serves a request before the first signing key exists.
+    // No function serves a request before the first signing key exists (the publisher serves none).
     for (const fn of allFunctions) {
-      if (fn !== this.signingKey.rotationFunction) fn.function.node.addDependency(this.signingKey.initialKey);
+      if (fn !== this.signingKey.rotationFunction && fn !== this.securityEvents.publisher)
+        fn.function.node.addDependency(this.signingKey.initialKey);
     }
 
     this.httpApi = new AccountShieldHttpApi(this, 'HttpApi', {
@@ -172,11 +187,27 @@ export class AccountShieldStack extends Stack {
     this.alarms = new Alarms(this, 'Alarms', {
       functions: allFunctions,
       deadLetterQueue: this.notifications.deadLetterQueue,
+      securityEventsDeadLetterQueue: this.securityEvents.deadLetterQueue,
+      securityEventsPublisher: this.securityEvents.publisher,
       api: this.httpApi.api,
       alarmEmail: config.alarmEmail,
       removalPolicy: config.removalPolicy,
     });
 
+    this.dashboard = new OperationsDashboard(this, 'Operations', {
+      api: this.httpApi.api,
+      notificationsQueue: this.notifications.queue,
+      notificationsDeadLetterQueue: this.notifications.deadLetterQueue,
+      notifier: this.notifications.notifier,
+      dispatcher: this.dispatcher.dispatcher,
+      securityEventsPublisher: this.securityEvents.publisher,
+      securityEventsDeadLetterQueue: this.securityEvents.deadLetterQueue,
+    });
+
+    new CfnOutput(this, 'DashboardName', {
+      description: 'CloudWatch dashboard: logins, throttles, campaigns, signals, API, queues',
+      value: this.dashboard.dashboard.dashboardName,
+    });
     new CfnOutput(this, 'SigningKeySecretArn', {
       description: 'Secret holding the JWT signing keys (rotate with aws secretsmanager rotate-secret)',
       value: this.signingKey.secret.secretArn,
@@ -184,6 +215,14 @@ export class AccountShieldStack extends Stack {
     new CfnOutput(this, 'SesConfigurationSetName', {
       description: 'SES configuration set of every security email',
       value: this.mail.sender.configurationSetName,
+    });
+    new CfnOutput(this, 'SecurityEventBusName', {
+      description: 'EventBridge bus of the security events (docs/events.md); subscribe with a rule on it',
+      value: this.securityEvents.bus.eventBusName,
+    });
+    new CfnOutput(this, 'SecurityEventBusArn', {
+      description: 'ARN of the security event bus',
+      value: this.securityEvents.bus.eventBusArn,
     });
     new CfnOutput(this, 'AlarmTopicArn', {
       description: 'SNS topic of the alarms',

@@ -6,7 +6,13 @@ import type { FunctionName } from '../functions/routes.js';
 import { TOTP_ENCRYPTION_CONTEXT } from '../shared/aws/kms-secret-box.js';
 import type { TableName } from '../shared/tables.js';
 
-export type Workload = FunctionName | 'notifier' | 'dispatcher' | 'keyRotation' | 'importWorker';
+export type Workload =
+  | FunctionName
+  | 'notifier'
+  | 'dispatcher'
+  | 'keyRotation'
+  | 'importWorker'
+  | 'securityEventsPublisher';
 
 /**
  * - read: GetItem, BatchGetItem, Query and ConditionCheckItem (transactions need it on guarded items)
@@ -60,6 +66,14 @@ export interface WorkloadAccess {
   readonly readImportObjects?: true;
   /** sqs:SendMessage on the import queue: a job near its timeout queues its own continuation. */
   readonly requeueImports?: true;
+  /** events:PutEvents on the security event bus of internal consumers (and no other bus). */
+  readonly publishSecurityEvents?: true;
+  /**
+   * dynamodb:DescribeStream, GetRecords and GetShardIterator on the records table's stream: what Lambda's event
+   * source mapping reads on the function's behalf. Not ListStreams, which IAM grants only on "*" and which a
+   * mapping given the stream ARN does not need.
+   */
+  readonly readRecordsStream?: true;
 }
 
 export interface WorkloadSpec {
@@ -302,6 +316,17 @@ export const workloads: Readonly<Record<Workload, WorkloadSpec>> = {
       readImportObjects: true,
       requeueImports: true,
     },
+  },
+  securityEventsPublisher: {
+    description: 'Publishes the security events of the records table stream to the EventBridge bus',
+    memorySize: 256,
+    // Three PutEvents attempts per chunk of ten, 3 s each at most, chunks in parallel.
+    timeoutSeconds: 30,
+    hashesPasswords: false,
+    // It imports nothing of shared/app.ts.
+    shipsArgon2: false,
+    // It never reads or writes a table itself: Lambda reads the stream for it.
+    access: { tables: {}, readRecordsStream: true, publishSecurityEvents: true },
   },
   keyRotation: {
     description: 'Creates and rotates the JWT signing key',

@@ -6,6 +6,7 @@ import { type AwsClients, createAwsClients } from './aws/clients.js';
 import { createHibpChecker } from './aws/hibp-breached-password-checker.js';
 import { createKmsSecretBox } from './aws/kms-secret-box.js';
 import { createLambdaDispatcherTrigger } from './aws/lambda-dispatcher-trigger.js';
+import { createPowertoolsSecurityMetrics } from './aws/powertools-security-metrics.js';
 import {
   createSecretsManagerKeyStore,
   createSecretsManagerPublicKeys,
@@ -25,6 +26,7 @@ import { type Clock, systemClock } from './ports/clock.js';
 import { inProcessDispatcherTrigger } from './ports/dispatcher-trigger.js';
 import type { Logger } from './ports/logger.js';
 import { createLogOperatorAlerts } from './ports/operator-alerts.js';
+import { noSecurityMetrics } from './ports/security-metrics.js';
 import { AttemptsStore } from './stores/attempts-store.js';
 import { AuthorizationRequestsStore } from './stores/authorization-requests-store.js';
 import { CampaignAudience } from './stores/campaign-audience.js';
@@ -168,6 +170,7 @@ export function createDeps(
     ssoLinks: new SsoLinksStore(db, config.tables),
     ssoLoginCodes: new SsoLoginCodesStore(db, config.tables.records),
     operatorAlerts: createLogOperatorAlerts(),
+    metrics: config.metrics === 'emf' ? createPowertoolsSecurityMetrics() : noSecurityMetrics,
     oauthClients: new OAuthClientsStore(db, config.tables.records),
     authorizationRequests: new AuthorizationRequestsStore(db, config.tables.records),
     deviceAuthorizations: new DeviceAuthorizationsStore(db, config.tables.records),

@@ -117,6 +117,8 @@ const schema = z.object({
   SIGNUP_MAX_PER_IP_PER_HOUR: positiveInt.default(100),
   FORGOT_PASSWORD_MAX_PER_IP_PER_HOUR: positiveInt.default(30),
   LOG_LEVEL: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT']).default('INFO'),
+  /** CloudWatch metrics as EMF log lines (shared/ports/security-metrics.ts); default: on in Lambda, off elsewhere. */
+  METRICS: z.enum(['emf', 'off']).optional(),
   /** The dispatcher Lambda the admin function invokes for an immediate send; unset locally (see ports/dispatcher-trigger.ts). */
   DISPATCHER_FUNCTION_NAME: z.string().min(1).optional(),
   /** Parallel Scan segments a `scope: all` campaign is walked with; fixed per round once the walk starts. */
@@ -145,6 +147,8 @@ const schema = z.object({
 });
 
 export type Config = Readonly<{
+  /** Whether security metrics are written (EMF) or dropped. */
+  metrics: 'emf' | 'off';
   tables: Readonly<Record<keyof typeof tableDefinitions, string>>;
   notificationsQueueUrl: string | undefined;
   importQueueUrl: string | undefined;
@@ -234,6 +238,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       throw new ConfigError('Invalid configuration: TOTP_KMS_KEY_ID is required with secrets-manager keys');
   }
   return {
+    metrics: e.METRICS ?? (env['AWS_LAMBDA_FUNCTION_NAME'] ? 'emf' : 'off'),
     tables: {
       users: e.USERS_TABLE,
       identifiers: e.IDENTIFIERS_TABLE,

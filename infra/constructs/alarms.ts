@@ -24,6 +24,9 @@ import type { AppFunction } from './app-function.js';
 export interface AlarmsProps {
   readonly functions: readonly AppFunction[];
   readonly deadLetterQueue: IQueue;
+  /** On-failure queue of the security event publisher (infra/constructs/security-event-bus.ts). */
+  readonly securityEventsDeadLetterQueue: IQueue;
+  readonly securityEventsPublisher: AppFunction;
   readonly api: HttpApi;
   readonly alarmEmail: string | undefined;
   readonly removalPolicy: RemovalPolicy;
@@ -40,6 +43,8 @@ export const alarmThresholds = {
    */
   sesBounceRate: 0.04,
   sesComplaintRate: 0.0008,
+  /** The security event publisher's stream iterator age: internal consumers hear of events within this. */
+  publisherIteratorAgeSeconds: 300,
 } as const;
 
 /**
@@ -85,6 +90,26 @@ export class Alarms extends Construct {
         statistic: 'Maximum',
       }),
       threshold: 1,
+    });
+
+    this.add('SecurityEventsDeadLetterQueueNotEmpty', {
+      description:
+        'Security events could not be published on the EventBridge bus after every retry: the queued message names ' +
+        'the stream records to replay (within the 24 h stream retention). See docs/events.md.',
+      metric: props.securityEventsDeadLetterQueue.metricApproximateNumberOfMessagesVisible({
+        period: Duration.minutes(1),
+        statistic: 'Maximum',
+      }),
+      threshold: 1,
+    });
+    this.add('SecurityEventsPublisherBehind', {
+      description: `Security events reach the bus more than ${alarmThresholds.publisherIteratorAgeSeconds} s late (stream iterator age).`,
+      metric: props.securityEventsPublisher.function.metric('IteratorAge', {
+        period: Duration.minutes(5),
+        statistic: 'Maximum',
+      }),
+      threshold: alarmThresholds.publisherIteratorAgeSeconds * 1000,
+      strictlyGreater: true,
     });
 
     for (const fn of props.functions) {

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { Duration, type RemovalPolicy, Validations } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import { type IRole, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { Architecture, type IFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
@@ -44,6 +45,8 @@ export interface WorkloadResources {
   readonly sso?: SsoResources;
   readonly importBucket?: IBucket;
   readonly importQueue?: IQueue;
+  /** The EventBridge bus that security events are published on for internal consumers. */
+  readonly securityEventBus?: IEventBus;
 }
 
 export interface AppFunctionProps {
@@ -89,6 +92,13 @@ export const argon2InstallEnvironment = {
   npm_config_cpu: 'arm64',
   npm_config_libc: 'glibc',
 };
+
+/** What a DynamoDB stream event source mapping reads with the function's role. */
+export const recordsStreamActions = [
+  'dynamodb:DescribeStream',
+  'dynamodb:GetRecords',
+  'dynamodb:GetShardIterator',
+] as const;
 
 function requireResource<T>(resource: T | undefined, workload: Workload, what: string): T {
   if (resource === undefined)
@@ -188,6 +198,23 @@ export function workloadStatements(
     const queue = requireResource(resources.importQueue, workload, 'the import queue');
     statements.push(new PolicyStatement({ actions: ['sqs:SendMessage'], resources: [queue.queueArn] }));
   }
+  if (access.readRecordsStream) {
+    const streamArn = requireResource(
+      resources.tables.records.tableStreamArn,
+      workload,
+      "the records table's stream",
+    );
+    statements.push(
+      new PolicyStatement({
+        actions: [...recordsStreamActions],
+        resources: [streamArn],
+      }),
+    );
+  }
+  if (access.publishSecurityEvents) {
+    const bus = requireResource(resources.securityEventBus, workload, 'the security event bus');
+    statements.push(new PolicyStatement({ actions: ['events:PutEvents'], resources: [bus.eventBusArn] }));
+  }
   return statements;
 }
 
@@ -217,6 +244,8 @@ function accessEnvironment(access: WorkloadAccess, resources: WorkloadResources)
   }
   if (access.requeueImports && resources.importQueue)
     env['IMPORT_QUEUE_URL'] = resources.importQueue.queueUrl;
+  if (access.publishSecurityEvents && resources.securityEventBus)
+    env['SECURITY_EVENT_BUS_NAME'] = resources.securityEventBus.eventBusName;
   return env;
 }
 

@@ -14,6 +14,7 @@ import { authOutcome } from './auth-outcome.js';
 import { type ErrorLogger, errorToHttpResult } from './error-response.js';
 import { idempotencyKeyOf, runIdempotent } from './idempotency.js';
 import { MAX_BODY_BYTES, parseFormBody, parseJsonBody } from './request-body.js';
+import { requestMetrics } from './request-metrics.js';
 import { type HttpResult, toApiGatewayResult } from './responses.js';
 
 export interface HttpRequest<Body> {
@@ -129,7 +130,7 @@ export function createHttpHandler(
   const serve = async (
     event: APIGatewayProxyEventV2,
     context: Context,
-    seen: { principal?: Principal },
+    seen: { principal?: Principal; deps?: Deps },
   ): Promise<HttpResult> => {
     const handler = handlers[event.routeKey];
     const definition = routeByKey.get(event.routeKey);
@@ -138,6 +139,7 @@ export function createHttpHandler(
       throw new NotFoundError(`No route for ${event.requestContext.http.method} ${event.rawPath}.`);
     }
     const deps = await getDeps();
+    seen.deps = deps;
     const principal = await authorise(definition.auth, event, deps);
     seen.principal = principal;
     // Anything else cannot name a resource: answer 404 before it reaches a key (or a DynamoDB key-size error).
@@ -196,7 +198,7 @@ export function createHttpHandler(
     context: Context,
   ): Promise<APIGatewayProxyStructuredResultV2> =>
     runInvocation(logger, context, async (log, events) => {
-      const seen: { principal?: Principal } = {};
+      const seen: { principal?: Principal; deps?: Deps } = {};
       let result: HttpResult;
       try {
         result = await serve(event, context, seen);
@@ -204,6 +206,7 @@ export function createHttpHandler(
         result = errorToHttpResult(error, log);
       }
       const action = routeByKey.get(event.routeKey)?.authAction;
+      let outcome: string | undefined;
       if (action !== undefined) {
         const { level, fields } = authOutcome({
           action,
@@ -213,6 +216,14 @@ export function createHttpHandler(
           events,
         });
         log[level]('auth outcome', fields);
+        outcome = fields['outcome'] as string;
+      }
+      // Without deps (no route, or the configuration failed) there is nothing to count.
+      const metrics = seen.deps?.metrics;
+      if (metrics) {
+        for (const name of requestMetrics({ action, outcome, status: result.status, events }))
+          metrics.count(name);
+        metrics.flush();
       }
       return toApiGatewayResult(result);
     });

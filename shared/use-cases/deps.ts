@@ -13,6 +13,7 @@ import type { Mailer } from '../ports/mailer.js';
 import type { NotificationQueue } from '../ports/notification-queue.js';
 import type { OperatorAlerts } from '../ports/operator-alerts.js';
 import type { SecretBox } from '../ports/secret-box.js';
+import type { SecurityMetrics } from '../ports/security-metrics.js';
 import type { AuthorizationRequestsStore } from '../stores/authorization-requests-store.js';
 import type { CampaignAudience } from '../stores/campaign-audience.js';
 import type { DeliveriesStore } from '../stores/deliveries-store.js';
@@ -81,6 +82,8 @@ export interface Deps {
   readonly ssoFlows: SsoFlowsStore;
   readonly ssoLinks: SsoLinksStore;
   readonly ssoLoginCodes: SsoLoginCodesStore;
+  /** Counters for the operations dashboard (logins, throttles, campaign progress, ...); flushed per invocation. */
+  readonly metrics: SecurityMetrics;
   /** Alerts for the people running the service (a user-reported compromise). */
   readonly operatorAlerts: OperatorAlerts;
   readonly oauthClients: OAuthClientsStore;

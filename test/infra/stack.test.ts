@@ -8,13 +8,20 @@ import { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import { allRoutes, pageRoutes, routeKey } from '../../functions/routes.js';
 import { addAccountShield } from '../../infra/account-shield-app.js';
 import type { AccountShieldStack } from '../../infra/account-shield-stack.js';
+import { alarmThresholds } from '../../infra/constructs/alarms.js';
 import type { AppFunction } from '../../infra/constructs/app-function.js';
 import { pagesBuildCommands, routeGroups } from '../../infra/constructs/functions.js';
 import { accessLogFields } from '../../infra/constructs/http-api.js';
 import { notifierMaxConcurrency } from '../../infra/constructs/notifications.js';
+import { publisherStreamSettings } from '../../infra/constructs/security-event-bus.js';
 import { importMaxReceiveCount, importObjectExpiryDays } from '../../infra/constructs/user-import.js';
 import { repoRoot } from '../../infra/paths.js';
 import { tableActions, type Workload, workloads } from '../../infra/workloads.js';
+import {
+  type BusEventType,
+  busEventJsonSchema,
+  busEventTypes,
+} from '../../shared/domain/security-bus-events.js';
 import {
   loadPageSite,
   PAGE_CONTENT_SECURITY_POLICY,
@@ -25,6 +32,7 @@ import {
   OPERATOR_ALERT_NAMESPACE,
   USER_REPORTED_COMPROMISE_METRIC,
 } from '../../shared/ports/operator-alerts.js';
+import { securityMetricNames } from '../../shared/ports/security-metrics.js';
 import { type TableName, tableDefinitions } from '../../shared/tables.js';
 import { testApp } from './support/app.js';
 
@@ -64,12 +72,16 @@ function resourceOf(construct: { node: { defaultChild?: unknown; path: string } 
 }
 const ofType = (type: string) => Object.entries(resources).filter(([, resource]) => resource.Type === type);
 
+/** Functions that do not use shared/config.ts (no tables, tokens or keys of the API): they read their own variables. */
+const standalone: ReadonlySet<Workload> = new Set(['keyRotation', 'securityEventsPublisher']);
+
 /** Every workload's function construct, keyed by workload. */
 function appFunctions(): Map<Workload, AppFunction> {
   const map = new Map<Workload, AppFunction>(stack.apiFunctions.functions);
   map.set('notifier', stack.notifications.notifier);
   map.set('dispatcher', stack.dispatcher.dispatcher);
   map.set('importWorker', stack.userImport.worker);
+  map.set('securityEventsPublisher', stack.securityEvents.publisher);
   map.set('keyRotation', stack.signingKey.rotationFunction);
   return map;
 }
@@ -180,6 +192,20 @@ function expectedPairs(workload: Workload, fn: AppFunction): Set<string> {
   }
   if (access.readImportObjects) add(['s3:GetObject'], [stack.userImport.bucket.arnForObjects('*')]);
   if (access.requeueImports) add(['sqs:SendMessage'], [stack.userImport.queue.queueArn]);
+  if (access.publishSecurityEvents) add(['events:PutEvents'], [stack.securityEvents.bus.eventBusArn]);
+  if (access.readRecordsStream) {
+    add(
+      ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'],
+      [stack.tables.tables.records.tableStreamArn ?? 'no stream'],
+    );
+  }
+  if (workload === 'securityEventsPublisher') {
+    // Granted by the event source mapping's on-failure destination.
+    add(
+      ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'],
+      [stack.securityEvents.deadLetterQueue.queueArn],
+    );
+  }
   if (workload === 'importWorker') {
     add(
       [
@@ -268,8 +294,8 @@ describe('GIVEN the stack WHEN synthesized THEN the tables', () => {
   });
 
   test('reach every function through the environment variable the definition names', () => {
-    for (const fn of appFunctions().values()) {
-      if (fn === stack.signingKey.rotationFunction) continue;
+    for (const [workload, fn] of appFunctions()) {
+      if (standalone.has(workload)) continue;
       const env = environmentOf(fn);
       for (const [name, definition] of Object.entries(tableDefinitions) as [
         TableName,
@@ -278,6 +304,141 @@ describe('GIVEN the stack WHEN synthesized THEN the tables', () => {
         expect(env[definition.envVar]).toEqual({ Ref: logicalId(stack.tables.tables[name]) });
       }
     }
+  });
+});
+
+describe('GIVEN the stack WHEN synthesized THEN the security event bus', () => {
+  const mapping = () => resourceOf(stack.securityEvents.mapping).Properties;
+
+  test('is fed by the records table stream (new images), the only table with a stream', () => {
+    for (const [name, definition] of Object.entries(tableDefinitions) as [
+      TableName,
+      { streamViewType?: string },
+    ][]) {
+      expect({
+        name,
+        stream: resourceOf(stack.tables.tables[name]).Properties['StreamSpecification'],
+      }).toEqual({
+        name,
+        stream: definition.streamViewType ? { StreamViewType: definition.streamViewType } : undefined,
+      });
+    }
+    expect(tableDefinitions.records.streamViewType).toBe('NEW_IMAGE');
+    expect(mapping()['EventSourceArn']).toEqual(stack.resolve(stack.tables.tables.records.tableStreamArn));
+    expect(mapping()['FunctionName']).toEqual({ Ref: logicalId(stack.securityEvents.publisher.function) });
+  });
+
+  test('invokes the publisher only for inserted security event items', () => {
+    const patterns = (mapping()['FilterCriteria'] as { Filters: { Pattern: string }[] }).Filters.map(
+      (filter) => JSON.parse(filter.Pattern),
+    );
+    expect(patterns).toEqual([
+      { eventName: ['INSERT'], dynamodb: { Keys: { pk: { S: [{ prefix: 'events#' }] } } } },
+    ]);
+  });
+
+  test('retries failed records alone (partial batch responses, bisection) and parks what keeps failing in a queue', () => {
+    expect(mapping()).toMatchObject({
+      StartingPosition: 'TRIM_HORIZON',
+      BatchSize: publisherStreamSettings.batchSize,
+      BisectBatchOnFunctionError: true,
+      MaximumRetryAttempts: publisherStreamSettings.retryAttempts,
+      MaximumRecordAgeInSeconds: publisherStreamSettings.maxRecordAgeHours * 3600,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      DestinationConfig: {
+        OnFailure: { Destination: stack.resolve(stack.securityEvents.deadLetterQueue.queueArn) },
+      },
+    });
+    // The stream keeps records 24 h: a parked pointer must still be readable when someone looks at it.
+    expect(publisherStreamSettings.maxRecordAgeHours).toBeLessThan(24);
+    expect(resourceOf(stack.securityEvents.deadLetterQueue).Properties).toMatchObject({
+      SqsManagedSseEnabled: true,
+      MessageRetentionPeriod: 14 * 24 * 3600,
+    });
+  });
+
+  test('tells the publisher its bus, and nothing about tables, tokens or keys', () => {
+    const env = environmentOf(stack.securityEvents.publisher);
+    expect(env['SECURITY_EVENT_BUS_NAME']).toEqual({ Ref: logicalId(stack.securityEvents.bus) });
+    expect(Object.keys(env).sort()).toEqual(
+      ['LOG_LEVEL', 'NODE_OPTIONS', 'POWERTOOLS_SERVICE_NAME', 'SECURITY_EVENT_BUS_NAME'].sort(),
+    );
+  });
+
+  test('registers one JSON schema per event type, the one docs/events.md documents', () => {
+    const schemas = ofType('AWS::EventSchemas::Schema').map(([, schema]) => schema.Properties);
+    expect(schemas.map((schema) => schema['SchemaName']).sort()).toEqual(
+      busEventTypes.map((type) => `account-shield@${type}`).sort(),
+    );
+    for (const schema of schemas) {
+      const type = (schema['SchemaName'] as string).replace('account-shield@', '') as BusEventType;
+      expect(schema['Type']).toBe('JSONSchemaDraft4');
+      expect(JSON.parse(schema['Content'] as string)).toEqual(busEventJsonSchema(type));
+      expect(schema['RegistryName']).toEqual({
+        'Fn::GetAtt': [
+          stack.resolve(stack.getLogicalId(stack.securityEvents.schemaRegistry)),
+          'RegistryName',
+        ],
+      });
+    }
+  });
+
+  test('names the bus in the outputs, and alarms when events are parked or late', () => {
+    const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
+    expect(outputs['SecurityEventBusName']?.Value).toEqual({ Ref: logicalId(stack.securityEvents.bus) });
+    const alarms = ofType('AWS::CloudWatch::Alarm').map(([, alarm]) => alarm.Properties);
+    expect(alarms).toContainEqual(
+      expect.objectContaining({
+        MetricName: 'ApproximateNumberOfMessagesVisible',
+        Dimensions: [
+          { Name: 'QueueName', Value: stack.resolve(stack.securityEvents.deadLetterQueue.queueName) },
+        ],
+        Threshold: 1,
+      }),
+    );
+    expect(alarms).toContainEqual(
+      expect.objectContaining({
+        MetricName: 'IteratorAge',
+        Namespace: 'AWS/Lambda',
+        Dimensions: [
+          { Name: 'FunctionName', Value: { Ref: logicalId(stack.securityEvents.publisher.function) } },
+        ],
+        Threshold: alarmThresholds.publisherIteratorAgeSeconds * 1000,
+      }),
+    );
+  });
+});
+
+describe('GIVEN the stack WHEN synthesized THEN the operations dashboard', () => {
+  const body = () => {
+    const dashboards = ofType('AWS::CloudWatch::Dashboard');
+    expect(dashboards).toHaveLength(1);
+    // The body is a Fn::Join of JSON text and references; its literal parts are enough to find the metrics.
+    return json(dashboards[0]![1].Properties['DashboardBody']);
+  };
+
+  test('graphs every security metric in the namespace and with the dimension Powertools writes them with', () => {
+    for (const name of Object.values(securityMetricNames)) {
+      expect({
+        name,
+        found: body().includes(`[\\"AccountShield\\",\\"${name}\\",\\"service\\",\\"account-shield\\"`),
+      }).toEqual({
+        name,
+        found: true,
+      });
+    }
+  });
+
+  test('graphs the API 4xx, 5xx and latency, the queue depth, both dead-letter queues and notifier errors', () => {
+    const text = body();
+    for (const metric of ['4xx', '5xx', 'Latency', 'Count']) expect(text).toContain(`\\"${metric}\\"`);
+    expect(text).toContain('ApproximateNumberOfMessagesVisible');
+    expect(text).toContain('ApproximateAgeOfOldestMessage');
+    expect(text).toContain(logicalId(stack.notifications.deadLetterQueue));
+    expect(text).toContain(logicalId(stack.securityEvents.deadLetterQueue));
+    expect(text).toContain(logicalId(stack.notifications.notifier.function));
+    expect(text).toContain('IteratorAge');
+    expect(text).toContain('p95');
   });
 });
 
@@ -375,9 +536,9 @@ describe('GIVEN the stack WHEN synthesized THEN the HTTP API', () => {
 });
 
 describe('GIVEN the stack WHEN synthesized THEN the functions', () => {
-  test('are one per route group, plus the notifier, the dispatcher, the import worker and the key rotation', () => {
+  test('are one per route group, plus the notifier, the dispatcher, the import worker, the security event publisher and the key rotation', () => {
     expect([...stack.apiFunctions.functions.keys()].sort()).toEqual(routeGroups(routes).sort());
-    expect(ofType('AWS::Lambda::Function')).toHaveLength(routeGroups(routes).length + 4);
+    expect(ofType('AWS::Lambda::Function')).toHaveLength(routeGroups(routes).length + 5);
   });
 
   test('run Node.js 22 on arm64 with the memory and timeout of their workload, and source maps on', () => {
@@ -412,7 +573,7 @@ describe('GIVEN the stack WHEN synthesized THEN the functions', () => {
 
   test('learn where the private key is only when they may sign, and never get an admin token', () => {
     for (const [workload, fn] of appFunctions()) {
-      if (workload === 'keyRotation') continue;
+      if (standalone.has(workload)) continue;
       const env = environmentOf(fn);
       const access = workloads[workload].access;
       expect({ workload, secret: env['SIGNING_KEY_SECRET_ARN'] }).toEqual({
@@ -431,6 +592,7 @@ describe('GIVEN the stack WHEN synthesized THEN the functions', () => {
         ARGON2_MEMORY_KIB: '19456',
         ARGON2_ITERATIONS: '2',
         ARGON2_PARALLELISM: '1',
+        METRICS: 'emf',
       });
       expect(env).not.toHaveProperty('ADMIN_TOKEN');
     }
@@ -455,7 +617,7 @@ describe('GIVEN the stack WHEN synthesized THEN the functions', () => {
 
   test('all know the TOTP key id, which shared/config.ts requires on AWS', () => {
     for (const [workload, fn] of appFunctions()) {
-      if (workload === 'keyRotation') continue;
+      if (standalone.has(workload)) continue;
       expect({ workload, kms: environmentOf(fn)['TOTP_KMS_KEY_ID'] }).toEqual({
         workload,
         kms: stack.resolve(stack.totpKey.key.keyArn),
@@ -468,7 +630,7 @@ describe('GIVEN the stack WHEN synthesized THEN the functions', () => {
   test('wait for the first signing key before they are created', () => {
     const initialKey = logicalId(stack.signingKey.initialKey);
     for (const [workload, fn] of appFunctions()) {
-      if (workload === 'keyRotation') continue;
+      if (standalone.has(workload)) continue;
       expect(resourceOf(fn.function).DependsOn).toContain(initialKey);
     }
   });
