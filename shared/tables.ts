@@ -9,7 +9,27 @@ export interface TableDefinition {
   readonly sortKey?: string;
   /** Attribute holding an epoch-seconds expiry; DynamoDB TTL only cleans up, code always checks expiry itself. */
   readonly ttlAttribute?: string;
+  /** Global secondary indexes by name (all KEYS_ONLY: their readers only need the base table's keys). */
+  readonly globalIndexes?: Readonly<Record<string, IndexDefinition>>;
 }
+
+export interface IndexKey {
+  readonly name: string;
+  readonly type: 'string' | 'number';
+}
+
+export interface IndexDefinition {
+  readonly partitionKey: IndexKey;
+  readonly sortKey?: IndexKey;
+}
+
+/**
+ * The dispatcher's index of incidents with work due (docs/adr/0004-incidents-and-campaigns.md). Sparse: an
+ * incident carries `dueIndexPk` only while `dueAt` is set (scheduled, running, or a reminder pending), so a
+ * Query reads the few incidents with work and never the thousands that are completed or cancelled.
+ */
+export const DUE_INCIDENTS_INDEX = 'dueIncidents';
+export const DUE_INDEX_PARTITION = 'dueIndexPk';
 
 export const tableDefinitions = {
   /** One item per account: profile, password hash, token version, forced-reset flag, MFA state. */
@@ -27,7 +47,18 @@ export const tableDefinitions = {
    * Everything else, keyed `pk`/`sk` by the store that owns it: tenant policy, reset tokens, throttles,
    * security events, incidents, campaign cursors, mail deliveries, and SSO links, flows and one-time codes.
    */
-  records: { envVar: 'RECORDS_TABLE', partitionKey: 'pk', sortKey: 'sk', ttlAttribute: 'expiresAt' },
+  records: {
+    envVar: 'RECORDS_TABLE',
+    partitionKey: 'pk',
+    sortKey: 'sk',
+    ttlAttribute: 'expiresAt',
+    globalIndexes: {
+      [DUE_INCIDENTS_INDEX]: {
+        partitionKey: { name: DUE_INDEX_PARTITION, type: 'string' },
+        sortKey: { name: 'dueAt', type: 'number' },
+      },
+    },
+  },
 } as const satisfies Record<string, TableDefinition>;
 
 export type TableName = keyof typeof tableDefinitions;
