@@ -347,12 +347,20 @@ function declare(apiUrl: string, adminToken: string, file: string): Promise<stri
 }
 
 async function getIncident(apiUrl: string, adminToken: string, id: string): Promise<IncidentState> {
-  const response = await fetch(`${apiUrl}/v1/admin/incidents/${id}`, {
-    headers: { authorization: `Bearer ${adminToken}` },
-    signal: AbortSignal.timeout(10_000),
-  });
-  if (!response.ok) throw new Error(`GET incident answered ${response.status}`);
-  return ((await response.json()) as { incident: IncidentState }).incident;
+  // A loaded machine makes DynamoDB Local answer late and the API say 503: poll again, as an operator would.
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      const response = await fetch(`${apiUrl}/v1/admin/incidents/${id}`, {
+        headers: { authorization: `Bearer ${adminToken}` },
+        signal: AbortSignal.timeout(10_000),
+      });
+      if (response.ok) return ((await response.json()) as { incident: IncidentState }).incident;
+      if (attempt >= 30) throw new Error(`GET incident answered ${response.status}`);
+    } catch (error) {
+      if (attempt >= 30) throw error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
 }
 
 /** Reads every account back (parallel Scan) and checks the effects landed exactly on the affected ones. */
