@@ -36,6 +36,8 @@ async function main() {
   console.log(JSON.stringify(results, null, 2));
   // The campaign benchmark seeds 100,000+ accounts: its own process and emulators, so nothing above skews it.
   execFileSync(process.execPath, ['--import', 'tsx', join(here, 'campaign.ts')], { stdio: 'inherit' });
+  // Listed incidents (issue 15): effects per second, requests per account, dispatcher reads vs history.
+  execFileSync(process.execPath, ['--import', 'tsx', join(here, 'listed-incident.ts')], { stdio: 'inherit' });
 }
 
 main().catch((error: unknown) => {

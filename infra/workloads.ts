@@ -4,7 +4,7 @@
  */
 import type { FunctionName } from '../functions/routes.js';
 import { TOTP_ENCRYPTION_CONTEXT } from '../shared/aws/kms-secret-box.js';
-import type { TableName } from '../shared/tables.js';
+import { DUE_INCIDENTS_INDEX, type TableName } from '../shared/tables.js';
 
 export type Workload =
   | FunctionName
@@ -42,6 +42,8 @@ export const totpEncryptionContextCondition = {
 
 export interface WorkloadAccess {
   readonly tables: Readonly<Partial<Record<TableName, readonly TableAccess[]>>>;
+  /** dynamodb:Query on these global secondary indexes (an index is a resource of its own in IAM). */
+  readonly queryIndexes?: Readonly<Partial<Record<TableName, readonly string[]>>>;
   /** sqs:SendMessage on the notifications queue (consuming is granted by the notifier's event source). */
   readonly sendNotifications?: true;
   /**
@@ -295,6 +297,8 @@ export const workloads: Readonly<Record<Workload, WorkloadSpec>> = {
     access: {
       // users write: a listed incident applies each account's forced reset / token bump before its mail.
       tables: { users: ['read', 'scan', 'write'], identifiers: ['read'], records: ['read', 'write'] },
+      // Finds the incidents with work due through their sparse index, not by reading every incident.
+      queryIndexes: { records: [DUE_INCIDENTS_INDEX] },
       sendNotifications: true,
     },
   },

@@ -14,7 +14,27 @@ export interface TableDefinition {
    * account-shield (EventBridge, Shared Signals) from the stream, never on the user's request path.
    */
   readonly streamViewType?: 'NEW_IMAGE';
+  /** Global secondary indexes by name (all KEYS_ONLY: their readers only need the base table's keys). */
+  readonly globalIndexes?: Readonly<Record<string, IndexDefinition>>;
 }
+
+export interface IndexKey {
+  readonly name: string;
+  readonly type: 'string' | 'number';
+}
+
+export interface IndexDefinition {
+  readonly partitionKey: IndexKey;
+  readonly sortKey?: IndexKey;
+}
+
+/**
+ * The dispatcher's index of incidents with work due (docs/adr/0004-incidents-and-campaigns.md). Sparse: an
+ * incident carries `dueIndexPk` only while `dueAt` is set (scheduled, running, or a reminder pending), so a
+ * Query reads the few incidents with work and never the thousands that are completed or cancelled.
+ */
+export const DUE_INCIDENTS_INDEX = 'dueIncidents';
+export const DUE_INDEX_PARTITION = 'dueIndexPk';
 
 export const tableDefinitions = {
   /** One item per account: profile, password hash, token version, forced-reset flag, MFA state. */
@@ -38,6 +58,12 @@ export const tableDefinitions = {
     sortKey: 'sk',
     ttlAttribute: 'expiresAt',
     streamViewType: 'NEW_IMAGE',
+    globalIndexes: {
+      [DUE_INCIDENTS_INDEX]: {
+        partitionKey: { name: DUE_INDEX_PARTITION, type: 'string' },
+        sortKey: { name: 'dueAt', type: 'number' },
+      },
+    },
   },
 } as const satisfies Record<string, TableDefinition>;
 

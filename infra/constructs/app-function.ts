@@ -119,6 +119,18 @@ export function workloadStatements(
     ].sort();
     statements.push(new PolicyStatement({ actions, resources: [resources.tables[name].tableArn] }));
   }
+  for (const [name, indexes] of Object.entries(access.queryIndexes ?? {}) as [
+    TableName,
+    readonly string[],
+  ][]) {
+    const tableArn = resources.tables[name].tableArn;
+    statements.push(
+      new PolicyStatement({
+        actions: ['dynamodb:Query'],
+        resources: indexes.map((index) => `${tableArn}/index/${index}`),
+      }),
+    );
+  }
   if (access.sendNotifications) {
     const queue = requireResource(resources.notificationsQueue, workload, 'the notifications queue');
     statements.push(new PolicyStatement({ actions: ['sqs:SendMessage'], resources: [queue.queueArn] }));

@@ -3,12 +3,18 @@ import {
   AttributeType,
   BillingMode,
   type ITable,
+  ProjectionType,
   StreamViewType,
   Table,
   TableEncryption,
 } from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
-import { type TableDefinition, type TableName, tableDefinitions } from '../../shared/tables.js';
+import {
+  type IndexKey,
+  type TableDefinition,
+  type TableName,
+  tableDefinitions,
+} from '../../shared/tables.js';
 
 export interface TablesProps {
   readonly removalPolicy: RemovalPolicy;
@@ -43,7 +49,7 @@ export class Tables extends Construct {
 
   private createTable(name: TableName, definition: TableDefinition, props: TablesProps): Table {
     const logicalId = name.charAt(0).toUpperCase() + name.slice(1);
-    return new Table(this, logicalId, {
+    const table = new Table(this, logicalId, {
       partitionKey: { name: definition.partitionKey, type: AttributeType.STRING },
       ...(definition.sortKey ? { sortKey: { name: definition.sortKey, type: AttributeType.STRING } } : {}),
       ...(definition.ttlAttribute ? { timeToLiveAttribute: definition.ttlAttribute } : {}),
@@ -54,5 +60,19 @@ export class Tables extends Construct {
       deletionProtection: props.deletionProtection,
       removalPolicy: props.removalPolicy,
     });
+    for (const [indexName, index] of Object.entries(definition.globalIndexes ?? {})) {
+      table.addGlobalSecondaryIndex({
+        indexName,
+        partitionKey: attributeOf(index.partitionKey),
+        ...(index.sortKey ? { sortKey: attributeOf(index.sortKey) } : {}),
+        projectionType: ProjectionType.KEYS_ONLY,
+      });
+    }
+    return table;
   }
 }
+
+const attributeOf = (key: IndexKey) => ({
+  name: key.name,
+  type: key.type === 'number' ? AttributeType.NUMBER : AttributeType.STRING,
+});

@@ -8,12 +8,18 @@ import {
   DescribeTableCommand,
   DescribeTimeToLiveCommand,
   type DynamoDBClient,
+  type GlobalSecondaryIndex,
   type KeySchemaElement,
   ResourceInUseException,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { type TableDefinition, type TableName, tableDefinitions } from '../../shared/tables.js';
+import {
+  type IndexKey,
+  type TableDefinition,
+  type TableName,
+  tableDefinitions,
+} from '../../shared/tables.js';
 
 export interface ProvisionedTables {
   /** Physical table name per logical name. */
@@ -70,6 +76,22 @@ async function createTable(
     keySchema.push({ AttributeName: definition.sortKey, KeyType: 'RANGE' });
     attributes.push({ AttributeName: definition.sortKey, AttributeType: 'S' });
   }
+  const indexes: GlobalSecondaryIndex[] = [];
+  for (const [indexName, index] of Object.entries(definition.globalIndexes ?? {})) {
+    const keys = [index.partitionKey, ...(index.sortKey ? [index.sortKey] : [])];
+    indexes.push({
+      IndexName: indexName,
+      KeySchema: keys.map((key, position) => ({
+        AttributeName: key.name,
+        KeyType: position === 0 ? 'HASH' : 'RANGE',
+      })),
+      Projection: { ProjectionType: 'KEYS_ONLY' },
+    });
+    for (const key of keys) {
+      if (!attributes.some((attribute) => attribute.AttributeName === key.name))
+        attributes.push({ AttributeName: key.name, AttributeType: scalarType(key) });
+    }
+  }
   try {
     await dynamodb.send(
       new CreateTableCommand({
@@ -77,6 +99,7 @@ async function createTable(
         KeySchema: keySchema,
         AttributeDefinitions: attributes,
         BillingMode: 'PAY_PER_REQUEST',
+        ...(indexes.length > 0 ? { GlobalSecondaryIndexes: indexes } : {}),
       }),
     );
   } catch (error) {
@@ -89,9 +112,19 @@ async function createTable(
         `Table ${tableName} exists with key schema ${actual}; delete it or use another prefix`,
       );
     }
+    // A table from before an index was added would make every Query on it fail with a ValidationException.
+    const existingIndexes = (existing.Table?.GlobalSecondaryIndexes ?? []).map((index) => index.IndexName);
+    const missing = indexes.filter((index) => !existingIndexes.includes(index.IndexName));
+    if (missing.length > 0) {
+      throw new ProvisioningError(
+        `Table ${tableName} lacks the index ${missing.map((index) => index.IndexName).join(', ')}; delete it or use another prefix`,
+      );
+    }
   }
   if (definition.ttlAttribute) await enableTtl(dynamodb, tableName, definition.ttlAttribute);
 }
+
+const scalarType = (key: IndexKey) => (key.type === 'number' ? 'N' : 'S');
 
 async function enableTtl(dynamodb: DynamoDBClient, tableName: string, attributeName: string): Promise<void> {
   const current = await dynamodb.send(new DescribeTimeToLiveCommand({ TableName: tableName }));

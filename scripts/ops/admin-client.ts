@@ -15,13 +15,15 @@ import type {
 } from '@smithy/types';
 import { z } from 'zod';
 
-const INCIDENT_STATUSES = ['scheduled', 'running', 'completed', 'cancelled'] as const;
+const INCIDENT_STATUSES = ['collecting', 'scheduled', 'running', 'completed', 'cancelled'] as const;
 export type IncidentStatus = (typeof INCIDENT_STATUSES)[number];
 
 export type IncidentScope =
   | { readonly type: 'all' }
   | { readonly type: 'users'; readonly userIds: readonly string[] }
-  | { readonly type: 'emails'; readonly emails: readonly string[] };
+  | { readonly type: 'emails'; readonly emails: readonly string[] }
+  /** Entries follow through addAudience, then closeAudience. */
+  | { readonly type: 'list' };
 
 export interface CreateIncidentRequest {
   readonly title: string;

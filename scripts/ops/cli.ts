@@ -19,6 +19,7 @@ import {
   regionFromApiUrl,
   sigV4Signer,
 } from './admin-client.js';
+import { incidentReportCommand } from './audience-upload.js';
 import { type BatchImportFlags, batchImportCommand } from './batch-import.js';
 import { ExitCode, type OpsContext, sleep } from './context.js';
 import {
@@ -99,6 +100,15 @@ incident
   .option('--all', 'every account (takes effect for all of them at once)')
   .option('--emails-file <file>', 'emails: one per line, CSV with an "email" column, or JSON-lines')
   .option('--user-ids-file <file>', 'user ids: one per line, CSV with a "userId" column, or JSON-lines')
+  .option(
+    '--audience-file <file>',
+    'a listed audience of any size: user ids, emails and ext:<externalId>, one per line; uploaded in chunks, resumable',
+  )
+  .option(
+    '--checkpoint <path>',
+    'with --audience-file: checkpoint file (default: <file>.incident-state.json)',
+  )
+  .option('--restart', 'with --audience-file: ignore an existing checkpoint and declare a new incident')
   .option('--email <emails...>', 'emails given inline')
   .option('--user-id <ids...>', 'user ids given inline')
   .option('--skip-invalid', 'leave out bad lines of a scope file instead of refusing the file')
@@ -112,8 +122,10 @@ incident
   .option('--yes', 'do not ask for confirmation of a tenant-wide (--all) incident')
   .option('--dry-run', 'print the request that would be sent and stop')
   .action((flags: IncidentCreateFlags, command: Command) =>
-    run(command, { interruptible: flags.watch === true, writes: true }, (ctx) =>
-      createIncidentCommand(ctx, flags),
+    run(
+      command,
+      { interruptible: flags.watch === true || flags.audienceFile !== undefined, writes: true },
+      (ctx) => createIncidentCommand(ctx, flags),
     ),
   );
 
@@ -137,6 +149,14 @@ incident
   .description('show one incident and its counts')
   .action((id: string, _flags: unknown, command: Command) =>
     run(command, {}, (ctx) => showIncidentCommand(ctx, id)),
+  );
+
+incident
+  .command('report <id>')
+  .description('the per-entry outcome of a listed incident, as JSON lines (entry, userId, outcome, at)')
+  .option('--out <file>', 'write the report to this file instead of stdout')
+  .action((id: string, flags: { out?: string }, command: Command) =>
+    run(command, { interruptible: true }, (ctx) => incidentReportCommand(ctx, id, flags)),
   );
 
 incident

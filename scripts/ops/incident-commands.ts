@@ -9,6 +9,7 @@ import {
   type IncidentScope,
   RequestTooLargeError,
 } from './admin-client.js';
+import { createListedIncident } from './audience-upload.js';
 import { ExitCode, type OpsContext, readInputFile } from './context.js';
 import {
   checkEmailArguments,
@@ -26,6 +27,10 @@ export interface IncidentCreateFlags {
   readonly all?: boolean;
   readonly emailsFile?: string;
   readonly userIdsFile?: string;
+  /** A listed audience of any size: ids, emails and ext:<externalId>, one per line (audience-upload.ts). */
+  readonly audienceFile?: string;
+  readonly checkpoint?: string;
+  readonly restart?: boolean;
   readonly email?: readonly string[];
   readonly userId?: readonly string[];
   readonly forcePasswordReset?: boolean;
@@ -133,16 +138,26 @@ export async function createIncidentCommand(ctx: OpsContext, flags: IncidentCrea
   }
 
   let incident: Incident;
-  try {
-    incident = await ctx.client.createIncident(request, { idempotencyKey: ctx.idempotencyKey });
-  } catch (error) {
-    if (error instanceof RequestTooLargeError && scope.type !== 'all') {
-      throw new UsageError(
-        `${error.message}: ${scopeSize(scope)} are too many for one incident; split the list over several incidents`,
-      );
+  if (scope.type === 'list') {
+    const listed = await createListedIncident(ctx, request, {
+      file: flags.audienceFile ?? '',
+      ...(flags.checkpoint === undefined ? {} : { checkpoint: flags.checkpoint }),
+      restart: flags.restart === true,
+      skipInvalid: flags.skipInvalid === true,
+    });
+    if (listed.incident === undefined) return listed.code;
+    incident = listed.incident;
+  } else
+    try {
+      incident = await ctx.client.createIncident(request, { idempotencyKey: ctx.idempotencyKey });
+    } catch (error) {
+      if (error instanceof RequestTooLargeError && scope.type !== 'all') {
+        throw new UsageError(
+          `${error.message}: ${scopeSize(scope)} are too many for one incident; split the list over several incidents`,
+        );
+      }
+      throw error;
     }
-    throw error;
-  }
 
   if (ctx.json) {
     writeJson(ctx.stdout, { incident });
@@ -161,17 +176,22 @@ export async function createIncidentCommand(ctx: OpsContext, flags: IncidentCrea
 async function resolveScope(ctx: OpsContext, flags: IncidentCreateFlags): Promise<IncidentScope> {
   const wantsEmails = flags.emailsFile !== undefined || (flags.email?.length ?? 0) > 0;
   const wantsUserIds = flags.userIdsFile !== undefined || (flags.userId?.length ?? 0) > 0;
-  const chosen = [flags.all === true, wantsEmails, wantsUserIds].filter(Boolean).length;
+  const wantsList = flags.audienceFile !== undefined;
+  const chosen = [flags.all === true, wantsEmails, wantsUserIds, wantsList].filter(Boolean).length;
   // No default scope on purpose: forgetting a flag must never turn into a tenant-wide incident.
   if (chosen === 0) {
-    throw new UsageError('choose a scope: --all, --emails-file, --user-ids-file, --email or --user-id');
+    throw new UsageError(
+      'choose a scope: --all, --audience-file, --emails-file, --user-ids-file, --email or --user-id',
+    );
   }
   if (chosen > 1) {
     throw new UsageError(
-      'choose one kind of scope: --all, emails (--emails-file/--email) or user ids (--user-ids-file/--user-id)',
+      'choose one kind of scope: --all, --audience-file, emails (--emails-file/--email) or user ids (--user-ids-file/--user-id)',
     );
   }
   if (flags.all) return { type: 'all' };
+  // The entries are checked and uploaded by createListedIncident, streaming: the file may hold millions.
+  if (wantsList) return { type: 'list' };
 
   const lists: ParsedList[] = [];
   if (wantsEmails) {
@@ -233,6 +253,7 @@ function checkArguments(
 function scopeSize(scope: IncidentScope): string {
   if (scope.type === 'emails') return `${scope.emails.length} emails`;
   if (scope.type === 'users') return `${scope.userIds.length} user ids`;
+  if (scope.type === 'list') return 'a listed audience';
   return 'every account';
 }
 

@@ -9,6 +9,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { cancelledConditionIndexes, isConditionFailure } from '../aws/dynamodb-errors.js';
+import { DUE_INCIDENTS_INDEX, DUE_INDEX_PARTITION } from '../tables.js';
 
 /**
  * Incidents and the state of their notification campaigns, in the records table
@@ -182,6 +183,16 @@ type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[numb
 const MAIN_PK = 'incident';
 
 /**
+ * The value of `dueIndexPk` (shared/tables.ts): every incident with dispatcher work shares this one index
+ * partition, sorted by `dueAt`. It stays small (only incidents with work are in it) and is written only when
+ * an incident becomes due or stops being due, never by the page saves of a walk.
+ */
+const DUE_PARTITION_VALUE = 'due';
+
+/** Due-index page size: a run serves a few incidents, so one page is the normal case. */
+const DUE_PAGE_SIZE = 100;
+
+/**
  * Aliases for the campaign-state attributes (some of their names are DynamoDB reserved words). DynamoDB
  * rejects unused aliases, so each expression takes only the ones it uses.
  */
@@ -206,7 +217,11 @@ export class IncidentsStore {
     await this.db.send(
       new PutCommand({
         TableName: this.table,
-        Item: { ...this.key(incident.id), ...incident },
+        Item: {
+          ...this.key(incident.id),
+          ...incident,
+          ...(incident.dueAt === undefined ? {} : { [DUE_INDEX_PARTITION]: DUE_PARTITION_VALUE }),
+        },
         ConditionExpression: 'attribute_not_exists(pk)',
       }),
     );
@@ -273,10 +288,11 @@ export class IncidentsStore {
         new UpdateCommand({
           TableName: this.table,
           Key: this.key(id),
-          UpdateExpression: 'SET #status = :scheduled, dueAt = :now, sendAt = :sendAt',
+          UpdateExpression: 'SET #status = :scheduled, dueAt = :now, #due = :due, sendAt = :sendAt',
           ConditionExpression: '#status = :collecting',
-          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeNames: { '#status': 'status', '#due': DUE_INDEX_PARTITION },
           ExpressionAttributeValues: {
+            ':due': DUE_PARTITION_VALUE,
             ':scheduled': 'scheduled',
             ':collecting': 'collecting',
             ':now': nowMs,
@@ -321,7 +337,12 @@ export class IncidentsStore {
     return { byRound, lastActivityAt };
   }
 
-  /** Ids with dispatcher work due, oldest first (creation order is the fair order to serve them in). */
+  /**
+   * Ids with dispatcher work due, oldest due first, through the sparse due index: the reads grow with the
+   * incidents that have work, never with the incidents ever declared. The index is eventually consistent;
+   * an incident that became due a moment ago is found by the next run, and `takeLease` re-checks `dueAt` on
+   * the item itself, so a stale index entry never starts work that is not due.
+   */
   async findDue(nowMs: number): Promise<string[]> {
     const ids: string[] = [];
     let startKey: Record<string, unknown> | undefined;
@@ -329,15 +350,17 @@ export class IncidentsStore {
       const result = await this.db.send(
         new QueryCommand({
           TableName: this.table,
-          KeyConditionExpression: 'pk = :pk',
-          FilterExpression: 'dueAt <= :now',
-          ProjectionExpression: '#id',
-          ExpressionAttributeNames: { '#id': 'id' },
-          ExpressionAttributeValues: { ':pk': MAIN_PK, ':now': nowMs },
+          IndexName: DUE_INCIDENTS_INDEX,
+          KeyConditionExpression: '#due = :due AND dueAt <= :now',
+          ExpressionAttributeNames: { '#due': DUE_INDEX_PARTITION },
+          ExpressionAttributeValues: { ':due': DUE_PARTITION_VALUE, ':now': nowMs },
+          Limit: DUE_PAGE_SIZE,
           ExclusiveStartKey: startKey,
         }),
       );
-      for (const item of result.Items ?? []) ids.push(item['id'] as string);
+      for (const item of result.Items ?? []) {
+        if (item['pk'] === MAIN_PK) ids.push(item['sk'] as string);
+      }
       startKey = result.LastEvaluatedKey;
     } while (startKey);
     return ids;
@@ -546,7 +569,8 @@ export class IncidentsStore {
       values[':completed'] = 'completed';
     }
     if (input.nextRoundAt === undefined) {
-      update += ', #phase = :done REMOVE dueAt';
+      update += ', #phase = :done REMOVE dueAt, #due';
+      names['#due'] = DUE_INDEX_PARTITION;
       values[':done'] = 'done';
     } else {
       update += ', #phase = :waiting, #round = :next, dueAt = :nextAt';
@@ -576,9 +600,9 @@ export class IncidentsStore {
             Update: {
               TableName: this.table,
               Key: this.key(id),
-              UpdateExpression: 'SET #status = :cancelled, cancelledAt = :now REMOVE dueAt',
+              UpdateExpression: 'SET #status = :cancelled, cancelledAt = :now REMOVE dueAt, #due',
               ConditionExpression: '#status IN (:collecting, :scheduled, :running)',
-              ExpressionAttributeNames: { '#status': 'status' },
+              ExpressionAttributeNames: { '#status': 'status', '#due': DUE_INDEX_PARTITION },
               ExpressionAttributeValues: {
                 ':cancelled': 'cancelled',
                 ':now': now.toISOString(),
@@ -592,9 +616,9 @@ export class IncidentsStore {
             Update: {
               TableName: this.table,
               Key: this.key(id),
-              UpdateExpression: 'SET remindersCancelled = :true, cancelledAt = :now REMOVE dueAt',
+              UpdateExpression: 'SET remindersCancelled = :true, cancelledAt = :now REMOVE dueAt, #due',
               ConditionExpression: '#status = :completed AND attribute_exists(dueAt)',
-              ExpressionAttributeNames: { '#status': 'status' },
+              ExpressionAttributeNames: { '#status': 'status', '#due': DUE_INDEX_PARTITION },
               ExpressionAttributeValues: {
                 ':true': true,
                 ':now': now.toISOString(),

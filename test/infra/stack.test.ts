@@ -33,7 +33,12 @@ import {
   USER_REPORTED_COMPROMISE_METRIC,
 } from '../../shared/ports/operator-alerts.js';
 import { securityMetricNames } from '../../shared/ports/security-metrics.js';
-import { type TableName, tableDefinitions } from '../../shared/tables.js';
+import {
+  DUE_INCIDENTS_INDEX,
+  type TableDefinition,
+  type TableName,
+  tableDefinitions,
+} from '../../shared/tables.js';
 import { testApp } from './support/app.js';
 
 /** What the HTTP API serves: the JSON API and the hosted account pages. */
@@ -155,6 +160,13 @@ function expectedPairs(workload: Workload, fn: AppFunction): Set<string> {
       [stack.tables.tables[table].tableArn],
     );
   }
+  for (const [table, indexes] of Object.entries(access.queryIndexes ?? {}) as [TableName, string[]][]) {
+    const tableArn = stack.tables.tables[table].tableArn;
+    add(
+      ['dynamodb:Query'],
+      indexes.map((index) => `${tableArn}/index/${index}`),
+    );
+  }
   if (access.sendNotifications) add(['sqs:SendMessage'], [stack.notifications.queue.queueArn]);
   if (access.signingKey === 'sign')
     add(['secretsmanager:GetSecretValue'], [stack.signingKey.secret.secretArn]);
@@ -267,6 +279,37 @@ describe('GIVEN the stack WHEN synthesized THEN the tables', () => {
       ];
       expect(table.Properties['KeySchema']).toEqual(keySchema);
     }
+  });
+
+  test('carry the KEYS_ONLY global indexes of their definitions, the due-incidents index on the records table', () => {
+    for (const [name, definition] of Object.entries(tableDefinitions) as [TableName, TableDefinition][]) {
+      const indexes = resourceOf(stack.tables.tables[name]).Properties['GlobalSecondaryIndexes'];
+      const expected = Object.entries(definition.globalIndexes ?? {}).map(([indexName, index]) => ({
+        IndexName: indexName,
+        KeySchema: [
+          { AttributeName: index.partitionKey.name, KeyType: 'HASH' },
+          ...(index.sortKey ? [{ AttributeName: index.sortKey.name, KeyType: 'RANGE' }] : []),
+        ],
+        Projection: { ProjectionType: 'KEYS_ONLY' },
+      }));
+      expect({ name, indexes: indexes ?? [] }).toEqual({ name, indexes: expected });
+    }
+    const records = resourceOf(stack.tables.tables.records).Properties;
+    expect(records['GlobalSecondaryIndexes']).toEqual([
+      expect.objectContaining({
+        IndexName: DUE_INCIDENTS_INDEX,
+        KeySchema: [
+          { AttributeName: 'dueIndexPk', KeyType: 'HASH' },
+          { AttributeName: 'dueAt', KeyType: 'RANGE' },
+        ],
+      }),
+    ]);
+    expect(records['AttributeDefinitions']).toEqual(
+      expect.arrayContaining([
+        { AttributeName: 'dueIndexPk', AttributeType: 'S' },
+        { AttributeName: 'dueAt', AttributeType: 'N' },
+      ]),
+    );
   });
 
   test('are on-demand with point-in-time recovery, deletion protection and a Retain policy', () => {
@@ -730,6 +773,18 @@ describe('GIVEN the stack WHEN synthesized THEN least privilege', () => {
       expect({ group, missing: needed.filter((action) => !granted.has(`${action} @ ${records}`)) }).toEqual({
         group,
         missing: [],
+      });
+    }
+  });
+
+  test('lets only the dispatcher query the due-incidents index', () => {
+    const recordsArn = stack.tables.tables.records.tableArn;
+    const indexArn = json(stack.resolve(`${recordsArn}/index/${DUE_INCIDENTS_INDEX}`));
+    for (const [workload, fn] of appFunctions()) {
+      const onIndexes = [...grantedPairs(fn)].filter((pair) => pair.includes('/index/'));
+      expect({ workload, onIndexes }).toEqual({
+        workload,
+        onIndexes: workload === 'dispatcher' ? [`dynamodb:Query @ ${indexArn}`] : [],
       });
     }
   });

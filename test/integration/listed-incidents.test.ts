@@ -332,6 +332,67 @@ describe('incidents with a listed audience', () => {
       expect((await deps.users.get(account.id))?.tokenVersion).toBe(1);
   }, 120_000);
 
+  it('resumes a dispatcher killed in the middle of a page of effects: every account protected and mailed once', async () => {
+    const accounts = await seedAccounts(300);
+    const title = `Listed effects crash ${randomBytes(4).toString('hex')}`;
+    const incident = await createListIncident(title);
+    await upload(
+      incident.id,
+      accounts.map((account, i) => (i % 2 ? account.id : account.email)),
+      'all',
+    );
+    await client.post(`/v1/admin/incidents/${incident.id}/audience/close`, undefined, admin);
+    const listed = deps.listedAudience;
+    // The 150th account's transaction never happens: the run dies with half the page protected, none queued.
+    let claims = 0;
+    const dying: typeof listed = Object.assign(Object.create(Object.getPrototypeOf(listed)), listed, {
+      claimAndApply: async (input: Parameters<typeof listed.claimAndApply>[0]) => {
+        claims += 1;
+        if (claims >= 150) throw new Error('killed in the middle of the effects');
+        return listed.claimAndApply(input);
+      },
+    });
+    const now = Date.now();
+    await expect(
+      dispatchDueCampaigns(
+        { ...deps, listedAudience: dying },
+        { owner: 'dying-mid-effects', stopAtMs: now + 60_000, deadlineMs: now + 1 },
+      ),
+    ).rejects.toThrow('killed');
+    const tokenVersions = async () => {
+      const versions: (number | undefined)[] = [];
+      for (let start = 0; start < accounts.length; start += 20) {
+        const slice = accounts.slice(start, start + 20);
+        versions.push(
+          ...(await Promise.all(
+            slice.map(async (account) => (await deps.users.get(account.id))?.tokenVersion),
+          )),
+        );
+      }
+      return versions;
+    };
+    const protectedBefore = (await tokenVersions()).filter((version) => version === 1).length;
+    expect(protectedBefore).toBeGreaterThan(100);
+    expect(protectedBefore).toBeLessThan(300);
+    expect((await getIncident(incident.id)).counts).toMatchObject({ queued: 0, effectsApplied: 0 });
+
+    const done = await dispatchUntilCompleted(incident.id);
+
+    expect(done.counts).toEqual({
+      targeted: 300,
+      queued: 300,
+      sent: 300,
+      skipped: 0,
+      failed: 0,
+      effectsApplied: 300,
+    });
+    const mails = await waitForMails(title, 300);
+    await sleep(500);
+    expect(accounts.filter((account) => mails.get(account.email) !== 1)).toEqual([]);
+    const versions = await tokenVersions();
+    expect(versions.filter((version) => version !== 1)).toEqual([]);
+  }, 120_000);
+
   it('counts a retried chunk once, refuses bad entries and chunks after the close, and cancels while collecting', async () => {
     const incident = await createListIncident(`Listed edges ${randomBytes(4).toString('hex')}`);
     const entries = Array.from({ length: 700 }, (_, i) => `someone-${i}-${'x'.repeat(20)}@example.test`);

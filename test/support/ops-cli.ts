@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const cliPath = fileURLToPath(new URL('../../scripts/ops/cli.ts', import.meta.url));
@@ -17,6 +17,8 @@ export interface CliResult {
 export function runOpsCli(
   args: readonly string[],
   env: Record<string, string | undefined>,
+  /** Sees the child as soon as it runs (a test that kills it halfway). */
+  onStart?: (child: ChildProcess) => void,
 ): Promise<CliResult> {
   const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
   // The test runner's VM-modules flag is not for the CLI.
@@ -27,6 +29,7 @@ export function runOpsCli(
       cwd: repoRoot,
       env: childEnv,
     });
+    onStart?.(child);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => {
