@@ -33,6 +33,8 @@ function importTimeMs(file: string): number {
   const script = `const t = performance.now(); await import(${JSON.stringify(pathToFileURL(file).href)}); process.stdout.write(String(performance.now() - t));`;
   const output = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
     encoding: 'utf8',
+    // The AWS SDK's Node version notice would otherwise fill the bench output.
+    stdio: ['ignore', 'pipe', 'ignore'],
     // What every function's environment has on Lambda; nothing is invoked, so no other variable is read.
     env: { PATH: process.env['PATH'], AWS_REGION: 'eu-west-1', LOG_LEVEL: 'ERROR' },
   });
