@@ -8,6 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runAuthBenchmarks } from './auth.js';
+import { runFunctionBundleBenchmark } from './function-bundles.js';
 import { runNotifierBenchmark } from './notifier.js';
 import { runOAuthBenchmarks } from './oauth.js';
 import { startBenchStack } from './support/bench-stack.js';
@@ -17,6 +18,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 
 async function main() {
   const results: Record<string, unknown> = { measuredAt: new Date().toISOString(), node: process.version };
+  // First, before any emulator competes for the CPU: bundle size and cold-start import time of every function.
+  results['functionBundles'] = await runFunctionBundleBenchmark();
   const stack = await startBenchStack({ LOG_LEVEL: 'ERROR' });
   try {
     results['auth'] = await runAuthBenchmarks(stack);

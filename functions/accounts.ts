@@ -1,9 +1,13 @@
+import { argon2Hasher, passwordBlocklist } from '../shared/composition/passwords.js';
 import { createHttpHandler, route } from '../shared/http/http-api.js';
 import { json } from '../shared/http/responses.js';
 import { createAccountBody } from '../shared/http/schemas.js';
 import { getProfile, listSecurityEvents, signUp } from '../shared/use-cases/accounts.js';
 import { secureAccount } from '../shared/use-cases/secure-account.js';
-import { getDeps, logger } from './commons/runtime.js';
+import { createDepsLoader, logger } from './commons/runtime.js';
+
+/** Only the optional adapters this function's routes use (shared/composition/compose.ts). */
+const getDeps = createDepsLoader({ hasher: argon2Hasher, passwordBlocklist });
 
 export const handler = createHttpHandler(
   {

@@ -1,3 +1,5 @@
+import { dispatcherTrigger } from '../shared/composition/dispatcher-trigger.js';
+import { argon2Hasher, passwordBlocklist } from '../shared/composition/passwords.js';
 import { createHttpHandler, route } from '../shared/http/http-api.js';
 import { audienceChunkBody, createIncidentBody, forceResetBody } from '../shared/http/incident-schemas.js';
 import { json, jsonLines, noContent } from '../shared/http/responses.js';
@@ -22,7 +24,10 @@ import {
   listClients,
   rotateClientSecret,
 } from '../shared/use-cases/oauth-clients.js';
-import { getDeps, logger } from './commons/runtime.js';
+import { createDepsLoader, logger } from './commons/runtime.js';
+
+/** Only the optional adapters this function's routes use (shared/composition/compose.ts). */
+const getDeps = createDepsLoader({ hasher: argon2Hasher, passwordBlocklist, dispatcherTrigger });
 
 export const handler = createHttpHandler(
   {

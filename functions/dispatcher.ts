@@ -3,7 +3,10 @@ import type { Context } from 'aws-lambda';
 import { runInvocation } from '../shared/logging.js';
 import { countDispatchedMails } from '../shared/use-cases/campaign-metrics.js';
 import { dispatchDueCampaigns } from '../shared/use-cases/dispatch-campaigns.js';
-import { getDeps, logger } from './commons/runtime.js';
+import { createDepsLoader, logger } from './commons/runtime.js';
+
+/** No optional adapter: none of this function's routes hashes, mails, or uses KMS, Lambda or SSO providers. */
+const getDeps = createDepsLoader({});
 
 /**
  * Invoked every minute by EventBridge, and asynchronously by the admin function right after an incident with

@@ -4,9 +4,13 @@ import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { z } from 'zod';
 import { createAwsClients } from '../shared/aws/clients.js';
 import { createS3ImportSource } from '../shared/aws/s3-import-source.js';
+import { argon2Hasher } from '../shared/composition/passwords.js';
 import { ImportJobsStore, ImportJobTakenOverError } from '../shared/stores/import-jobs-store.js';
 import { runImportJob } from '../shared/use-cases/run-import-job.js';
-import { getDeps, logger } from './commons/runtime.js';
+import { createDepsLoader, logger } from './commons/runtime.js';
+
+/** Only the optional adapters this function's routes use (shared/composition/compose.ts). */
+const getDeps = createDepsLoader({ hasher: argon2Hasher });
 
 const s3 = new S3Client({});
 const sqs = new SQSClient({});

@@ -1,6 +1,9 @@
 import { createHttpHandler, route } from '../shared/http/http-api.js';
 import { json } from '../shared/http/responses.js';
-import { getDeps, logger } from './commons/runtime.js';
+import { createDepsLoader, logger } from './commons/runtime.js';
+
+/** No optional adapter: none of this function's routes hashes, mails, or uses KMS, Lambda or SSO providers. */
+const getDeps = createDepsLoader({});
 
 export const handler = createHttpHandler(
   {

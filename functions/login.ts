@@ -1,9 +1,14 @@
+import { argon2Hasher } from '../shared/composition/passwords.js';
+import { totpSecretBox } from '../shared/composition/totp-secret-box.js';
 import { createHttpHandler, route } from '../shared/http/http-api.js';
 import { json } from '../shared/http/responses.js';
 import { loginBody, refreshBody } from '../shared/http/schemas.js';
 import { login } from '../shared/use-cases/login.js';
 import { refreshSession } from '../shared/use-cases/sessions.js';
-import { getDeps, logger } from './commons/runtime.js';
+import { createDepsLoader, logger } from './commons/runtime.js';
+
+/** Only the optional adapters this function's routes use (shared/composition/compose.ts). */
+const getDeps = createDepsLoader({ hasher: argon2Hasher, secretBox: totpSecretBox });
 
 export const handler = createHttpHandler(
   {

@@ -1,8 +1,13 @@
+import { argon2Hasher } from '../shared/composition/passwords.js';
+import { totpSecretBox } from '../shared/composition/totp-secret-box.js';
 import { createHttpHandler, route } from '../shared/http/http-api.js';
 import { json, noContent } from '../shared/http/responses.js';
 import { totpConfirmBody, totpDisableBody, totpSetupBody } from '../shared/http/schemas.js';
 import { confirmTotp, disableTotp, setupTotp } from '../shared/use-cases/mfa.js';
-import { getDeps, logger } from './commons/runtime.js';
+import { createDepsLoader, logger } from './commons/runtime.js';
+
+/** Only the optional adapters this function's routes use (shared/composition/compose.ts). */
+const getDeps = createDepsLoader({ hasher: argon2Hasher, secretBox: totpSecretBox });
 
 export const handler = createHttpHandler(
   {

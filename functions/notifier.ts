@@ -1,10 +1,14 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { sesMail } from '../shared/composition/mail.js';
 import { invocationLogger, runInvocation } from '../shared/logging.js';
 import { notificationMessageSchema } from '../shared/notifications/messages.js';
 import { countIncidentBatch } from '../shared/use-cases/campaign-metrics.js';
 import { deliverNotification } from '../shared/use-cases/deliver-notification.js';
-import { getDeps, logger } from './commons/runtime.js';
+import { createDepsLoader, logger } from './commons/runtime.js';
+
+/** Only the optional adapters this function's routes use (shared/composition/compose.ts). */
+const getDeps = createDepsLoader({ mail: sesMail });
 
 const processor = new BatchProcessor(EventType.SQS);
 /** Writes with the current invocation's request id. */

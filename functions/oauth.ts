@@ -18,7 +18,10 @@ import {
 import { authorizationServerMetadata } from '../shared/use-cases/oauth-discovery.js';
 import { introspectToken, revokeToken } from '../shared/use-cases/oauth-token-status.js';
 import { clientCredentialsGrant, refreshTokenGrant } from '../shared/use-cases/oauth-tokens.js';
-import { getDeps, logger } from './commons/runtime.js';
+import { createDepsLoader, logger } from './commons/runtime.js';
+
+/** No optional adapter: none of this function's routes hashes, mails, or uses KMS, Lambda or SSO providers. */
+const getDeps = createDepsLoader({});
 
 const clientOf = (
   deps: Parameters<typeof authenticateClient>[0],

@@ -1,8 +1,13 @@
+import { argon2Hasher, passwordBlocklist } from '../shared/composition/passwords.js';
+import { totpSecretBox } from '../shared/composition/totp-secret-box.js';
 import { createHttpHandler, route } from '../shared/http/http-api.js';
 import { json } from '../shared/http/responses.js';
 import { changePasswordBody, forgotPasswordBody, resetPasswordBody } from '../shared/http/schemas.js';
 import { changePassword, forgotPassword, resetPassword } from '../shared/use-cases/password.js';
-import { getDeps, logger } from './commons/runtime.js';
+import { createDepsLoader, logger } from './commons/runtime.js';
+
+/** Only the optional adapters this function's routes use (shared/composition/compose.ts). */
+const getDeps = createDepsLoader({ hasher: argon2Hasher, passwordBlocklist, secretBox: totpSecretBox });
 
 export const FORGOT_PASSWORD_ACCEPTED = {
   message: 'If an account exists for this email, we have sent instructions to it. Check your inbox.',

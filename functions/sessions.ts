@@ -7,7 +7,10 @@ import {
   logout,
   revokeAllSessions,
 } from '../shared/use-cases/sessions.js';
-import { getDeps, logger } from './commons/runtime.js';
+import { createDepsLoader, logger } from './commons/runtime.js';
+
+/** No optional adapter: none of this function's routes hashes, mails, or uses KMS, Lambda or SSO providers. */
+const getDeps = createDepsLoader({});
 
 export const handler = createHttpHandler(
   {

@@ -1,3 +1,4 @@
+import { openIdProviders } from '../shared/composition/identity-providers.js';
 import { InvalidRequestError } from '../shared/errors.js';
 import { createHttpHandler, route } from '../shared/http/http-api.js';
 import { ssoStartQuery } from '../shared/http/query-schemas.js';
@@ -15,7 +16,10 @@ import {
   startSsoLink,
   startSsoSignIn,
 } from '../shared/use-cases/sso.js';
-import { getDeps, logger } from './commons/runtime.js';
+import { createDepsLoader, logger } from './commons/runtime.js';
+
+/** Only the optional adapters this function's routes use (shared/composition/compose.ts). */
+const getDeps = createDepsLoader({ identityProviders: openIdProviders });
 
 /** HttpOnly and SameSite=Lax: sent on the provider's top-level redirect back, never readable by scripts. */
 function bindingCookie(deps: Pick<Deps, 'config'>, value: string, maxAgeSeconds: number): string {

@@ -90,8 +90,8 @@ export interface WorkloadSpec {
   readonly hashesPasswords: boolean;
   /**
    * Ships @node-rs/argon2 as an installed module with the linux-arm64 binary instead of bundling it (esbuild cannot
-   * bundle a native addon). Every function built on shared/app.ts's composition root imports the hasher, whether
-   * or not it hashes, so all of them ship it; only the standalone key rotation does not.
+   * bundle a native addon). Only functions that hash passwords import the hasher (their handler lists
+   * shared/composition/passwords.ts), so this equals `hashesPasswords` (test/infra/function-bundles.test.ts).
    */
   readonly shipsArgon2: boolean;
   readonly access: WorkloadAccess;
@@ -162,7 +162,7 @@ export const workloads: Readonly<Record<Workload, WorkloadSpec>> = {
     memorySize: 512,
     timeoutSeconds: 10,
     hashesPasswords: false,
-    shipsArgon2: true,
+    shipsArgon2: false,
     access: {
       tables: { users: ['read', 'write'], sessions: ['read', 'write'], records: ['read', 'write'] },
       verificationKeys: 'read',
@@ -227,7 +227,7 @@ export const workloads: Readonly<Record<Workload, WorkloadSpec>> = {
     // A provider gets 5 s per request (discovery, token, JWKS); the callback may make three in a row.
     timeoutSeconds: 20,
     hashesPasswords: false,
-    shipsArgon2: true,
+    shipsArgon2: false,
     access: {
       // identifiers: email matches and just-in-time accounts; records: flows, one-time codes, links, throttles, events.
       tables: {
@@ -246,7 +246,7 @@ export const workloads: Readonly<Record<Workload, WorkloadSpec>> = {
     memorySize: 256,
     timeoutSeconds: 5,
     hashesPasswords: false,
-    shipsArgon2: true,
+    shipsArgon2: false,
     access: { tables: {}, verificationKeys: 'read' },
   },
   pages: {
@@ -254,7 +254,6 @@ export const workloads: Readonly<Record<Workload, WorkloadSpec>> = {
     memorySize: 256,
     timeoutSeconds: 5,
     hashesPasswords: false,
-    // It imports nothing of shared/app.ts: no AWS client, no hasher.
     shipsArgon2: false,
     access: { tables: {} },
   },
@@ -264,7 +263,7 @@ export const workloads: Readonly<Record<Workload, WorkloadSpec>> = {
     memorySize: 512,
     timeoutSeconds: 10,
     hashesPasswords: false,
-    shipsArgon2: true,
+    shipsArgon2: false,
     access: {
       // sessions: OAuth grants start, rotate and end device sessions; users: token versions for every check;
       // records: clients, authorization requests, device codes, throttles and security events.
@@ -278,7 +277,7 @@ export const workloads: Readonly<Record<Workload, WorkloadSpec>> = {
     memorySize: 512,
     timeoutSeconds: 30,
     hashesPasswords: false,
-    shipsArgon2: true,
+    shipsArgon2: false,
     access: {
       // identifiers: mail addressed by email is matched to its account; records: deliveries, reset tokens, rate.
       tables: { users: ['read'], identifiers: ['read'], records: ['read', 'write'] },
@@ -293,7 +292,7 @@ export const workloads: Readonly<Record<Workload, WorkloadSpec>> = {
     // It runs every minute and resumes from its cursor, so a run stops before the next one starts.
     timeoutSeconds: 60,
     hashesPasswords: false,
-    shipsArgon2: true,
+    shipsArgon2: false,
     access: {
       // users write: a listed incident applies each account's forced reset / token bump before its mail.
       tables: { users: ['read', 'scan', 'write'], identifiers: ['read'], records: ['read', 'write'] },

@@ -10,7 +10,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { type Emulators, startEmulators } from '../../scripts/local/emulators.js';
 import { createQueues, createTables } from '../../scripts/local/provision.js';
-import { createDeps } from '../../shared/app.js';
+import { createBulkSesClient, createDeps } from '../../shared/app.js';
 import { type AwsClients, createAwsClients } from '../../shared/aws/clients.js';
 import { type Config, loadConfig } from '../../shared/config.js';
 import type { Deps } from '../../shared/use-cases/deps.js';
@@ -139,9 +139,11 @@ export async function startBenchStack(env: Record<string, string> = {}): Promise
   };
   meterClient(clients.dynamodb, 'dynamodb', meter);
   meterClient(clients.sqs, 'sqs', meter);
-  meterClient(clients.ses, 'ses', meter);
+  // The client the mailers send through (the notifier's SES client is its own: one attempt per call).
+  const ses = createBulkSesClient(config);
+  meterClient(ses, 'ses', meter);
   const dynamodbRequests = recordRequests(clients.dynamodbClient);
-  const deps = createDeps(config, clients);
+  const deps = createDeps(config, clients, undefined, ses);
   return {
     emulators,
     config,

@@ -5,6 +5,7 @@ import { ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { CfnRotationSchedule, type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import type { SigningAlgorithm } from '../../shared/crypto/signing-key-set.js';
 import { AppFunction, type WorkloadResources } from './app-function.js';
 
 export interface SigningKeyProps {
@@ -13,6 +14,11 @@ export interface SigningKeyProps {
   readonly rotationDays: number;
   readonly removalPolicy: RemovalPolicy;
   readonly logRetention: RetentionDays;
+  /**
+   * The key set's algorithm (shared/crypto/signing-key-set.ts): the rotation function generates and validates keys
+   * of this algorithm only. @default 'ES256' (access tokens)
+   */
+  readonly algorithm?: SigningAlgorithm;
 }
 
 /**
@@ -33,8 +39,9 @@ export class SigningKey extends Construct {
   constructor(scope: Construct, id: string, props: SigningKeyProps) {
     super(scope, id);
 
+    const algorithm = props.algorithm ?? 'ES256';
     const secret = new Secret(this, 'Secret', {
-      description: 'account-shield JWT signing keys (ES256 private JWKs; keys[0] signs, all are published)',
+      description: `account-shield JWT signing keys (${algorithm} private JWKs; keys[0] signs, all are published)`,
       // A placeholder with an empty key list until the custom resource below puts the first key.
       generateSecretString: {
         secretStringTemplate: JSON.stringify({ keys: [] }),
@@ -68,7 +75,7 @@ export class SigningKey extends Construct {
       workload: 'keyRotation',
       entry: join(props.functionsDir, 'key-rotation.ts'),
       resources: { tables: props.tables, signingKeySecret: secret, verificationKeysSecret: publicKeys },
-      environment: {},
+      environment: { SIGNING_KEY_ALGORITHM: algorithm },
       logRetention: props.logRetention,
       logRemovalPolicy: props.removalPolicy,
     });

@@ -1,6 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Config } from '../config.js';
@@ -10,12 +9,12 @@ export interface AwsClients {
   /** The low-level client under `dynamodb`, for libraries that marshal items themselves (Powertools idempotency). */
   readonly dynamodbClient: DynamoDBClient;
   readonly sqs: SQSClient;
-  readonly ses: SESv2Client;
   readonly secretsManager: SecretsManagerClient;
 }
 
 /**
- * Built once per cold start. Every client has a request timeout so a hung dependency turns into a
+ * Built once per cold start; the clients only some functions use (SES, KMS, Lambda) are built by their own
+ * adapters (shared/composition/). Every client has a request timeout so a hung dependency turns into a
  * 503 within the Lambda's time budget instead of a timeout with no answer.
  */
 export function createAwsClients(config: Pick<Config, 'region' | 'endpoints'>): AwsClients {
@@ -32,7 +31,6 @@ export function createAwsClients(config: Pick<Config, 'region' | 'endpoints'>): 
     }),
     dynamodbClient,
     sqs: new SQSClient({ ...common, endpoint: config.endpoints.sqs }),
-    ses: new SESv2Client({ ...common, endpoint: config.endpoints.ses }),
     secretsManager: new SecretsManagerClient(common),
   };
 }

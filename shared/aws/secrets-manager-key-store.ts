@@ -3,13 +3,13 @@ import {
   importPublicKeys,
   importSigningKeys,
   type KeyStore,
-  type PublicKeyDocument,
   type PublicKeySource,
   type PublicKeys,
-  type SigningKeyDocument,
+  SIGNING_ALGORITHM,
   type SigningKeys,
 } from '../crypto/key-store.js';
 import { KEY_SET_CACHE_MS } from '../crypto/key-timing.js';
+import { parsePublicKeySet, parseSigningKeySet, type SigningAlgorithm } from '../crypto/signing-key-set.js';
 
 /**
  * A secret's parsed value, re-read every KEY_SET_CACHE_MS so a rotated key is used (and published) without a
@@ -49,16 +49,20 @@ function cachedSecret<T>(
   };
 }
 
-/** The private signing keys (the secret the key-rotation function maintains): token-minting functions only. */
+/**
+ * The private signing keys (the secret the key-rotation function maintains): token-minting functions only. The value
+ * is validated (shared/crypto/signing-key-set.ts): a secret of another algorithm or shape fails loudly here.
+ */
 export function createSecretsManagerKeyStore(
   client: SecretsManagerClient,
   secretArn: string,
   now: () => number = Date.now,
+  algorithm: SigningAlgorithm = SIGNING_ALGORITHM,
 ): KeyStore {
   return cachedSecret<SigningKeys>(
     client,
     secretArn,
-    async (value) => importSigningKeys(JSON.parse(value) as SigningKeyDocument),
+    async (value) => importSigningKeys(parseSigningKeySet(algorithm, value)),
     now,
   );
 }
@@ -68,11 +72,12 @@ export function createSecretsManagerPublicKeys(
   client: SecretsManagerClient,
   secretArn: string,
   now: () => number = Date.now,
+  algorithm: SigningAlgorithm = SIGNING_ALGORITHM,
 ): PublicKeySource {
   return cachedSecret<PublicKeys>(
     client,
     secretArn,
-    async (value) => importPublicKeys(JSON.parse(value) as PublicKeyDocument),
+    async (value) => importPublicKeys(parsePublicKeySet(algorithm, value)),
     now,
   );
 }

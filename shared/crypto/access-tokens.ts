@@ -2,8 +2,10 @@ import { randomUUID, type webcrypto } from 'node:crypto';
 import { decodeProtectedHeader, errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import { InvalidTokenError } from '../errors.js';
 import { type KeyStore, SIGNING_ALGORITHM, signerAt } from './key-store.js';
+import { ACCESS_TOKEN_TTL_SECONDS } from './key-timing.js';
 
-export const ACCESS_TOKEN_TTL_SECONDS = 15 * 60;
+// Defined with the key timing it drives (key-timing.ts imports nothing, so the key set module can use it).
+export { ACCESS_TOKEN_TTL_SECONDS };
 
 export interface AccessTokenClaims {
   readonly sub: string;

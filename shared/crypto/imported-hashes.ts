@@ -10,6 +10,7 @@ import { createHash, pbkdf2, scrypt, timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
 import { verify as argon2Verify } from '@node-rs/argon2';
 import bcrypt from 'bcryptjs';
+import type { FAST_DIGESTS } from '../domain/user-import.js';
 
 const pbkdf2Async = promisify(pbkdf2);
 const scryptAsync = promisify(scrypt) as (
@@ -19,8 +20,7 @@ const scryptAsync = promisify(scrypt) as (
   options: { N: number; r: number; p: number; maxmem: number },
 ) => Promise<Buffer>;
 
-export const FAST_DIGESTS = ['md5', 'sha1', 'sha256', 'sha512'] as const;
-export type FastDigestAlgorithm = (typeof FAST_DIGESTS)[number];
+type FastDigestAlgorithm = (typeof FAST_DIGESTS)[number];
 
 const DIGEST_HEX_LENGTH: Record<FastDigestAlgorithm, number> = {
   md5: 32,

@@ -1,23 +1,19 @@
 import type { webcrypto } from 'node:crypto';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type JWK } from 'jose';
+import { importJWK, type JWK } from 'jose';
+import {
+  firstSigningKeySet,
+  generateSigningKey,
+  type PublicKeySet,
+  parseSigningKeySet,
+  publicKeyDocument,
+  type SigningAlgorithm,
+  type SigningKeySet,
+} from './signing-key-set.js';
 
-export const SIGNING_ALGORITHM = 'ES256';
-
-/**
- * What the signing-key secret (Secrets Manager) or local key file holds: private JWKs, newest first; all verify.
- * `activatesAt` (ISO-8601) is when a key may start signing: a rotation publishes a key well before it signs
- * (functions/key-rotation.ts). A key without it signs from the start.
- */
-export interface SigningKeyDocument {
-  readonly keys: readonly (JWK & { kid: string; createdAt?: string; activatesAt?: string })[];
-}
-
-/** What the public key set (a second secret on AWS, GET /.well-known/jwks.json) holds: public JWKs only. */
-export interface PublicKeyDocument {
-  readonly keys: readonly JWK[];
-}
+/** The algorithm of the access-token key set (access, client and ID tokens). */
+export const SIGNING_ALGORITHM = 'ES256' satisfies SigningAlgorithm;
 
 /** Verification keys and their public JWKs: everything a function that only checks tokens may hold. */
 export interface PublicKeys {
@@ -48,16 +44,6 @@ export interface PublicKeySource {
   reload?(): Promise<unknown>;
 }
 
-const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k'] as const;
-
-export function toPublicJwk(jwk: JWK): JWK {
-  const publicJwk: JWK = { ...jwk };
-  for (const member of PRIVATE_MEMBERS) delete publicJwk[member];
-  delete (publicJwk as Record<string, unknown>)['createdAt'];
-  delete (publicJwk as Record<string, unknown>)['activatesAt'];
-  return publicJwk;
-}
-
 /**
  * The key that signs at `nowMs`: the newest one whose activation time has come. A key still waiting is published
  * (every verifier already knows it when it starts signing) but signs nothing yet.
@@ -68,31 +54,25 @@ export function signerAt(keys: SigningKeys, nowMs: number): { kid: string; key: 
   return active;
 }
 
-export async function importPublicKeys(document: PublicKeyDocument): Promise<PublicKeys> {
+/** Imports a parsed public key set (shared/crypto/signing-key-set.ts parsePublicKeySet): one algorithm, kid on each. */
+export async function importPublicKeys(set: PublicKeySet): Promise<PublicKeys> {
   const verificationKeys = new Map<string, webcrypto.CryptoKey>();
-  const publicJwks: JWK[] = [];
-  for (const jwk of document.keys) {
-    if (!jwk.kid) continue;
-    // Only the algorithm we sign with, and never a private member, whatever the document holds.
-    const publicJwk = { ...toPublicJwk(jwk), alg: SIGNING_ALGORITHM, use: 'sig', kid: jwk.kid };
-    verificationKeys.set(jwk.kid, (await importJWK(publicJwk, SIGNING_ALGORITHM)) as webcrypto.CryptoKey);
-    publicJwks.push(publicJwk);
+  for (const jwk of set.keys) {
+    verificationKeys.set(jwk.kid, (await importJWK(jwk, jwk.alg)) as webcrypto.CryptoKey);
   }
-  return { verificationKeys, publicJwks };
+  return { verificationKeys, publicJwks: set.keys };
 }
 
-export async function importSigningKeys(document: SigningKeyDocument): Promise<SigningKeys> {
-  if (document.keys.length === 0) throw new Error('The signing key document holds no keys');
-  const { verificationKeys, publicJwks } = await importPublicKeys(document);
+/** Imports a parsed signing key set (shared/crypto/signing-key-set.ts parseSigningKeySet). */
+export async function importSigningKeys(set: SigningKeySet): Promise<SigningKeys> {
+  if (set.keys.length === 0) throw new Error('The signing key document holds no keys');
+  const { verificationKeys, publicJwks } = await importPublicKeys(publicKeyDocument(set));
   const signers = [];
-  for (const jwk of document.keys) {
-    const activatesAtMs =
-      jwk.activatesAt === undefined ? Number.NEGATIVE_INFINITY : Date.parse(jwk.activatesAt);
-    if (Number.isNaN(activatesAtMs)) throw new Error(`Key ${jwk.kid} has an invalid activatesAt`);
+  for (const jwk of set.keys) {
     signers.push({
       kid: jwk.kid,
-      key: (await importJWK(jwk, SIGNING_ALGORITHM)) as webcrypto.CryptoKey,
-      activatesAtMs,
+      key: (await importJWK(jwk, jwk.alg)) as webcrypto.CryptoKey,
+      activatesAtMs: jwk.activatesAt === undefined ? Number.NEGATIVE_INFINITY : Date.parse(jwk.activatesAt),
     });
   }
   return { signers, verificationKeys, publicJwks };
@@ -110,39 +90,32 @@ export function publicKeysOf(store: KeyStore): PublicKeySource {
   };
 }
 
-export async function generateSigningJwk(
-  now: Date = new Date(),
-): Promise<JWK & { kid: string; createdAt: string }> {
-  const { privateKey } = await generateKeyPair(SIGNING_ALGORITHM, { extractable: true });
-  const jwk = await exportJWK(privateKey);
-  const kid = await calculateJwkThumbprint(jwk);
-  return { ...jwk, kid, alg: SIGNING_ALGORITHM, use: 'sig', createdAt: now.toISOString() };
-}
-
 /**
- * Local development key store: the key lives in a git-ignored file that is created on first use
- * with owner-only permissions, so tokens stay valid across restarts of `npm start`.
+ * Local development key store: the key set lives in a git-ignored file that is created on first use with
+ * owner-only permissions, so tokens stay valid across restarts of `npm start`. Same format and parser as the
+ * Secrets Manager secret.
  */
-export function createFileKeyStore(path: string): KeyStore {
+export function createFileKeyStore(path: string, algorithm: SigningAlgorithm = SIGNING_ALGORITHM): KeyStore {
   let loaded: Promise<SigningKeys> | undefined;
   const readOrCreate = async (): Promise<SigningKeys> => {
-    let document: SigningKeyDocument;
+    let set: SigningKeySet;
     try {
-      document = JSON.parse(await readFile(path, 'utf8')) as SigningKeyDocument;
+      set = parseSigningKeySet(algorithm, await readFile(path, 'utf8'));
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-      document = { keys: [await generateSigningJwk()] };
+      const now = new Date();
+      set = firstSigningKeySet(await generateSigningKey(algorithm, now), now);
       await mkdir(dirname(path), { recursive: true });
       // 'wx' fails if another process created the file meanwhile; then read theirs.
       try {
-        await writeFile(path, JSON.stringify(document, null, 2), { flag: 'wx', mode: 0o600 });
+        await writeFile(path, JSON.stringify(set, null, 2), { flag: 'wx', mode: 0o600 });
         await chmod(path, 0o600);
       } catch (writeError) {
         if ((writeError as NodeJS.ErrnoException).code !== 'EEXIST') throw writeError;
-        document = JSON.parse(await readFile(path, 'utf8')) as SigningKeyDocument;
+        set = parseSigningKeySet(algorithm, await readFile(path, 'utf8'));
       }
     }
-    return importSigningKeys(document);
+    return importSigningKeys(set);
   };
   return {
     load: () => {

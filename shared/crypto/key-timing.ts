@@ -1,4 +1,5 @@
-import { ACCESS_TOKEN_TTL_SECONDS } from './access-tokens.js';
+/** Lifetime of an access token (and of client and ID tokens), the longest-lived thing the key set signs. */
+export const ACCESS_TOKEN_TTL_SECONDS = 15 * 60;
 
 /**
  * How long a process keeps a key set it read: the signing secret, the public key set, or a fetched JWKS

@@ -1,6 +1,11 @@
 import { z } from 'zod';
-import { FAST_DIGESTS } from '../crypto/imported-hashes.js';
 import { USERNAME_PATTERN } from './identifiers.js';
+
+/**
+ * Fast digests an import may carry (wrapped in argon2id at import, shared/crypto/imported-hashes.ts). Defined here,
+ * not in the crypto module, so the HTTP schemas that read this file do not pull in argon2.
+ */
+export const FAST_DIGESTS = ['md5', 'sha1', 'sha256', 'sha512'] as const;
 
 /** The contract's limit per `POST /v1/admin/users/import` call (and per batch of the S3 import job). */
 export const MAX_IMPORT_ROWS = 500;

@@ -5,6 +5,8 @@
  * without waiting for them.
  */
 import { randomUUID } from 'node:crypto';
+import { createDeps } from '../../shared/app.js';
+import { loadConfig } from '../../shared/config.js';
 import type { NotificationQueue } from '../../shared/ports/notification-queue.js';
 import type { Deps } from '../../shared/use-cases/deps.js';
 import {
@@ -24,8 +26,7 @@ beforeAll(async () => {
   // No notifier and no scheduled dispatcher: the only dispatchers are the ones each test runs.
   stack = await startTestStack({ notifier: false });
   client = api(stack.apiUrl);
-  const runtime = await import('../../functions/commons/runtime.js');
-  deps = await runtime.getDeps();
+  deps = createDeps(loadConfig(process.env));
 });
 afterAll(async () => {
   await stack?.stop();

@@ -8,6 +8,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { createDeps } from '../../shared/app.js';
+import { loadConfig } from '../../shared/config.js';
 import { identifierKey } from '../../shared/domain/identifiers.js';
 import type { UserRecord } from '../../shared/domain/user.js';
 import type { IncidentBatchMessage, NotificationMessage } from '../../shared/notifications/messages.js';
@@ -67,9 +69,8 @@ beforeAll(async () => {
   });
   client = api(stack.apiUrl);
   admin = { token: stack.adminToken };
-  // The same module instance the handlers use (one registry per test file): same config, clients and caches.
-  const runtime = await import('../../functions/commons/runtime.js');
-  deps = await runtime.getDeps();
+  // Built after the stack set the environment: the same configuration as the handlers (stores only; no caches).
+  deps = createDeps(loadConfig(process.env));
   // One real argon2id hash for every seeded password account: logins verify it like any other.
   passwordHash = await deps.hasher.hash(PASSWORD);
   seeder = DynamoDBDocumentClient.from(

@@ -6,6 +6,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { createDeps } from '../../shared/app.js';
+import { loadConfig } from '../../shared/config.js';
 import { identifierKey } from '../../shared/domain/identifiers.js';
 import type { UserRecord } from '../../shared/domain/user.js';
 import type { NotificationQueue } from '../../shared/ports/notification-queue.js';
@@ -66,8 +68,8 @@ beforeAll(async () => {
   });
   client = api(stack.apiUrl);
   admin = { token: stack.adminToken };
-  const runtime = await import('../../functions/commons/runtime.js');
-  deps = await runtime.getDeps();
+  // Built after the stack set the environment: the same configuration as the handlers (stores only; no caches).
+  deps = createDeps(loadConfig(process.env));
   seeder = DynamoDBDocumentClient.from(
     new DynamoDBClient({ endpoint: stack.endpoints.dynamodb, region: 'us-east-1', maxAttempts: 5 }),
   );

@@ -10,6 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { createDeps } from '../../shared/app.js';
+import { loadConfig } from '../../shared/config.js';
 import type { Deps } from '../../shared/use-cases/deps.js';
 import { sleep } from '../support/fixtures.js';
 import { api } from '../support/http.js';
@@ -41,8 +43,7 @@ beforeAll(async () => {
   seeder = DynamoDBDocumentClient.from(
     new DynamoDBClient({ endpoint: stack.endpoints.dynamodb, region: 'us-east-1', maxAttempts: 5 }),
   );
-  const runtime = await import('../../functions/commons/runtime.js');
-  deps = await runtime.getDeps();
+  deps = createDeps(loadConfig(process.env));
 }, 60_000);
 
 afterAll(async () => {

@@ -1,22 +1,18 @@
 import { SignJWT } from 'jose';
 import { createAccessTokens } from '../../shared/crypto/access-tokens.js';
-import {
-  generateSigningJwk,
-  importSigningKeys,
-  type KeyStore,
-  type SigningKeys,
-} from '../../shared/crypto/key-store.js';
+import { importSigningKeys, type KeyStore, type SigningKeys } from '../../shared/crypto/key-store.js';
+import { generateSigningKey } from '../../shared/crypto/signing-key-set.js';
 import { InvalidTokenError } from '../../shared/errors.js';
 
 const jwtSettings = { issuer: 'https://auth.example.test', audience: 'example-api' };
 
 /** A key store port whose key set a test can swap, as a rotation would. */
 async function rotatingKeyStore() {
-  let keys: SigningKeys = await importSigningKeys({ keys: [await generateSigningJwk()] });
+  let keys: SigningKeys = await importSigningKeys({ keys: [await generateSigningKey('ES256', new Date())] });
   const store: KeyStore & { retireAll(): Promise<void> } = {
     load: async () => keys,
     retireAll: async () => {
-      keys = await importSigningKeys({ keys: [await generateSigningJwk()] });
+      keys = await importSigningKeys({ keys: [await generateSigningKey('ES256', new Date())] });
     },
   };
   return store;

@@ -2,22 +2,16 @@ import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { CloudFormationCustomResourceEvent, SecretsManagerRotationEvent } from 'aws-lambda';
 import { calculateJwkThumbprint, importJWK, jwtVerify, SignJWT } from 'jose';
 import {
-  type CloudFormationResponder,
-  generateSigningKey,
   handleCustomResource,
   type InitialKeyProperties,
   KeyRotationError,
-  nextSigningKeySet,
-  type PublicKeyTarget,
-  parseSigningKeySet,
-  publicKeyDocument,
+  type KeySetTarget,
+  keySetTarget,
   putInitialKeyIfMissing,
   rotate,
-  type SigningKeyJwk,
-  type SigningKeySecrets,
-  type SigningKeySet,
-  SigningKeySetError,
 } from '../../functions/key-rotation.js';
+import type { CloudFormationResponder } from '../../shared/aws/cloudformation-response.js';
+import type { SigningKeySecrets } from '../../shared/aws/secrets-manager-key-secrets.js';
 import {
   createSecretsManagerKeyStore,
   createSecretsManagerPublicKeys,
@@ -30,8 +24,21 @@ import {
   LONGEST_SIGNED_TOKEN_LIFETIME_MS,
 } from '../../shared/crypto/key-timing.js';
 import { createRemoteJwksSource } from '../../shared/crypto/remote-jwks.js';
+import {
+  generateSigningKey as generateKey,
+  nextSigningKeySet,
+  parseSigningKeySet as parseKeySet,
+  publicKeyDocument,
+  type SigningAlgorithm,
+  type SigningKeyJwk,
+  type SigningKeySet,
+  SigningKeySetError,
+} from '../../shared/crypto/signing-key-set.js';
 
 const now = new Date('2026-11-22T10:00:00.000Z');
+/** The access-token key set (ES256), which every test below rotates unless it says otherwise. */
+const generateSigningKey = (at: Date) => generateKey('ES256', at);
+const parseSigningKeySet = (value: string | undefined) => parseKeySet('ES256', value);
 
 describe('generateSigningKey', () => {
   test('creates an ES256 private JWK whose kid is its RFC 7638 thumbprint', async () => {
@@ -185,9 +192,9 @@ class FakeSecret implements SigningKeySecrets {
     this.versions.set(token, { value: undefined, stages: new Set(['AWSPENDING']) });
   }
 
-  current(): SigningKeyJwk[] {
+  current(algorithm: SigningAlgorithm = 'ES256'): SigningKeyJwk[] {
     const version = [...this.versions.values()].find((candidate) => candidate.stages.has('AWSCURRENT'));
-    return parseSigningKeySet(version?.value).keys as SigningKeyJwk[];
+    return parseKeySet(algorithm, version?.value).keys as SigningKeyJwk[];
   }
 
   private moveStage(stage: string, to: string): void {
@@ -241,7 +248,8 @@ class FakeSecret implements SigningKeySecrets {
 
 const secretArn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:signing-AbCdEf';
 const placeholder = '{"keys":[],"placeholder":"Xy12"}';
-const target: PublicKeyTarget = {
+const target: KeySetTarget = {
+  algorithm: 'ES256',
   publicKeysSecretId: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:public-keys-AbCdEf',
 };
 const step = (Step: SecretsManagerRotationEvent['Step'], token: string): SecretsManagerRotationEvent => ({
@@ -250,10 +258,15 @@ const step = (Step: SecretsManagerRotationEvent['Step'], token: string): Secrets
   ClientRequestToken: token,
 });
 
-async function rotateFully(secret: FakeSecret, token: string, at: Date = now): Promise<void> {
+async function rotateFully(
+  secret: FakeSecret,
+  token: string,
+  at: Date = now,
+  keySet: KeySetTarget = target,
+): Promise<void> {
   secret.startRotation(token);
   for (const name of ['createSecret', 'setSecret', 'testSecret', 'finishSecret'] as const) {
-    await rotate(step(name, token), secret, target, at);
+    await rotate(step(name, token), secret, keySet, at);
   }
 }
 
@@ -359,20 +372,20 @@ describe('the custom resource at deploy', () => {
     const secret = new FakeSecret(placeholder);
     secret.failReads = true;
     const { respond, responses } = recordingResponder();
-    const consoleError = console.error;
-    console.error = () => {};
-    try {
-      await handleCustomResource(
-        customResourceEvent('Create'),
-        { logStreamName: 'stream-42' },
-        secret,
-        target,
-        respond,
-      );
-    } finally {
-      console.error = consoleError;
-    }
+    const logged: { message: string; extra: Record<string, unknown> }[] = [];
 
+    await handleCustomResource(
+      customResourceEvent('Create'),
+      { logStreamName: 'stream-42' },
+      secret,
+      target,
+      respond,
+      { error: (message, extra) => logged.push({ message, extra }) },
+    );
+
+    expect(logged).toEqual([
+      { message: 'Initial signing key failed', extra: { reason: 'Error: Secrets Manager is unavailable' } },
+    ]);
     expect(responses).toEqual([
       {
         Status: 'FAILED',
@@ -587,6 +600,101 @@ describe('rotation timing on a fake clock: no token is ever rejected', () => {
     await expect(verifier.verify(token)).resolves.toMatchObject({ sub: 'u' });
     expect(JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString()).kid).toBe(
       secret.current()[1]?.kid,
+    );
+  });
+});
+
+describe('an RS256 key set (e.g. Security Event Tokens) in its own secrets, rotated by the same steps', () => {
+  const rsTarget: KeySetTarget = { algorithm: 'RS256', publicKeysSecretId: target.publicKeysSecretId };
+
+  test('starts with one RS256 key and publishes only its public members', async () => {
+    const secret = new FakeSecret(placeholder);
+
+    await putInitialKeyIfMissing(secret, rsTarget, secretArn, 'request-1', now);
+
+    const [key, ...others] = secret.current('RS256');
+    expect(others).toEqual([]);
+    expect(key).toMatchObject({ kty: 'RSA', alg: 'RS256', use: 'sig', activatesAt: now.toISOString() });
+    const published = JSON.parse(secret.published!) as { keys: Record<string, unknown>[] };
+    expect(published.keys).toEqual([
+      { kty: 'RSA', n: key?.kty === 'RSA' ? key.n : '', e: 'AQAB', kid: key?.kid, alg: 'RS256', use: 'sig' },
+    ]);
+  });
+
+  test('keeps the publication lead and the retention of the ES256 set', async () => {
+    const secret = new FakeSecret(placeholder);
+    await putInitialKeyIfMissing(secret, rsTarget, secretArn, 'request-1', now);
+    const [initial] = secret.current('RS256');
+
+    await rotateFully(secret, 'rotation-1', now, rsTarget);
+    const [added, kept] = secret.current('RS256');
+    expect(kept).toEqual(initial);
+    expect(added?.activatesAt).toBe(new Date(now.getTime() + KEY_PUBLISH_LEAD_MS).toISOString());
+
+    // A month later the first key is gone; the current key and its successor stay published.
+    await rotateFully(secret, 'rotation-2', new Date(now.getTime() + 30 * 86_400_000), rsTarget);
+    expect(secret.current('RS256').map((key) => key.kid)).toEqual([expect.any(String), added?.kid]);
+    expect(JSON.parse(secret.published!)).toEqual(publicKeyDocument({ keys: secret.current('RS256') }));
+  });
+
+  test('refuses to rotate an RS256 secret that holds ES256 keys instead of replacing them', async () => {
+    const secret = new FakeSecret(JSON.stringify({ keys: [await generateKey('ES256', now)] }));
+    secret.startRotation('rotation-1');
+
+    await expect(rotate(step('createSecret', 'rotation-1'), secret, rsTarget, now)).rejects.toThrow(
+      SigningKeySetError,
+    );
+  });
+
+  test('its runtime stores sign with the RS256 key and verify with the published half', async () => {
+    const secret = new FakeSecret(placeholder);
+    await putInitialKeyIfMissing(secret, rsTarget, secretArn, 'request-1', now);
+    const client = {
+      send: async (command: { input: { SecretId?: string } }) =>
+        command.input.SecretId === target.publicKeysSecretId
+          ? { SecretString: secret.published }
+          : { SecretString: JSON.stringify({ keys: secret.current('RS256') }) },
+    } as unknown as SecretsManagerClient;
+    const clock = () => now.getTime();
+
+    const signing = await createSecretsManagerKeyStore(client, secretArn, clock, 'RS256').load();
+    const verifying = await createSecretsManagerPublicKeys(
+      client,
+      target.publicKeysSecretId,
+      clock,
+      'RS256',
+    ).load();
+    const [signer] = signing.signers;
+    const token = await new SignJWT({ sub: 'user-1' })
+      .setProtectedHeader({ alg: 'RS256', kid: signer!.kid })
+      .sign(signer!.key);
+
+    const { payload } = await jwtVerify(token, verifying.verificationKeys.get(signer!.kid)!, {
+      algorithms: ['RS256'],
+    });
+    expect(payload.sub).toBe('user-1');
+    // The ES256 stores refuse the RS256 secrets rather than reading them unchecked.
+    await expect(createSecretsManagerKeyStore(client, secretArn, clock).load()).rejects.toThrow(
+      SigningKeySetError,
+    );
+    await expect(
+      createSecretsManagerPublicKeys(client, target.publicKeysSecretId, clock).load(),
+    ).rejects.toThrow(SigningKeySetError);
+  });
+});
+
+describe('the key rotation function reads which key set it rotates from its environment', () => {
+  test('ES256 unless told otherwise, RS256 when told, and a clear error naming a missing or wrong variable', () => {
+    expect(keySetTarget({ VERIFICATION_KEYS_SECRET_ARN: 'arn:public' })).toEqual({
+      algorithm: 'ES256',
+      publicKeysSecretId: 'arn:public',
+    });
+    expect(
+      keySetTarget({ VERIFICATION_KEYS_SECRET_ARN: 'arn:public', SIGNING_KEY_ALGORITHM: 'RS256' }),
+    ).toEqual({ algorithm: 'RS256', publicKeysSecretId: 'arn:public' });
+    expect(() => keySetTarget({})).toThrow('VERIFICATION_KEYS_SECRET_ARN');
+    expect(() => keySetTarget({ VERIFICATION_KEYS_SECRET_ARN: 'a', SIGNING_KEY_ALGORITHM: 'HS256' })).toThrow(
+      'SIGNING_KEY_ALGORITHM',
     );
   });
 });

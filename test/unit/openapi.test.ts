@@ -5,7 +5,8 @@ import { z } from 'zod';
 import { FORGOT_PASSWORD_ACCEPTED } from '../../functions/password.js';
 import { type RouteDefinition, routeKey, routes } from '../../functions/routes.js';
 import { startApiServer } from '../../scripts/local/api-server.js';
-import { generateSigningJwk, importSigningKeys } from '../../shared/crypto/key-store.js';
+import { importSigningKeys } from '../../shared/crypto/key-store.js';
+import { generateSigningKey } from '../../shared/crypto/signing-key-set.js';
 import { toPublicUser, type UserRecord } from '../../shared/domain/user.js';
 import * as errorModule from '../../shared/errors.js';
 import {
@@ -707,7 +708,9 @@ describe('openapi.yaml', () => {
     });
 
     it('PublicJwk documents every member of a published key, and the key holds no private member', async () => {
-      const { publicJwks } = await importSigningKeys({ keys: [await generateSigningJwk(new Date())] });
+      const { publicJwks } = await importSigningKeys({
+        keys: [await generateSigningKey('ES256', new Date())],
+      });
       for (const jwk of publicJwks) {
         const members = sorted(Object.keys(jwk));
         expect(members.filter((member) => !propertyNames('PublicJwk').includes(member))).toEqual([]);

@@ -15,8 +15,9 @@ import {
 import { tokenAuthorizerReads } from '../../infra/workloads.js';
 import { loadConfig } from '../../shared/config.js';
 import { createAccessTokens } from '../../shared/crypto/access-tokens.js';
-import { generateSigningJwk, importSigningKeys } from '../../shared/crypto/key-store.js';
+import { importSigningKeys } from '../../shared/crypto/key-store.js';
 import { sha256Hex } from '../../shared/crypto/secrets.js';
+import { generateSigningKey } from '../../shared/crypto/signing-key-set.js';
 import type { UserRecord } from '../../shared/domain/user.js';
 import { InvalidGrantError, InvalidTokenError } from '../../shared/errors.js';
 import type { Clock } from '../../shared/ports/clock.js';
@@ -99,7 +100,7 @@ async function twoInstances(startMs: number) {
   const documentClient = db as unknown as DynamoDBDocumentClient;
   let nowMs = startMs;
   const clock: Clock = { now: () => new Date(nowMs) };
-  const keys = await importSigningKeys({ keys: [await generateSigningJwk()] });
+  const keys = await importSigningKeys({ keys: [await generateSigningKey('ES256', new Date())] });
   const keyStore = { load: async () => keys };
   const instance = () => {
     const tenantPolicy = new TenantPolicyStore(documentClient, config.tables.records);

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import { type Config, loadConfig } from '../../../shared/config.js';
 import { createAccessTokens } from '../../../shared/crypto/access-tokens.js';
-import { generateSigningJwk, importSigningKeys } from '../../../shared/crypto/key-store.js';
+import { importSigningKeys } from '../../../shared/crypto/key-store.js';
 import type { PasswordHasher } from '../../../shared/crypto/password-hasher.js';
+import { firstSigningKeySet, generateSigningKey } from '../../../shared/crypto/signing-key-set.js';
 import type { BreachedPasswordChecker } from '../../../shared/ports/breached-password-checker.js';
 import type { SecretBox } from '../../../shared/ports/secret-box.js';
 import type { RevocationStateReader } from '../../../shared/stores/revocation-state.js';
@@ -93,7 +94,9 @@ export async function createAuthWorld(options: AuthWorldOptions = {}) {
   const clock = { now: () => new Date(nowMs) };
   const base = loadConfig({ ...unitTestEnv, ...options.env });
   const config = options.config ? options.config(base) : base;
-  signingKeys ??= generateSigningJwk().then((jwk) => importSigningKeys({ keys: [jwk] }));
+  signingKeys ??= generateSigningKey('ES256', new Date(nowMs)).then((jwk) =>
+    importSigningKeys(firstSigningKeySet(jwk, new Date(0))),
+  );
   const keys = await signingKeys;
   const users = new InMemoryUsers();
   const sessions = new InMemorySessions();
