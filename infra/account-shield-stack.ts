@@ -1,6 +1,6 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import { allRoutes, type RouteDefinition } from '../functions/routes.js';
+import { allRoutes, type RouteDefinition } from '../shared/http/routes.js';
 import type { DeploymentConfig } from './config.js';
 import { Alarms } from './constructs/alarms.js';
 import type { AppFunction, WorkloadResources } from './constructs/app-function.js';
@@ -20,7 +20,7 @@ export interface AccountShieldStackProps extends StackProps {
   readonly config: DeploymentConfig;
   /** Directory of the handler entry files. @default the repository's functions/ */
   readonly functionsDir?: string;
-  /** @default every route of functions/routes.ts */
+  /** @default every route of shared/http/routes.ts */
   readonly routes?: readonly RouteDefinition[];
 }
 

@@ -12,8 +12,8 @@ import type {
   APIGatewayProxyStructuredResultV2,
   Context,
 } from 'aws-lambda';
-import type { FunctionName, RouteDefinition } from '../../functions/routes.js';
 import { SECURITY_HEADERS } from '../../shared/http/responses.js';
+import type { FunctionName, RouteDefinition } from '../../shared/http/routes.js';
 
 export type HttpHandler = (
   event: APIGatewayProxyEventV2,

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { allRoutes, type FunctionName } from '../../functions/routes.js';
+import { allRoutes, type FunctionName } from '../../shared/http/routes.js';
 import { registerInProcessDispatcher } from '../../shared/ports/dispatcher-trigger.js';
 import type { TableName } from '../../shared/tables.js';
 import { buildPages } from '../../web/build.js';

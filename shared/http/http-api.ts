@@ -2,8 +2,6 @@ import type { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type { z } from 'zod';
-import type { RouteAuth } from '../../functions/routes.js';
-import { routeKey, routes } from '../../functions/routes.js';
 import { constantTimeEqual } from '../crypto/secrets.js';
 import { ForbiddenError, InvalidTokenError, NotFoundError, PayloadTooLargeError } from '../errors.js';
 import { runInvocation } from '../logging.js';
@@ -15,6 +13,8 @@ import { type ErrorLogger, errorToHttpResult } from './error-response.js';
 import { idempotencyKeyOf, runIdempotent } from './idempotency.js';
 import { MAX_BODY_BYTES, parseFormBody, parseJsonBody } from './request-body.js';
 import { type HttpResult, toApiGatewayResult } from './responses.js';
+import type { RouteAuth } from './routes.js';
+import { routeKey, routes } from './routes.js';
 
 export interface HttpRequest<Body> {
   readonly body: Body;
@@ -116,7 +116,7 @@ function originOf(event: APIGatewayProxyEventV2): RequestOrigin {
 }
 
 /**
- * Builds the Lambda handler of one route group: routing by routeKey, auth from functions/routes.ts,
+ * Builds the Lambda handler of one route group: routing by routeKey, auth from shared/http/routes.ts,
  * body validation, Idempotency-Key, the single error-to-HTTP mapping, and one "auth outcome" log line on the
  * routes that ask for it. Dependencies are built once per cold start; every log line written while serving a
  * request carries its Lambda context (request id), see shared/logging.ts.
