@@ -25,6 +25,7 @@ import {
 import { getDeps, logger } from './commons/runtime.js';
 
 export const handler = createHttpHandler(
+  'admin',
   {
     'POST /v1/admin/users': route({
       body: adminCreateUserBody,

@@ -6,6 +6,7 @@ import { refreshSession } from '../shared/use-cases/sessions.js';
 import { getDeps, logger } from './commons/runtime.js';
 
 export const handler = createHttpHandler(
+  'login',
   {
     'POST /v1/auth/login': route({
       body: loginBody,
