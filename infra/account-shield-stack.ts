@@ -74,7 +74,7 @@ export class AccountShieldStack extends Stack {
     });
 
     // What shared/config.ts reads; the queue URL and the dispatcher's name are added per function from its access
-    // map. ADMIN_TOKEN is never set on AWS: admin routes use IAM.
+    // map. No ADMIN_TOKEN: admin routes use IAM (only the local gateway, scripts/local/api-server.ts, takes a token).
     const environment: Record<string, string> = {
       ...this.tables.environment,
       PUBLIC_APP_URL: config.publicAppUrl,

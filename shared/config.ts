@@ -97,8 +97,6 @@ const schema = z.object({
   BREACHED_PASSWORD_CHECK: z.enum(['off', 'hibp']).default('off'),
   HIBP_API_URL: z.string().url().default('https://api.pwnedpasswords.com'),
   HIBP_TIMEOUT_MS: positiveInt.max(10_000).default(1500),
-  /** Local runner only: the bearer token that stands in for IAM on admin routes. */
-  ADMIN_TOKEN: z.string().min(16).optional(),
   /** Secret checks (password, one-time code) one source may make on one account per window, hard (ADR 0006). */
   LOGIN_MAX_FAILURES_PER_ACCOUNT_SOURCE: positiveInt.default(5),
   /** Account-wide checks per account window from sources it never signed in from, before progressive delay. */
@@ -168,7 +166,6 @@ export type Config = Readonly<{
   argon2: Readonly<{ memoryCost: number; timeCost: number; parallelism: number }>;
   revocationCacheMs: number;
   refreshGraceMs: number;
-  adminToken: string | undefined;
   totpKmsKeyId: string | undefined;
   breachedPasswordCheck: Readonly<{ enabled: boolean; apiUrl: string; timeoutMs: number }>;
   attempts: Readonly<{
@@ -257,7 +254,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     revocationCacheMs: e.REVOCATION_CACHE_MS,
     refreshGraceMs: e.REFRESH_GRACE_SECONDS * 1000,
-    adminToken: e.ADMIN_TOKEN,
     totpKmsKeyId: e.TOTP_KMS_KEY_ID,
     breachedPasswordCheck: {
       enabled: e.BREACHED_PASSWORD_CHECK === 'hibp',

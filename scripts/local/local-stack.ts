@@ -164,7 +164,6 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       JWT_AUDIENCE: 'account-shield',
       SIGNING_KEY_SOURCE: 'file',
       SIGNING_KEY_FILE: options.signingKeyFile,
-      ADMIN_TOKEN: adminToken,
       ...options.env,
     });
     cleanup.push(restoreEnv);
@@ -179,6 +178,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       host: options.apiHost,
       routes: allRoutes,
       loadHandler: loadHttpHandler,
+      adminToken,
       accessLog: options.accessLog,
       logError,
     });

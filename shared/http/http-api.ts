@@ -2,7 +2,6 @@ import type { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type { z } from 'zod';
-import { constantTimeEqual } from '../crypto/secrets.js';
 import { ForbiddenError, InvalidTokenError, NotFoundError, PayloadTooLargeError } from '../errors.js';
 import { runInvocation } from '../logging.js';
 import type { RequestOrigin } from '../stores/security-events-store.js';
@@ -99,15 +98,8 @@ async function authorise(
     if (!token) throw new InvalidTokenError('An access token is required (authorization: Bearer <token>).');
     return authenticate(deps, token);
   }
-  const adminToken = deps.config.adminToken;
-  if (adminToken !== undefined) {
-    if (!token)
-      throw new InvalidTokenError('The admin token is required (authorization: Bearer <ADMIN_TOKEN>).');
-    if (!constantTimeEqual(token, adminToken))
-      throw new ForbiddenError('This token may not use the admin API.');
-    return undefined;
-  }
-  // On AWS the route uses IAM authorisation, so API Gateway has already checked the SigV4 signature.
+  // Admin routes use IAM authorisation: API Gateway (or the local gateway, scripts/local/api-server.ts) has
+  // already checked the caller and put its identity here; a request without one did not come through it.
   const iam = (event.requestContext as { authorizer?: { iam?: unknown } }).authorizer?.iam;
   if (!iam) throw new ForbiddenError('The admin API requires IAM authorisation.');
   return undefined;
