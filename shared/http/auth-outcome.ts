@@ -1,5 +1,5 @@
+import type { RequestOrigin } from '../domain/security-event.js';
 import type { NotedSecurityEvent } from '../logging.js';
-import type { RequestOrigin } from '../stores/security-events-store.js';
 import type { Principal } from '../use-cases/authenticate.js';
 import type { HttpResult } from './responses.js';
 import type { AuthAction } from './routes.js';

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { normaliseEmail, normaliseUsername } from '../domain/identifiers.js';
+import type { RequestOrigin, SecurityEvent } from '../domain/security-event.js';
 import { type AuthMethod, type PublicUser, toPublicUser, type UserRecord } from '../domain/user.js';
 import { AccountExistsError, NotFoundError, TooManyRequestsError } from '../errors.js';
 import { noteSecurityEvent } from '../logging.js';
-import type { RequestOrigin, SecurityEvent } from '../stores/security-events-store.js';
 import type { Deps } from './deps.js';
 import { acceptablePassword } from './password-acceptance.js';
 

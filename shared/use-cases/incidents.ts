@@ -1,3 +1,4 @@
+import type { RequestOrigin } from '../domain/security-event.js';
 import type { UserRecord } from '../domain/user.js';
 import { InvalidRequestError, NotFoundError } from '../errors.js';
 import type { CreateIncidentBody } from '../http/incident-schemas.js';
@@ -13,7 +14,6 @@ import {
   roundCounts,
   type SettlementView,
 } from '../stores/incidents-store.js';
-import type { RequestOrigin } from '../stores/security-events-store.js';
 import { recordEvent } from './accounts.js';
 import type { Deps } from './deps.js';
 import { queueSecurityNotice } from './notices.js';

@@ -1,9 +1,9 @@
 import { sha256Hex } from '../crypto/secrets.js';
 import { parseLoginIdentifier } from '../domain/identifiers.js';
 import { normalisePassword } from '../domain/password-policy.js';
+import type { RequestOrigin } from '../domain/security-event.js';
 import type { UserRecord } from '../domain/user.js';
 import { InvalidCredentialsError, PasswordResetRequiredError } from '../errors.js';
-import type { RequestOrigin } from '../stores/security-events-store.js';
 import type { TenantPolicy } from '../stores/tenant-policy-store.js';
 import { recordEvent } from './accounts.js';
 import { recordCompleteSignIn, reserveAttempt, sourceOf, userSubject } from './attempt-limiter.js';

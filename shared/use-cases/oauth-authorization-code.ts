@@ -6,8 +6,8 @@ import {
   type OAuthClient,
   pkceChallengeOf,
 } from '../domain/oauth.js';
+import type { RequestOrigin } from '../domain/security-event.js';
 import { NotFoundError, OAuthError } from '../errors.js';
-import type { RequestOrigin } from '../stores/security-events-store.js';
 import { sessionIsExpired } from '../stores/sessions-store.js';
 import { recordEvent } from './accounts.js';
 import type { Principal } from './authenticate.js';

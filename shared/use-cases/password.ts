@@ -1,5 +1,6 @@
 import { sha256Hex } from '../crypto/secrets.js';
 import { normaliseEmail } from '../domain/identifiers.js';
+import type { RequestOrigin } from '../domain/security-event.js';
 import type { UserRecord } from '../domain/user.js';
 import {
   InvalidCredentialsError,
@@ -8,7 +9,6 @@ import {
   PasswordResetRequiredError,
   TooManyRequestsError,
 } from '../errors.js';
-import type { RequestOrigin } from '../stores/security-events-store.js';
 import { recordEvent } from './accounts.js';
 import { clearAttempts, userSubject } from './attempt-limiter.js';
 import type { Principal } from './authenticate.js';
