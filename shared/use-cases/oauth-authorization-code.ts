@@ -7,8 +7,8 @@ import {
   pkceChallengeOf,
 } from '../domain/oauth.js';
 import type { RequestOrigin } from '../domain/security-event.js';
+import { sessionIsExpired } from '../domain/session.js';
 import { NotFoundError, OAuthError } from '../errors.js';
-import { sessionIsExpired } from '../stores/sessions-store.js';
 import { recordEvent } from './accounts.js';
 import type { Principal } from './authenticate.js';
 import type { Deps } from './deps.js';

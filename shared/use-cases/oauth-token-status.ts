@@ -1,8 +1,8 @@
 import { sha256Hex } from '../crypto/secrets.js';
 import type { OAuthClient } from '../domain/oauth.js';
 import type { RequestOrigin } from '../domain/security-event.js';
+import { sessionIsExpired } from '../domain/session.js';
 import { InvalidTokenError, OAuthError } from '../errors.js';
-import { sessionIsExpired } from '../stores/sessions-store.js';
 import { recordEvent } from './accounts.js';
 import { isRevoked } from './authenticate.js';
 import type { Deps } from './deps.js';
