@@ -1,19 +1,6 @@
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { isConditionFailure } from '../aws/dynamodb-errors.js';
-
-/**
- * The tenant-wide policy item: what makes `scope: all` incidents O(1). Instead of touching every
- * account, one item says "tokens issued before T are revoked" and "passwords set before T must be
- * reset"; every check compares against it (docs/adr/0001-token-design.md).
- */
-export interface TenantPolicy {
-  /** Epoch ms; access tokens issued and sessions started before this are revoked. */
-  readonly revokeTokensIssuedBefore?: number;
-  /** Epoch ms; password accounts whose password was set before this must reset it. */
-  readonly forceResetPasswordsSetBefore?: number;
-}
-
-export type TenantPolicyField = keyof TenantPolicy;
+import type { TenantPolicy, TenantPolicyField } from '../domain/tenant-policy.js';
 
 const KEY = { pk: 'tenant', sk: 'policy' } as const;
 

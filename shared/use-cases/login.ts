@@ -2,9 +2,8 @@ import { sha256Hex } from '../crypto/secrets.js';
 import { parseLoginIdentifier } from '../domain/identifiers.js';
 import { normalisePassword } from '../domain/password-policy.js';
 import type { RequestOrigin } from '../domain/security-event.js';
-import type { UserRecord } from '../domain/user.js';
+import { mustResetPassword } from '../domain/tenant-policy.js';
 import { InvalidCredentialsError, PasswordResetRequiredError } from '../errors.js';
-import type { TenantPolicy } from '../stores/tenant-policy-store.js';
 import { recordEvent } from './accounts.js';
 import { recordCompleteSignIn, reserveAttempt, sourceOf, userSubject } from './attempt-limiter.js';
 import { flagIfPasswordBreached } from './breached-password-at-sign-in.js';
@@ -37,14 +36,6 @@ type LoginDeps = Pick<
   | 'secretBox'
   | 'breachedPasswords'
 >;
-
-/** True when an admin, a scoped incident or a tenant-wide incident requires this account to reset. */
-export function mustResetPassword(user: UserRecord, tenant: TenantPolicy): boolean {
-  if (user.authMethod !== 'password') return false;
-  if (user.mustResetPassword) return true;
-  const cutOff = tenant.forceResetPasswordsSetBefore;
-  return cutOff !== undefined && (user.passwordSetAt ?? 0) < cutOff;
-}
 
 export async function login(
   deps: LoginDeps,

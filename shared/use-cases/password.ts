@@ -1,6 +1,7 @@
 import { sha256Hex } from '../crypto/secrets.js';
 import { normaliseEmail } from '../domain/identifiers.js';
 import type { RequestOrigin } from '../domain/security-event.js';
+import { mustResetPassword } from '../domain/tenant-policy.js';
 import type { UserRecord } from '../domain/user.js';
 import {
   InvalidCredentialsError,
@@ -13,7 +14,6 @@ import { recordEvent } from './accounts.js';
 import { clearAttempts, userSubject } from './attempt-limiter.js';
 import type { Principal } from './authenticate.js';
 import type { Deps } from './deps.js';
-import { mustResetPassword } from './login.js';
 import { consumeSecondFactor, requirePassword, verifySecondFactor } from './mfa.js';
 import { queueSecurityNotice } from './notices.js';
 import { acceptablePassword } from './password-acceptance.js';
