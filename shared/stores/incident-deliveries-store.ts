@@ -6,7 +6,8 @@ import {
   type TransactWriteCommandInput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { counterName, type IncidentsStore } from './incidents-store.js';
+import { counterName } from '../domain/incident.js';
+import type { IncidentsStore } from './incidents-store.js';
 import { sendRateSlotItem, sendSlotSecond } from './send-rate-limiter.js';
 
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];

@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
 import { parseAudienceEntry } from '../domain/audience-entry.js';
+import { isIncidentId } from '../domain/incident.js';
 import { InvalidRequestError, NotFoundError } from '../errors.js';
 import type { AudienceMember, CampaignAudience } from '../stores/campaign-audience.js';
 import { entryRef, type IncidentAudienceStore } from '../stores/incident-audience-store.js';
 import type { IncidentDeliveriesStore } from '../stores/incident-deliveries-store.js';
-import { incidentKey, isIncidentId } from '../stores/incidents-store.js';
+import { incidentKey } from '../stores/incidents-store.js';
 import type { Deps } from './deps.js';
 import { type IncidentView, type Logger, viewOf } from './incidents.js';
 

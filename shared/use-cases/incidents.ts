@@ -1,8 +1,3 @@
-import type { RequestOrigin } from '../domain/security-event.js';
-import type { UserRecord } from '../domain/user.js';
-import { InvalidRequestError, NotFoundError } from '../errors.js';
-import type { CreateIncidentBody } from '../http/incident-schemas.js';
-import type { AudienceMember, CampaignAudience } from '../stores/campaign-audience.js';
 import {
   type Counts,
   counterName,
@@ -13,7 +8,12 @@ import {
   newIncidentId,
   roundCounts,
   type SettlementView,
-} from '../stores/incidents-store.js';
+} from '../domain/incident.js';
+import type { RequestOrigin } from '../domain/security-event.js';
+import type { UserRecord } from '../domain/user.js';
+import { InvalidRequestError, NotFoundError } from '../errors.js';
+import type { CreateIncidentBody } from '../http/incident-schemas.js';
+import type { AudienceMember, CampaignAudience } from '../stores/campaign-audience.js';
 import { recordEvent } from './accounts.js';
 import type { Deps } from './deps.js';
 import { queueSecurityNotice } from './notices.js';

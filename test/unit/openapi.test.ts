@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { FORGOT_PASSWORD_ACCEPTED } from '../../functions/password.js';
 import { startApiServer } from '../../scripts/local/api-server.js';
 import { generateSigningJwk, importSigningKeys } from '../../shared/crypto/key-store.js';
+import type { IncidentRecord } from '../../shared/domain/incident.js';
 import { toPublicUser, type UserRecord } from '../../shared/domain/user.js';
 import * as errorModule from '../../shared/errors.js';
 import {
@@ -21,7 +22,6 @@ import { parseFormBody, parseJsonBody } from '../../shared/http/request-body.js'
 import { SECURITY_HEADERS } from '../../shared/http/responses.js';
 import { type RouteDefinition, routeKey, routes } from '../../shared/http/routes.js';
 import * as requestSchemas from '../../shared/http/schemas.js';
-import type { IncidentRecord } from '../../shared/stores/incidents-store.js';
 import type { Deps } from '../../shared/use-cases/deps.js';
 import { createIncident, forcePasswordReset, getIncident } from '../../shared/use-cases/incidents.js';
 import { startSession } from '../../shared/use-cases/session-tokens.js';
