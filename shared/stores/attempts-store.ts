@@ -10,6 +10,7 @@ import {
 import { isConditionFailure } from '../aws/dynamodb-errors.js';
 import { type ProgressiveDelay, progressiveDelayMs } from '../domain/attempt-limits.js';
 import type { AttemptCounters, CounterRef, GateResult } from '../ports/attempt-counters.js';
+import { conditionalWrite } from './conditional-write.js';
 
 const KNOWN_PREFIX = 'known#';
 /** Optimistic rounds of the gate before a contended attempt is refused (refusing is the safe answer). */
@@ -32,22 +33,20 @@ export class AttemptsStore implements AttemptCounters {
   }
 
   async takeBelow(ref: CounterRef, limit: number): Promise<boolean> {
-    try {
-      await this.db.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: this.key(ref),
-          UpdateExpression: 'ADD #count :one SET expiresAt = :expires',
-          ConditionExpression: 'attribute_not_exists(#count) OR #count < :limit',
-          ExpressionAttributeNames: { '#count': 'count' },
-          ExpressionAttributeValues: { ':one': 1, ':limit': limit, ':expires': ref.expiresAt },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+    return (
+      (await conditionalWrite(
+        this.db.send(
+          new UpdateCommand({
+            TableName: this.table,
+            Key: this.key(ref),
+            UpdateExpression: 'ADD #count :one SET expiresAt = :expires',
+            ConditionExpression: 'attribute_not_exists(#count) OR #count < :limit',
+            ExpressionAttributeNames: { '#count': 'count' },
+            ExpressionAttributeValues: { ':one': 1, ':limit': limit, ':expires': ref.expiresAt },
+          }),
+        ),
+      )) !== undefined
+    );
   }
 
   async takeThroughGate(ref: CounterRef, nowMs: number, delay: ProgressiveDelay): Promise<GateResult> {

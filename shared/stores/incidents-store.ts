@@ -4,7 +4,6 @@ import {
   PutCommand,
   QueryCommand,
   TransactWriteCommand,
-  type TransactWriteCommandInput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { cancelledConditionIndexes, isConditionFailure } from '../aws/dynamodb-errors.js';
@@ -19,6 +18,7 @@ import {
   type SegmentCursor,
   type SettlementView,
 } from '../domain/incident.js';
+import { conditionalWrite, type TransactItem } from './conditional-write.js';
 
 /**
  * Incidents and the state of their notification campaigns, in the records table
@@ -39,8 +39,6 @@ export const incidentKey = (id: string) => ({ pk: 'incident', sk: id });
 export class LeaseLostError extends Error {
   override readonly name = 'LeaseLostError';
 }
-
-type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
 const MAIN_PK = 'incident';
 
@@ -237,8 +235,8 @@ export class IncidentsStore {
   }
 
   async releaseLease(id: string, owner: string): Promise<void> {
-    try {
-      await this.db.send(
+    await conditionalWrite(
+      this.db.send(
         new UpdateCommand({
           TableName: this.table,
           Key: this.key(id),
@@ -246,10 +244,8 @@ export class IncidentsStore {
           ConditionExpression: 'leaseOwner = :owner',
           ExpressionAttributeValues: { ':owner': owner },
         }),
-      );
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-    }
+      ),
+    );
   }
 
   /**

@@ -6,8 +6,9 @@ import {
   QueryCommand,
   TransactWriteCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { cancelledConditionIndexes, isConditionFailure } from '../aws/dynamodb-errors.js';
+import { cancelledConditionIndexes } from '../aws/dynamodb-errors.js';
 import { SESSION_IDLE_LIFETIME_SECONDS, type SessionRecord } from '../domain/session.js';
+import { conditionalWrite } from './conditional-write.js';
 
 /**
  * Every refresh token a rotation replaced gets an item in the records table, `refresh#<sha256>/rotated`, that
@@ -128,19 +129,17 @@ export class SessionsStore {
 
   /** Returns whether a session was there to end. */
   async delete(userId: string, sessionId: string): Promise<boolean> {
-    try {
-      await this.db.send(
-        new DeleteCommand({
-          TableName: this.table,
-          Key: { userId, sessionId },
-          ConditionExpression: 'attribute_exists(sessionId)',
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+    return (
+      (await conditionalWrite(
+        this.db.send(
+          new DeleteCommand({
+            TableName: this.table,
+            Key: { userId, sessionId },
+            ConditionExpression: 'attribute_exists(sessionId)',
+          }),
+        ),
+      )) !== undefined
+    );
   }
 
   async listForUser(userId: string): Promise<SessionRecord[]> {

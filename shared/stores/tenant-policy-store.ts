@@ -1,6 +1,6 @@
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { isConditionFailure } from '../aws/dynamodb-errors.js';
 import type { TenantPolicy, TenantPolicyField } from '../domain/tenant-policy.js';
+import { conditionalWrite } from './conditional-write.js';
 
 const KEY = { pk: 'tenant', sk: 'policy' } as const;
 
@@ -29,8 +29,8 @@ export class TenantPolicyStore {
 
   /** Moves a cut-off forward, never back, so a late or replayed incident cannot un-revoke anything. */
   async raise(field: TenantPolicyField, atMs: number): Promise<void> {
-    try {
-      await this.db.send(
+    await conditionalWrite(
+      this.db.send(
         new UpdateCommand({
           TableName: this.table,
           Key: KEY,
@@ -39,9 +39,7 @@ export class TenantPolicyStore {
           ExpressionAttributeNames: { '#field': field },
           ExpressionAttributeValues: { ':at': atMs, ':now': new Date(atMs).toISOString() },
         }),
-      );
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-    }
+      ),
+    );
   }
 }
