@@ -3,7 +3,7 @@ import { normaliseEmail, normaliseUsername } from '../domain/identifiers.js';
 import type { RequestOrigin, SecurityEvent } from '../domain/security-event.js';
 import { type AuthMethod, type PublicUser, toPublicUser, type UserRecord } from '../domain/user.js';
 import { AccountExistsError, NotFoundError, TooManyRequestsError } from '../errors.js';
-import { noteSecurityEvent } from '../logging.js';
+import { recordEvent } from './audit.js';
 import type { Deps } from './deps.js';
 import { acceptablePassword } from './password-acceptance.js';
 
@@ -122,29 +122,4 @@ export async function listSecurityEvents(
       },
     }));
   return [...own, ...tenantWide].sort((a, b) => b.at.localeCompare(a.at)).slice(0, MAX_LISTED_EVENTS);
-}
-
-/** Security events are an audit aid: failing to write one must not fail the user's action. */
-export async function recordEvent(
-  deps: Pick<Deps, 'events' | 'clock'>,
-  userId: string,
-  type: SecurityEvent['type'],
-  origin: RequestOrigin,
-  detail: SecurityEvent['detail'] = {},
-): Promise<void> {
-  // The request's "auth outcome" log line names it (e.g. refresh-token reuse), with the user it concerns.
-  noteSecurityEvent({
-    type,
-    userId,
-    ...(typeof detail['sessionId'] === 'string' ? { sessionId: detail['sessionId'] } : {}),
-  });
-  await deps.events
-    .record(userId, {
-      type,
-      at: deps.clock.now().toISOString(),
-      ip: origin.ip,
-      userAgent: origin.userAgent,
-      detail,
-    })
-    .catch(() => undefined);
 }

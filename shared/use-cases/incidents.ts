@@ -14,7 +14,7 @@ import type { UserRecord } from '../domain/user.js';
 import { InvalidRequestError, NotFoundError } from '../errors.js';
 import type { CreateIncidentBody } from '../http/incident-schemas.js';
 import type { AudienceMember, CampaignAudience } from '../stores/campaign-audience.js';
-import { recordEvent } from './accounts.js';
+import { recordEvent } from './audit.js';
 import type { Deps } from './deps.js';
 import { queueSecurityNotice } from './notices.js';
 

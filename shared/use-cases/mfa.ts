@@ -12,8 +12,8 @@ import {
   NotFoundError,
 } from '../errors.js';
 import { noteSecondFactorCheck } from '../logging.js';
-import { recordEvent } from './accounts.js';
 import { reserveAttempt, sourceOf, userSubject } from './attempt-limiter.js';
+import { recordEvent } from './audit.js';
 import type { Deps } from './deps.js';
 import { queueSecurityNotice } from './notices.js';
 

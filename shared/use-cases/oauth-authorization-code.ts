@@ -9,7 +9,7 @@ import {
 import type { RequestOrigin } from '../domain/security-event.js';
 import { sessionIsExpired } from '../domain/session.js';
 import { NotFoundError, OAuthError } from '../errors.js';
-import { recordEvent } from './accounts.js';
+import { recordEvent } from './audit.js';
 import type { Principal } from './authenticate.js';
 import type { Deps } from './deps.js';
 import { requireGrant } from './oauth-clients.js';

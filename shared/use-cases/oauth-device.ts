@@ -12,7 +12,7 @@ import {
 import type { RequestOrigin } from '../domain/security-event.js';
 import { NotFoundError, OAuthError, TooManyRequestsError } from '../errors.js';
 import type { DeviceAuthorizationRecord } from '../stores/device-authorizations-store.js';
-import { recordEvent } from './accounts.js';
+import { recordEvent } from './audit.js';
 import type { Principal } from './authenticate.js';
 import type { Deps } from './deps.js';
 import { requireGrant } from './oauth-clients.js';

@@ -3,7 +3,7 @@ import type { OAuthClient } from '../domain/oauth.js';
 import type { RequestOrigin } from '../domain/security-event.js';
 import { sessionIsExpired } from '../domain/session.js';
 import { InvalidTokenError, OAuthError } from '../errors.js';
-import { recordEvent } from './accounts.js';
+import { recordEvent } from './audit.js';
 import { isRevoked } from './authenticate.js';
 import type { Deps } from './deps.js';
 import { parseRefreshToken, refreshSecretOf } from './session-tokens.js';

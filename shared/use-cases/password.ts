@@ -10,8 +10,8 @@ import {
   PasswordResetRequiredError,
   TooManyRequestsError,
 } from '../errors.js';
-import { recordEvent } from './accounts.js';
 import { clearAttempts, userSubject } from './attempt-limiter.js';
+import { recordEvent } from './audit.js';
 import type { Principal } from './authenticate.js';
 import type { Deps } from './deps.js';
 import { consumeSecondFactor, requirePassword, verifySecondFactor } from './mfa.js';

@@ -5,7 +5,7 @@ import type { RequestOrigin } from '../domain/security-event.js';
 import { type SessionRecord, sessionIsExpired } from '../domain/session.js';
 import { toPublicUser } from '../domain/user.js';
 import { InvalidGrantError, NotFoundError } from '../errors.js';
-import { recordEvent } from './accounts.js';
+import { recordEvent } from './audit.js';
 import type { Principal } from './authenticate.js';
 import type { Deps } from './deps.js';
 import { queueSecurityNotice } from './notices.js';

@@ -6,7 +6,8 @@ import { AccountExistsError, InvalidSsoCodeError, NotFoundError } from '../error
 import { type IdentityProviderInfo, SsoFlowError } from '../ports/identity-providers.js';
 import { SSO_FLOW_LIFETIME_SECONDS } from '../stores/sso-flows-store.js';
 import { SSO_LOGIN_CODE_LIFETIME_SECONDS } from '../stores/sso-login-codes-store.js';
-import { createAccount, recordEvent } from './accounts.js';
+import { createAccount } from './accounts.js';
+import { recordEvent } from './audit.js';
 import type { Principal } from './authenticate.js';
 import type { Deps } from './deps.js';
 import { startSession, type TokenResponse } from './session-tokens.js';
