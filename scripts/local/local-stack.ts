@@ -237,26 +237,22 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
     let poller: SqsPoller | undefined;
     if (options.notifier !== false) {
-      if (functionExists('notifier')) {
-        const settings = typeof options.notifier === 'object' ? options.notifier : {};
-        poller = await startSqsPoller({
-          sqs,
-          queueUrl: queues.queueUrl,
-          batchSize: settings.batchSize,
-          waitTimeSeconds: settings.waitTimeSeconds,
-          concurrency: settings.concurrency,
-          logError,
-          handler: async (event) =>
-            (await importHandler<SqsHandler>('notifier'))(
-              event,
-              createLambdaContext('notifier', NOTIFIER_TIMEOUT_MS),
-            ),
-        });
-        const started = poller;
-        cleanup.push(() => started.stop());
-      } else {
-        log('functions/notifier.ts not found: queued notifications are not sent');
-      }
+      const settings = typeof options.notifier === 'object' ? options.notifier : {};
+      poller = await startSqsPoller({
+        sqs,
+        queueUrl: queues.queueUrl,
+        batchSize: settings.batchSize,
+        waitTimeSeconds: settings.waitTimeSeconds,
+        concurrency: settings.concurrency,
+        logError,
+        handler: async (event) =>
+          (await importHandler<SqsHandler>('notifier'))(
+            event,
+            createLambdaContext('notifier', NOTIFIER_TIMEOUT_MS),
+          ),
+      });
+      const started = poller;
+      cleanup.push(() => started.stop());
     }
 
     const dispatcherExists = functionExists('dispatcher');

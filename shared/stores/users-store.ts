@@ -209,7 +209,6 @@ export class UsersStore {
     userId: string,
     input: { passwordHash: string; expectedHash?: string; signOut: boolean; now: Date },
   ): TransactItem {
-    const names: Record<string, string> = {};
     const values: Record<string, unknown> = {
       ':hash': input.passwordHash,
       ':setAt': input.now.getTime(),
@@ -235,7 +234,6 @@ export class UsersStore {
         UpdateExpression: update,
         ConditionExpression: condition,
         ExpressionAttributeValues: values,
-        ...(Object.keys(names).length > 0 ? { ExpressionAttributeNames: names } : {}),
       },
     };
   }
