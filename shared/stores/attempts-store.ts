@@ -10,7 +10,7 @@ import {
 import { isConditionFailure } from '../aws/dynamodb-errors.js';
 import { type ProgressiveDelay, progressiveDelayMs } from '../domain/attempt-limits.js';
 import type { AttemptCounters, CounterRef, GateResult } from '../ports/attempt-counters.js';
-import { conditionalWrite } from './conditional-write.js';
+import { conditionHeld } from './conditional-write.js';
 
 const KNOWN_PREFIX = 'known#';
 /** Optimistic rounds of the gate before a contended attempt is refused (refusing is the safe answer). */
@@ -33,19 +33,17 @@ export class AttemptsStore implements AttemptCounters {
   }
 
   async takeBelow(ref: CounterRef, limit: number): Promise<boolean> {
-    return (
-      (await conditionalWrite(
-        this.db.send(
-          new UpdateCommand({
-            TableName: this.table,
-            Key: this.key(ref),
-            UpdateExpression: 'ADD #count :one SET expiresAt = :expires',
-            ConditionExpression: 'attribute_not_exists(#count) OR #count < :limit',
-            ExpressionAttributeNames: { '#count': 'count' },
-            ExpressionAttributeValues: { ':one': 1, ':limit': limit, ':expires': ref.expiresAt },
-          }),
-        ),
-      )) !== undefined
+    return conditionHeld(
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: this.key(ref),
+          UpdateExpression: 'ADD #count :one SET expiresAt = :expires',
+          ConditionExpression: 'attribute_not_exists(#count) OR #count < :limit',
+          ExpressionAttributeNames: { '#count': 'count' },
+          ExpressionAttributeValues: { ':one': 1, ':limit': limit, ':expires': ref.expiresAt },
+        }),
+      ),
     );
   }
 

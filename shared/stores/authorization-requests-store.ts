@@ -1,5 +1,5 @@
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { conditionalWrite } from './conditional-write.js';
+import { conditionHeld } from './conditional-write.js';
 
 /**
  * One authorization code flow (RFC 6749 4.1 + PKCE) from /oauth2/authorize to the token exchange, as one item
@@ -68,52 +68,48 @@ export class AuthorizationRequestsStore {
     completedAtMs: number;
     nowSeconds: number;
   }): Promise<boolean> {
-    return (
-      (await conditionalWrite(
-        this.db.send(
-          new UpdateCommand({
-            TableName: this.table,
-            Key: this.key(input.requestHash),
-            UpdateExpression:
-              'SET #status = :completed, userId = :user, approvingSessionId = :sid, codeHash = :code, codeExpiresAtMs = :codeExpires, completedAtMs = :completedAt',
-            ConditionExpression: '#status = :pending AND expiresAt > :now',
-            ExpressionAttributeNames: { '#status': 'status' },
-            ExpressionAttributeValues: {
-              ':completed': 'completed',
-              ':pending': 'pending',
-              ':user': input.userId,
-              ':sid': input.approvingSessionId,
-              ':code': input.codeHash,
-              ':codeExpires': input.codeExpiresAtMs,
-              ':completedAt': input.completedAtMs,
-              ':now': input.nowSeconds,
-            },
-          }),
-        ),
-      )) !== undefined
+    return conditionHeld(
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: this.key(input.requestHash),
+          UpdateExpression:
+            'SET #status = :completed, userId = :user, approvingSessionId = :sid, codeHash = :code, codeExpiresAtMs = :codeExpires, completedAtMs = :completedAt',
+          ConditionExpression: '#status = :pending AND expiresAt > :now',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: {
+            ':completed': 'completed',
+            ':pending': 'pending',
+            ':user': input.userId,
+            ':sid': input.approvingSessionId,
+            ':code': input.codeHash,
+            ':codeExpires': input.codeExpiresAtMs,
+            ':completedAt': input.completedAtMs,
+            ':now': input.nowSeconds,
+          },
+        }),
+      ),
     );
   }
 
   /** completed -> redeemed with this code, once, within the code's life. False when it was not redeemable. */
   async redeem(input: { requestHash: string; codeHash: string; nowMs: number }): Promise<boolean> {
-    return (
-      (await conditionalWrite(
-        this.db.send(
-          new UpdateCommand({
-            TableName: this.table,
-            Key: this.key(input.requestHash),
-            UpdateExpression: 'SET #status = :redeemed',
-            ConditionExpression: '#status = :completed AND codeHash = :code AND codeExpiresAtMs > :now',
-            ExpressionAttributeNames: { '#status': 'status' },
-            ExpressionAttributeValues: {
-              ':redeemed': 'redeemed',
-              ':completed': 'completed',
-              ':code': input.codeHash,
-              ':now': input.nowMs,
-            },
-          }),
-        ),
-      )) !== undefined
+    return conditionHeld(
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: this.key(input.requestHash),
+          UpdateExpression: 'SET #status = :redeemed',
+          ConditionExpression: '#status = :completed AND codeHash = :code AND codeExpiresAtMs > :now',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: {
+            ':redeemed': 'redeemed',
+            ':completed': 'completed',
+            ':code': input.codeHash,
+            ':now': input.nowMs,
+          },
+        }),
+      ),
     );
   }
 

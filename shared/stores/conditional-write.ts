@@ -16,3 +16,8 @@ export async function conditionalWrite<T>(write: Promise<T>): Promise<T | undefi
     throw error;
   }
 }
+
+/** Awaits a conditional write: true when it was written, false when its condition did not hold. */
+export async function conditionHeld(write: Promise<unknown>): Promise<boolean> {
+  return (await conditionalWrite(write)) !== undefined;
+}

@@ -1,6 +1,6 @@
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { isConditionFailure } from '../aws/dynamodb-errors.js';
-import { conditionalWrite } from './conditional-write.js';
+import { conditionHeld } from './conditional-write.js';
 
 /**
  * One device authorization (RFC 8628) in the records table: pk `oauth-device#<user code>`, sk `device`. The
@@ -44,18 +44,16 @@ export class DeviceAuthorizationsStore {
 
   /** False when the user code is taken by a live authorization (the caller draws another). */
   async create(record: DeviceAuthorizationRecord, nowSeconds: number): Promise<boolean> {
-    return (
-      (await conditionalWrite(
-        this.db.send(
-          new PutCommand({
-            TableName: this.table,
-            Item: { ...this.key(record.userCode), ...record },
-            // An expired authorization may still sit there until TTL removes it; its code may be drawn again.
-            ConditionExpression: 'attribute_not_exists(pk) OR expiresAt <= :now',
-            ExpressionAttributeValues: { ':now': nowSeconds },
-          }),
-        ),
-      )) !== undefined
+    return conditionHeld(
+      this.db.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { ...this.key(record.userCode), ...record },
+          // An expired authorization may still sit there until TTL removes it; its code may be drawn again.
+          ConditionExpression: 'attribute_not_exists(pk) OR expiresAt <= :now',
+          ExpressionAttributeValues: { ':now': nowSeconds },
+        }),
+      ),
     );
   }
 
@@ -123,49 +121,45 @@ export class DeviceAuthorizationsStore {
     decision: 'approved' | 'denied';
     nowMs: number;
   }): Promise<boolean> {
-    return (
-      (await conditionalWrite(
-        this.db.send(
-          new UpdateCommand({
-            TableName: this.table,
-            Key: this.key(input.userCode),
-            UpdateExpression:
-              'SET #status = :decision, userId = :user, approvedTokenVersion = :tv, decidedAtMs = :nowMs',
-            ConditionExpression: '#status = :pending AND expiresAt > :now',
-            ExpressionAttributeNames: { '#status': 'status' },
-            ExpressionAttributeValues: {
-              ':decision': input.decision,
-              ':pending': 'pending',
-              ':user': input.userId,
-              ':tv': input.tokenVersion,
-              ':nowMs': input.nowMs,
-              ':now': Math.floor(input.nowMs / 1000),
-            },
-          }),
-        ),
-      )) !== undefined
+    return conditionHeld(
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: this.key(input.userCode),
+          UpdateExpression:
+            'SET #status = :decision, userId = :user, approvedTokenVersion = :tv, decidedAtMs = :nowMs',
+          ConditionExpression: '#status = :pending AND expiresAt > :now',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: {
+            ':decision': input.decision,
+            ':pending': 'pending',
+            ':user': input.userId,
+            ':tv': input.tokenVersion,
+            ':nowMs': input.nowMs,
+            ':now': Math.floor(input.nowMs / 1000),
+          },
+        }),
+      ),
     );
   }
 
   /** approved -> consumed: exactly one poll gets the tokens. */
   async consume(userCode: string, nowSeconds: number): Promise<boolean> {
-    return (
-      (await conditionalWrite(
-        this.db.send(
-          new UpdateCommand({
-            TableName: this.table,
-            Key: this.key(userCode),
-            UpdateExpression: 'SET #status = :consumed',
-            ConditionExpression: '#status = :approved AND expiresAt > :now',
-            ExpressionAttributeNames: { '#status': 'status' },
-            ExpressionAttributeValues: {
-              ':consumed': 'consumed',
-              ':approved': 'approved',
-              ':now': nowSeconds,
-            },
-          }),
-        ),
-      )) !== undefined
+    return conditionHeld(
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: this.key(userCode),
+          UpdateExpression: 'SET #status = :consumed',
+          ConditionExpression: '#status = :approved AND expiresAt > :now',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: {
+            ':consumed': 'consumed',
+            ':approved': 'approved',
+            ':now': nowSeconds,
+          },
+        }),
+      ),
     );
   }
 }

@@ -8,7 +8,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { isConditionFailure } from '../aws/dynamodb-errors.js';
 import type { OAuthClient } from '../domain/oauth.js';
-import { conditionalWrite } from './conditional-write.js';
+import { conditionHeld } from './conditional-write.js';
 
 /**
  * The OAuth client registry in the records table: one partition `oauth-clients`, sk `<clientId>`. A registry
@@ -61,16 +61,14 @@ export class OAuthClientsStore {
 
   /** Returns whether there was a client to delete. */
   async delete(clientId: string): Promise<boolean> {
-    return (
-      (await conditionalWrite(
-        this.db.send(
-          new DeleteCommand({
-            TableName: this.table,
-            Key: this.key(clientId),
-            ConditionExpression: 'attribute_exists(pk)',
-          }),
-        ),
-      )) !== undefined
+    return conditionHeld(
+      this.db.send(
+        new DeleteCommand({
+          TableName: this.table,
+          Key: this.key(clientId),
+          ConditionExpression: 'attribute_exists(pk)',
+        }),
+      ),
     );
   }
 

@@ -8,7 +8,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { cancelledConditionIndexes } from '../aws/dynamodb-errors.js';
 import { SESSION_IDLE_LIFETIME_SECONDS, type SessionRecord } from '../domain/session.js';
-import { conditionalWrite } from './conditional-write.js';
+import { conditionHeld } from './conditional-write.js';
 
 /**
  * Every refresh token a rotation replaced gets an item in the records table, `refresh#<sha256>/rotated`, that
@@ -129,16 +129,14 @@ export class SessionsStore {
 
   /** Returns whether a session was there to end. */
   async delete(userId: string, sessionId: string): Promise<boolean> {
-    return (
-      (await conditionalWrite(
-        this.db.send(
-          new DeleteCommand({
-            TableName: this.table,
-            Key: { userId, sessionId },
-            ConditionExpression: 'attribute_exists(sessionId)',
-          }),
-        ),
-      )) !== undefined
+    return conditionHeld(
+      this.db.send(
+        new DeleteCommand({
+          TableName: this.table,
+          Key: { userId, sessionId },
+          ConditionExpression: 'attribute_exists(sessionId)',
+        }),
+      ),
     );
   }
 

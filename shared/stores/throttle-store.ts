@@ -1,6 +1,6 @@
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { isConditionFailure } from '../aws/dynamodb-errors.js';
-import { conditionalWrite } from './conditional-write.js';
+import { conditionalWrite, conditionHeld } from './conditional-write.js';
 
 /**
  * Fixed-window counters in the records table (pk `throttle#<scope>#<key>`, sk `<window start>`),
@@ -49,19 +49,17 @@ export class ThrottleStore {
     nowMs: number,
   ): Promise<boolean> {
     const { key: itemKey, windowEnd } = this.key(scope, key, windowSeconds, nowMs);
-    return (
-      (await conditionalWrite(
-        this.db.send(
-          new UpdateCommand({
-            TableName: this.table,
-            Key: itemKey,
-            UpdateExpression: 'ADD #count :one SET expiresAt = :expires',
-            ConditionExpression: 'attribute_not_exists(#count) OR #count < :limit',
-            ExpressionAttributeNames: { '#count': 'count' },
-            ExpressionAttributeValues: { ':one': 1, ':expires': windowEnd + 60, ':limit': limit },
-          }),
-        ),
-      )) !== undefined
+    return conditionHeld(
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: itemKey,
+          UpdateExpression: 'ADD #count :one SET expiresAt = :expires',
+          ConditionExpression: 'attribute_not_exists(#count) OR #count < :limit',
+          ExpressionAttributeNames: { '#count': 'count' },
+          ExpressionAttributeValues: { ':one': 1, ':expires': windowEnd + 60, ':limit': limit },
+        }),
+      ),
     );
   }
 

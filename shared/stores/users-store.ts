@@ -9,7 +9,7 @@ import { cancelledConditionIndexes, isConditionFailure } from '../aws/dynamodb-e
 import { identifierGuardKeys, identifierKey, type LoginIdentifier } from '../domain/identifiers.js';
 import type { UserRecord } from '../domain/user.js';
 import { AccountExistsError, NotFoundError } from '../errors.js';
-import { conditionalWrite, type TransactItem } from './conditional-write.js';
+import { conditionHeld, type TransactItem } from './conditional-write.js';
 
 /** A key no account has (user ids are UUIDs): read to spend the same work as a real lookup. */
 const NO_SUCH_USER = 'no-such-user';
@@ -185,18 +185,16 @@ export class UsersStore {
 
   /** Re-hash on login: only if nobody changed the password in between (else keep theirs). */
   async replacePasswordHash(userId: string, expectedHash: string, newHash: string): Promise<boolean> {
-    return (
-      (await conditionalWrite(
-        this.db.send(
-          new UpdateCommand({
-            TableName: this.tables.users,
-            Key: { userId },
-            UpdateExpression: 'SET passwordHash = :new',
-            ConditionExpression: 'passwordHash = :expected',
-            ExpressionAttributeValues: { ':new': newHash, ':expected': expectedHash },
-          }),
-        ),
-      )) !== undefined
+    return conditionHeld(
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.tables.users,
+          Key: { userId },
+          UpdateExpression: 'SET passwordHash = :new',
+          ConditionExpression: 'passwordHash = :expected',
+          ExpressionAttributeValues: { ':new': newHash, ':expected': expectedHash },
+        }),
+      ),
     );
   }
 
@@ -364,10 +362,6 @@ export class UsersStore {
   }
 
   private async conditionalUpdate(input: Omit<ConstructorParameters<typeof UpdateCommand>[0], 'TableName'>) {
-    return (
-      (await conditionalWrite(
-        this.db.send(new UpdateCommand({ TableName: this.tables.users, ...input })),
-      )) !== undefined
-    );
+    return conditionHeld(this.db.send(new UpdateCommand({ TableName: this.tables.users, ...input })));
   }
 }
