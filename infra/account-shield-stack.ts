@@ -1,5 +1,6 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import { ARGON2_DEFAULTS, DEFAULT_REVOCATION_CACHE_MS } from '../shared/config.js';
 import { allRoutes, type RouteDefinition } from '../shared/http/routes.js';
 import type { DeploymentConfig } from './config.js';
 import { Alarms } from './constructs/alarms.js';
@@ -23,12 +24,6 @@ export interface AccountShieldStackProps extends StackProps {
   /** @default every route of shared/http/routes.ts */
   readonly routes?: readonly RouteDefinition[];
 }
-
-/** argon2id parameters of the deployment: the floor the contract sets (m = 19456 KiB, t = 2, p = 1). */
-export const argon2Parameters = { memoryKib: 19456, iterations: 2, parallelism: 1 } as const;
-
-/** How long a function may reuse a revocation state it read (the contract allows up to 1 s). */
-export const revocationCacheMs = 500;
 
 export class AccountShieldStack extends Stack {
   readonly tables: Tables;
@@ -84,10 +79,10 @@ export class AccountShieldStack extends Stack {
       JWT_AUDIENCE: config.jwtAudience,
       SIGNING_KEY_SOURCE: 'secrets-manager',
       // SIGNING_KEY_SECRET_ARN and VERIFICATION_KEYS_SECRET_ARN are added per function from its access map.
-      ARGON2_MEMORY_KIB: String(argon2Parameters.memoryKib),
-      ARGON2_ITERATIONS: String(argon2Parameters.iterations),
-      ARGON2_PARALLELISM: String(argon2Parameters.parallelism),
-      REVOCATION_CACHE_MS: String(revocationCacheMs),
+      ARGON2_MEMORY_KIB: String(ARGON2_DEFAULTS.memoryKib),
+      ARGON2_ITERATIONS: String(ARGON2_DEFAULTS.iterations),
+      ARGON2_PARALLELISM: String(ARGON2_DEFAULTS.parallelism),
+      REVOCATION_CACHE_MS: String(DEFAULT_REVOCATION_CACHE_MS),
       TOTP_KMS_KEY_ID: this.totpKey.key.keyArn,
       SES_MAX_SEND_RATE: String(config.sesMaxSendRate),
       BREACHED_PASSWORD_CHECK: config.breachedPasswordCheck,
