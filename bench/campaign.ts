@@ -22,12 +22,12 @@ import { createQueues, createTables } from '../scripts/local/provision.js';
 import { createBulkSesClient, createDeps } from '../shared/app.js';
 import { createAwsClients } from '../shared/aws/clients.js';
 import type { Config } from '../shared/config.js';
+import { roundCounts } from '../shared/domain/incident.js';
 import type { UserRecord } from '../shared/domain/user.js';
 import { createIncidentBody } from '../shared/http/incident-schemas.js';
 import { incidentMail } from '../shared/notifications/incident-mail.js';
 import { notificationMessageSchema } from '../shared/notifications/messages.js';
 import { systemClock } from '../shared/ports/clock.js';
-import { roundCounts } from '../shared/stores/incidents-store.js';
 import {
   deliverIncidentBatch,
   type IncidentBatchOutcome,

@@ -10,20 +10,21 @@ import { createDepsLoader, logger } from './commons/runtime.js';
 const getDeps = createDepsLoader({ hasher: argon2Hasher, passwordBlocklist });
 
 export const handler = createHttpHandler(
+  'accounts',
   {
     'POST /v1/accounts': route({
       body: createAccountBody,
       handle: async ({ body, origin }, deps) => json(201, { user: await signUp(deps, body, origin) }),
     }),
     'GET /v1/me': route({
-      handle: async ({ principal }, deps) => json(200, { user: await getProfile(deps, principal!.userId) }),
+      handle: async ({ principal }, deps) => json(200, { user: await getProfile(deps, principal.userId) }),
     }),
     'GET /v1/me/security-events': route({
       handle: async ({ principal }, deps) =>
-        json(200, { events: await listSecurityEvents(deps, principal!.userId) }),
+        json(200, { events: await listSecurityEvents(deps, principal.userId) }),
     }),
     'POST /v1/me/secure-account': route({
-      handle: async ({ principal, origin }, deps) => json(200, await secureAccount(deps, principal!, origin)),
+      handle: async ({ principal, origin }, deps) => json(200, await secureAccount(deps, principal, origin)),
     }),
   },
   getDeps,

@@ -30,6 +30,7 @@ import { createDepsLoader, logger } from './commons/runtime.js';
 const getDeps = createDepsLoader({ hasher: argon2Hasher, passwordBlocklist, dispatcherTrigger });
 
 export const handler = createHttpHandler(
+  'admin',
   {
     'POST /v1/admin/users': route({
       body: adminCreateUserBody,

@@ -6,6 +6,7 @@ import { createDepsLoader, logger } from './commons/runtime.js';
 const getDeps = createDepsLoader({});
 
 export const handler = createHttpHandler(
+  'jwks',
   {
     'GET /.well-known/jwks.json': route({
       handle: async (_request, deps) => json(200, { keys: (await deps.publicKeys.load()).publicJwks }),

@@ -11,6 +11,7 @@ import { createDepsLoader, logger } from './commons/runtime.js';
 const getDeps = createDepsLoader({ hasher: argon2Hasher, secretBox: totpSecretBox });
 
 export const handler = createHttpHandler(
+  'login',
   {
     'POST /v1/auth/login': route({
       body: loginBody,

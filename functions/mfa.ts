@@ -10,21 +10,22 @@ import { createDepsLoader, logger } from './commons/runtime.js';
 const getDeps = createDepsLoader({ hasher: argon2Hasher, secretBox: totpSecretBox });
 
 export const handler = createHttpHandler(
+  'mfa',
   {
     'POST /v1/auth/mfa/totp/setup': route({
       body: totpSetupBody,
       handle: async ({ body, principal, origin }, deps) =>
-        json(200, await setupTotp(deps, principal!.userId, body.password, origin)),
+        json(200, await setupTotp(deps, principal.userId, body.password, origin)),
     }),
     'POST /v1/auth/mfa/totp/confirm': route({
       body: totpConfirmBody,
       handle: async ({ body, principal, origin }, deps) =>
-        json(200, await confirmTotp(deps, principal!.userId, body.otp, origin)),
+        json(200, await confirmTotp(deps, principal.userId, body.otp, origin)),
     }),
     'DELETE /v1/auth/mfa/totp': route({
       body: totpDisableBody,
       handle: async ({ body, principal, origin }, deps) => {
-        await disableTotp(deps, principal!.userId, body, origin);
+        await disableTotp(deps, principal.userId, body, origin);
         return noContent();
       },
     }),

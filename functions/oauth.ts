@@ -35,6 +35,7 @@ const clientOf = (
   });
 
 export const handler = createHttpHandler(
+  'oauth',
   {
     'GET /.well-known/openid-configuration': route({
       handle: async (_request, deps) => json(200, authorizationServerMetadata(deps.config)),
@@ -103,24 +104,24 @@ export const handler = createHttpHandler(
     'POST /v1/auth/authorize/complete': route({
       body: authorizeCompleteBody,
       handle: async ({ body, principal }, deps) =>
-        json(200, await completeAuthorization(deps, principal!, body.authorization)),
+        json(200, await completeAuthorization(deps, principal, body.authorization)),
     }),
     'POST /v1/auth/device/lookup': route({
       body: deviceUserCodeBody,
       handle: async ({ body, principal, origin }, deps) =>
-        json(200, await lookupDeviceAuthorization(deps, principal!, body.userCode, origin)),
+        json(200, await lookupDeviceAuthorization(deps, principal, body.userCode, origin)),
     }),
     'POST /v1/auth/device/approve': route({
       body: deviceUserCodeBody,
       handle: async ({ body, principal, origin }, deps) => {
-        await decideDeviceAuthorization(deps, principal!, body.userCode, 'approved', origin);
+        await decideDeviceAuthorization(deps, principal, body.userCode, 'approved', origin);
         return noContent();
       },
     }),
     'POST /v1/auth/device/deny': route({
       body: deviceUserCodeBody,
       handle: async ({ body, principal, origin }, deps) => {
-        await decideDeviceAuthorization(deps, principal!, body.userCode, 'denied', origin);
+        await decideDeviceAuthorization(deps, principal, body.userCode, 'denied', origin);
         return noContent();
       },
     }),

@@ -14,6 +14,7 @@ export const FORGOT_PASSWORD_ACCEPTED = {
 } as const;
 
 export const handler = createHttpHandler(
+  'password',
   {
     'POST /v1/auth/password/forgot': route({
       body: forgotPasswordBody,
@@ -29,7 +30,7 @@ export const handler = createHttpHandler(
     'POST /v1/auth/password/change': route({
       body: changePasswordBody,
       handle: async ({ body, principal, origin }, deps) =>
-        json(200, await changePassword(deps, principal!, body, origin)),
+        json(200, await changePassword(deps, principal, body, origin)),
     }),
   },
   getDeps,

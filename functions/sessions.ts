@@ -13,28 +13,29 @@ import { createDepsLoader, logger } from './commons/runtime.js';
 const getDeps = createDepsLoader({});
 
 export const handler = createHttpHandler(
+  'sessions',
   {
     'POST /v1/auth/logout': route({
       handle: async ({ principal, origin }, deps) => {
-        await logout(deps, principal!, origin);
+        await logout(deps, principal, origin);
         return noContent();
       },
     }),
     'GET /v1/auth/session': route({
-      handle: async ({ principal }) => json(200, describeSession(principal!)),
+      handle: async ({ principal }) => json(200, describeSession(principal)),
     }),
     'GET /v1/auth/sessions': route({
-      handle: async ({ principal }, deps) => json(200, { sessions: await listSessions(deps, principal!) }),
+      handle: async ({ principal }, deps) => json(200, { sessions: await listSessions(deps, principal) }),
     }),
     'DELETE /v1/auth/sessions/{id}': route({
       handle: async ({ principal, pathParameters, origin }, deps) => {
-        await endSession(deps, principal!, pathParameters['id'] ?? '', origin);
+        await endSession(deps, principal, pathParameters['id'] ?? '', origin);
         return noContent();
       },
     }),
     'POST /v1/auth/revoke-all': route({
       handle: async ({ principal, origin }, deps) => {
-        await revokeAllSessions(deps, principal!, origin);
+        await revokeAllSessions(deps, principal, origin);
         return noContent();
       },
     }),

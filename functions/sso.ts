@@ -28,6 +28,7 @@ function bindingCookie(deps: Pick<Deps, 'config'>, value: string, maxAgeSeconds:
 }
 
 export const handler = createHttpHandler(
+  'sso',
   {
     'GET /v1/auth/sso/providers': route({
       handle: async (_request, deps) => json(200, { providers: listSsoProviders(deps) }),
@@ -62,7 +63,7 @@ export const handler = createHttpHandler(
     }),
     'POST /v1/auth/sso/{id}/link': route({
       handle: async ({ principal, pathParameters }, deps) => {
-        const flow = await startSsoLink(deps, principal!, pathParameters['id'] ?? '');
+        const flow = await startSsoLink(deps, principal, pathParameters['id'] ?? '');
         return {
           ...json(200, { authorizationUrl: flow.authorizationUrl }),
           cookies: [bindingCookie(deps, flow.browserBinding, 600)],
@@ -70,7 +71,7 @@ export const handler = createHttpHandler(
       },
     }),
     'GET /v1/me/sso-links': route({
-      handle: async ({ principal }, deps) => json(200, { links: await listSsoLinks(deps, principal!) }),
+      handle: async ({ principal }, deps) => json(200, { links: await listSsoLinks(deps, principal) }),
     }),
   },
   getDeps,

@@ -1,6 +1,7 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import { allRoutes, type RouteDefinition } from '../functions/routes.js';
+import { ARGON2_DEFAULTS, DEFAULT_REVOCATION_CACHE_MS } from '../shared/config.js';
+import { allRoutes, type RouteDefinition } from '../shared/http/routes.js';
 import type { DeploymentConfig } from './config.js';
 import { Alarms } from './constructs/alarms.js';
 import type { AppFunction, WorkloadResources } from './constructs/app-function.js';
@@ -22,15 +23,9 @@ export interface AccountShieldStackProps extends StackProps {
   readonly config: DeploymentConfig;
   /** Directory of the handler entry files. @default the repository's functions/ */
   readonly functionsDir?: string;
-  /** @default every route of functions/routes.ts */
+  /** @default every route of shared/http/routes.ts */
   readonly routes?: readonly RouteDefinition[];
 }
-
-/** argon2id parameters of the deployment: the floor the contract sets (m = 19456 KiB, t = 2, p = 1). */
-export const argon2Parameters = { memoryKib: 19456, iterations: 2, parallelism: 1 } as const;
-
-/** How long a function may reuse a revocation state it read (the contract allows up to 1 s). */
-export const revocationCacheMs = 500;
 
 export class AccountShieldStack extends Stack {
   readonly tables: Tables;
@@ -78,7 +73,7 @@ export class AccountShieldStack extends Stack {
     });
 
     // What shared/config.ts reads; the queue URL and the dispatcher's name are added per function from its access
-    // map. ADMIN_TOKEN is never set on AWS: admin routes use IAM.
+    // map. No ADMIN_TOKEN: admin routes use IAM (only the local gateway, scripts/local/api-server.ts, takes a token).
     const environment: Record<string, string> = {
       ...this.tables.environment,
       PUBLIC_APP_URL: config.publicAppUrl,
@@ -88,10 +83,10 @@ export class AccountShieldStack extends Stack {
       JWT_AUDIENCE: config.jwtAudience,
       SIGNING_KEY_SOURCE: 'secrets-manager',
       // SIGNING_KEY_SECRET_ARN and VERIFICATION_KEYS_SECRET_ARN are added per function from its access map.
-      ARGON2_MEMORY_KIB: String(argon2Parameters.memoryKib),
-      ARGON2_ITERATIONS: String(argon2Parameters.iterations),
-      ARGON2_PARALLELISM: String(argon2Parameters.parallelism),
-      REVOCATION_CACHE_MS: String(revocationCacheMs),
+      ARGON2_MEMORY_KIB: String(ARGON2_DEFAULTS.memoryKib),
+      ARGON2_ITERATIONS: String(ARGON2_DEFAULTS.iterations),
+      ARGON2_PARALLELISM: String(ARGON2_DEFAULTS.parallelism),
+      REVOCATION_CACHE_MS: String(DEFAULT_REVOCATION_CACHE_MS),
       TOTP_KMS_KEY_ID: this.totpKey.key.keyArn,
       SES_MAX_SEND_RATE: String(config.sesMaxSendRate),
       BREACHED_PASSWORD_CHECK: config.breachedPasswordCheck,

@@ -2,8 +2,9 @@
  * Every Lambda function of the stack and exactly what it may touch. This is the one place to change when a
  * handler starts using a table, the queue or a key: the constructs derive each role's policy from it.
  */
-import type { FunctionName } from '../functions/routes.js';
+
 import { TOTP_ENCRYPTION_CONTEXT } from '../shared/aws/kms-secret-box.js';
+import type { FunctionName } from '../shared/http/routes.js';
 import { DUE_INCIDENTS_INDEX, type TableName } from '../shared/tables.js';
 
 export type Workload =

@@ -2,6 +2,15 @@ import { z } from 'zod';
 import type { ProgressiveDelay } from './domain/attempt-limits.js';
 import type { tableDefinitions } from './tables.js';
 
+/**
+ * argon2id parameters: the floor the contract sets (m = 19456 KiB, t = 2, p = 1), the functions' default and what
+ * infra deploys (infra/account-shield-stack.ts reads these, so the two cannot disagree).
+ */
+export const ARGON2_DEFAULTS = { memoryKib: 19456, iterations: 2, parallelism: 1 } as const;
+
+/** How long a function may reuse a revocation state it read by default (the contract allows up to 1 s). */
+export const DEFAULT_REVOCATION_CACHE_MS = 500;
+
 const positiveInt = z.coerce.number().int().positive();
 
 /**
@@ -81,11 +90,11 @@ const schema = z.object({
   SIGNING_KEY_SECRET_ARN: z.string().min(1).optional(),
   /** The public key set: set for functions that verify access tokens or serve the JWKS. */
   VERIFICATION_KEYS_SECRET_ARN: z.string().min(1).optional(),
-  ARGON2_MEMORY_KIB: positiveInt.min(19456).default(19456),
-  ARGON2_ITERATIONS: positiveInt.min(2).default(2),
-  ARGON2_PARALLELISM: positiveInt.max(16).default(1),
+  ARGON2_MEMORY_KIB: positiveInt.min(ARGON2_DEFAULTS.memoryKib).default(ARGON2_DEFAULTS.memoryKib),
+  ARGON2_ITERATIONS: positiveInt.min(ARGON2_DEFAULTS.iterations).default(ARGON2_DEFAULTS.iterations),
+  ARGON2_PARALLELISM: positiveInt.max(16).default(ARGON2_DEFAULTS.parallelism),
   /** How long a Lambda may reuse a revocation state it read; the contract allows at most one second. */
-  REVOCATION_CACHE_MS: z.coerce.number().int().min(0).max(1000).default(500),
+  REVOCATION_CACHE_MS: z.coerce.number().int().min(0).max(1000).default(DEFAULT_REVOCATION_CACHE_MS),
   /**
    * How long after a rotation the immediately previous refresh token still gets a valid pair for the same session
    * (two tabs or apps refreshing at once); 0 turns the grace off, so any second use ends the session.
@@ -97,8 +106,6 @@ const schema = z.object({
   BREACHED_PASSWORD_CHECK: z.enum(['off', 'hibp']).default('off'),
   HIBP_API_URL: z.string().url().default('https://api.pwnedpasswords.com'),
   HIBP_TIMEOUT_MS: positiveInt.max(10_000).default(1500),
-  /** Local runner only: the bearer token that stands in for IAM on admin routes. */
-  ADMIN_TOKEN: z.string().min(16).optional(),
   /** Secret checks (password, one-time code) one source may make on one account per window, hard (ADR 0006). */
   LOGIN_MAX_FAILURES_PER_ACCOUNT_SOURCE: positiveInt.default(5),
   /** Account-wide checks per account window from sources it never signed in from, before progressive delay. */
@@ -172,7 +179,6 @@ export type Config = Readonly<{
   argon2: Readonly<{ memoryCost: number; timeCost: number; parallelism: number }>;
   revocationCacheMs: number;
   refreshGraceMs: number;
-  adminToken: string | undefined;
   totpKmsKeyId: string | undefined;
   breachedPasswordCheck: Readonly<{ enabled: boolean; apiUrl: string; timeoutMs: number }>;
   attempts: Readonly<{
@@ -262,7 +268,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     revocationCacheMs: e.REVOCATION_CACHE_MS,
     refreshGraceMs: e.REFRESH_GRACE_SECONDS * 1000,
-    adminToken: e.ADMIN_TOKEN,
     totpKmsKeyId: e.TOTP_KMS_KEY_ID,
     breachedPasswordCheck: {
       enabled: e.BREACHED_PASSWORD_CHECK === 'hibp',

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { RemovalPolicy } from 'aws-cdk-lib';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { allRoutes, type FunctionName, type RouteDefinition } from '../../functions/routes.js';
+import { allRoutes, type FunctionName, type RouteDefinition } from '../../shared/http/routes.js';
 import { AppFunction, type WorkloadResources } from './app-function.js';
 
 export interface ApiFunctionsProps {
@@ -11,7 +11,7 @@ export interface ApiFunctionsProps {
   readonly environment: Readonly<Record<string, string>>;
   readonly logRetention: RetentionDays;
   readonly logRemovalPolicy: RemovalPolicy;
-  /** @default every route of functions/routes.ts, the hosted pages included */
+  /** @default every route of shared/http/routes.ts, the hosted pages included */
   readonly routes?: readonly RouteDefinition[];
 }
 
@@ -28,7 +28,7 @@ export const routeGroups = (routes: readonly RouteDefinition[]): FunctionName[] 
   ...new Set(routes.map((route) => route.functionName)),
 ];
 
-/** One Lambda function per route group of functions/routes.ts (entry `functions/<functionName>.ts`). */
+/** One Lambda function per route group of shared/http/routes.ts (entry `functions/<functionName>.ts`). */
 export class ApiFunctions extends Construct {
   readonly functions: ReadonlyMap<FunctionName, AppFunction>;
 

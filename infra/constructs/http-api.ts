@@ -19,7 +19,7 @@ import { Certificate } from 'aws-cdk-lib/aws-certificatemanager';
 import { ManagedPolicy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { type FunctionName, type RouteDefinition, routeKey } from '../../functions/routes.js';
+import { type FunctionName, type RouteDefinition, routeKey } from '../../shared/http/routes.js';
 import { acknowledgeWildcardResource } from '../nag.js';
 import type { ApiFunctions } from './functions.js';
 
@@ -64,7 +64,7 @@ const toHttpMethod = (method: RouteDefinition['method']): HttpMethod => HttpMeth
 export const executeApiPath = (path: string): string => path.replace(/\{[^}]+\}/g, '*');
 
 /**
- * The HTTP API: every route of functions/routes.ts on its route group's function, CORS for the configured
+ * The HTTP API: every route of shared/http/routes.ts on its route group's function, CORS for the configured
  * origins, stage-wide throttling and JSON access logs. Admin routes use IAM authorisation; bearer routes check
  * the token in the handler (see the acknowledgement below for why not an API Gateway authorizer).
  */

@@ -6,6 +6,7 @@ import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { DEFAULT_REVOCATION_CACHE_MS } from '../../shared/config.js';
 import { defaultFunctionsDir, repoRoot } from '../paths.js';
 import { tokenAuthorizerActions, tokenAuthorizerReads } from '../workloads.js';
 import { esmBundling, lambdaArchitecture, lambdaRuntime } from './app-function.js';
@@ -33,8 +34,6 @@ export interface TokenAuthorizerProps {
 
 /** The revocation staleness the contract allows, split between API Gateway's cache and the function's own. */
 const revocationBudgetMs = 1000;
-/** The function's revocation cache when API Gateway does not cache (shared/config.ts's default). */
-const defaultRevocationCacheMs = 500;
 
 /**
  * A Lambda authorizer that resource servers behind API Gateway HTTP APIs attach to their routes: it checks the
@@ -61,7 +60,7 @@ export class TokenAuthorizer extends Construct {
       );
     }
     // API Gateway's cache and the function's revocation cache add up; together they stay within the budget.
-    const revocationCacheMs = Math.min(defaultRevocationCacheMs, revocationBudgetMs - cacheMs);
+    const revocationCacheMs = Math.min(DEFAULT_REVOCATION_CACHE_MS, revocationBudgetMs - cacheMs);
 
     const logGroup = new LogGroup(this, 'Logs', {
       retention: props.logRetention ?? RetentionDays.ONE_MONTH,

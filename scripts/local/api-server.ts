@@ -7,13 +7,17 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type {
+  APIGatewayEventRequestContextIAMAuthorizer,
   APIGatewayProxyEventV2,
   APIGatewayProxyResultV2,
   APIGatewayProxyStructuredResultV2,
   Context,
 } from 'aws-lambda';
-import type { FunctionName, RouteDefinition } from '../../functions/routes.js';
-import { SECURITY_HEADERS } from '../../shared/http/responses.js';
+import { constantTimeEqual } from '../../shared/crypto/secrets.js';
+import { ForbiddenError, InvalidTokenError } from '../../shared/errors.js';
+import { errorToHttpResult } from '../../shared/http/error-response.js';
+import { SECURITY_HEADERS, toApiGatewayResult } from '../../shared/http/responses.js';
+import type { FunctionName, RouteDefinition } from '../../shared/http/routes.js';
 
 export type HttpHandler = (
   event: APIGatewayProxyEventV2,
@@ -27,6 +31,13 @@ export interface ApiServerOptions {
   readonly host?: string;
   readonly routes: readonly RouteDefinition[];
   readonly loadHandler: (functionName: FunctionName) => Promise<HttpHandler>;
+  /**
+   * Stands in for API Gateway's IAM authoriser on `admin` routes: a request bearing this token reaches its
+   * function with `requestContext.authorizer.iam` set, where a SigV4-signed call has it on AWS; any other request
+   * to an admin route is refused here. Without it, admin requests reach their function unauthorised (and the
+   * function refuses them, as it would a call that bypassed API Gateway).
+   */
+  readonly adminToken?: string;
   /** API Gateway's integration timeout. @default 30000 */
   readonly timeoutMs?: number;
   /** One line per request (method, path, status, duration); off unless given. */
@@ -77,13 +88,17 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
         `${req.method} ${req.url} -> ${res.statusCode} (${Math.round(performance.now() - started)} ms)`,
       ),
     );
-    handleRequest(req, res, { compiled, loadHandler: options.loadHandler, timeoutMs, logError }).catch(
-      (error) => {
-        logError(`Local API gateway failed on ${req.method} ${req.url}`, error);
-        if (!res.headersSent) sendGatewayError(res, 500, 'internal_error', 'Internal server error');
-        else res.destroy();
-      },
-    );
+    handleRequest(req, res, {
+      compiled,
+      loadHandler: options.loadHandler,
+      adminToken: options.adminToken,
+      timeoutMs,
+      logError,
+    }).catch((error) => {
+      logError(`Local API gateway failed on ${req.method} ${req.url}`, error);
+      if (!res.headersSent) sendGatewayError(res, 500, 'internal_error', 'Internal server error');
+      else res.destroy();
+    });
   });
   // API Gateway keeps connections open far longer than Node's 5 s default; matching it avoids resets in
   // benchmarks that reuse connections.
@@ -117,6 +132,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
 interface RequestDependencies {
   readonly compiled: readonly CompiledRoute[];
   readonly loadHandler: (functionName: FunctionName) => Promise<HttpHandler>;
+  readonly adminToken: string | undefined;
   readonly timeoutMs: number;
   readonly logError: (message: string, error: unknown) => void;
 }
@@ -160,14 +176,21 @@ async function handleRequest(
 
   const requestId = apiGatewayRequestId();
   const event = buildEvent({ req, method, rawPath, rawQueryString, body, match, requestId });
+  const refusal =
+    match.compiled.route.auth === 'admin' && deps.adminToken !== undefined
+      ? authoriseAdmin(event, deps.adminToken)
+      : undefined;
   const functionName = match.compiled.route.functionName;
   let result: APIGatewayProxyResultV2;
   try {
-    const handler = await deps.loadHandler(functionName);
-    result = await withTimeout(
-      handler(event, createLambdaContext(functionName, deps.timeoutMs)),
-      deps.timeoutMs,
-    );
+    if (refusal) result = toApiGatewayResult(refusal);
+    else {
+      const handler = await deps.loadHandler(functionName);
+      result = await withTimeout(
+        handler(event, createLambdaContext(functionName, deps.timeoutMs)),
+        deps.timeoutMs,
+      );
+    }
   } catch (error) {
     if (error instanceof IntegrationTimeoutError) {
       deps.logError(
@@ -244,6 +267,38 @@ function decodeSafely(value: string): string {
   } catch {
     return value;
   }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Admin authorisation (IAM on AWS)
+
+const LOCAL_ADMIN_IDENTITY: APIGatewayEventRequestContextIAMAuthorizer = {
+  iam: {
+    accessKey: 'LOCALADMINACCESSKEY',
+    accountId: ACCOUNT_ID,
+    callerId: 'LOCALADMIN',
+    cognitoIdentity: null,
+    principalOrgId: '',
+    userArn: `arn:aws:iam::${ACCOUNT_ID}:user/local-admin`,
+    userId: 'LOCALADMIN',
+  },
+};
+
+/**
+ * The local ADMIN_TOKEN in place of a SigV4 signature: on success the event carries the admin identity where
+ * API Gateway's IAM authoriser puts it; otherwise the refusal to send (the contract's 401/403 error bodies).
+ */
+function authoriseAdmin(event: APIGatewayProxyEventV2, adminToken: string) {
+  const header = event.headers['authorization'];
+  const token = header === undefined ? undefined : /^Bearer +([^\s]+) *$/i.exec(header)?.[1];
+  const refusal = !token
+    ? new InvalidTokenError('The admin token is required (authorization: Bearer <ADMIN_TOKEN>).')
+    : !constantTimeEqual(token, adminToken)
+      ? new ForbiddenError('This token may not use the admin API.')
+      : undefined;
+  if (refusal) return errorToHttpResult(refusal, { error: () => undefined, warn: () => undefined });
+  Object.assign(event.requestContext, { authorizer: LOCAL_ADMIN_IDENTITY });
+  return undefined;
 }
 
 // ---------------------------------------------------------------------------------------------------------

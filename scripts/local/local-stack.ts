@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { allRoutes, type FunctionName } from '../../functions/routes.js';
+import { allRoutes, type FunctionName } from '../../shared/http/routes.js';
 import { registerInProcessDispatcher } from '../../shared/ports/dispatcher-trigger.js';
 import type { TableName } from '../../shared/tables.js';
 import { buildPages } from '../../web/build.js';
@@ -164,7 +164,6 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       JWT_AUDIENCE: 'account-shield',
       SIGNING_KEY_SOURCE: 'file',
       SIGNING_KEY_FILE: options.signingKeyFile,
-      ADMIN_TOKEN: adminToken,
       ...options.env,
     });
     cleanup.push(restoreEnv);
@@ -179,6 +178,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       host: options.apiHost,
       routes: allRoutes,
       loadHandler: loadHttpHandler,
+      adminToken,
       accessLog: options.accessLog,
       logError,
     });
@@ -237,26 +237,22 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
     let poller: SqsPoller | undefined;
     if (options.notifier !== false) {
-      if (functionExists('notifier')) {
-        const settings = typeof options.notifier === 'object' ? options.notifier : {};
-        poller = await startSqsPoller({
-          sqs,
-          queueUrl: queues.queueUrl,
-          batchSize: settings.batchSize,
-          waitTimeSeconds: settings.waitTimeSeconds,
-          concurrency: settings.concurrency,
-          logError,
-          handler: async (event) =>
-            (await importHandler<SqsHandler>('notifier'))(
-              event,
-              createLambdaContext('notifier', NOTIFIER_TIMEOUT_MS),
-            ),
-        });
-        const started = poller;
-        cleanup.push(() => started.stop());
-      } else {
-        log('functions/notifier.ts not found: queued notifications are not sent');
-      }
+      const settings = typeof options.notifier === 'object' ? options.notifier : {};
+      poller = await startSqsPoller({
+        sqs,
+        queueUrl: queues.queueUrl,
+        batchSize: settings.batchSize,
+        waitTimeSeconds: settings.waitTimeSeconds,
+        concurrency: settings.concurrency,
+        logError,
+        handler: async (event) =>
+          (await importHandler<SqsHandler>('notifier'))(
+            event,
+            createLambdaContext('notifier', NOTIFIER_TIMEOUT_MS),
+          ),
+      });
+      const started = poller;
+      cleanup.push(() => started.stop());
     }
 
     const dispatcherExists = functionExists('dispatcher');

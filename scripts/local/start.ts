@@ -3,7 +3,7 @@
  * ADMIN_TOKEN, PUBLIC_APP_URL, LOCAL_DYNAMODB_PORT, LOCAL_SQS_PORT, LOCAL_SES_PORT and LOCAL_IDP_PORT.
  */
 import { join } from 'node:path';
-import { pageRoutes, routes } from '../../functions/routes.js';
+import { pageRoutes, routes } from '../../shared/http/routes.js';
 import { assertPortFree, PortInUseError } from './emulators.js';
 import { type LocalStack, repoRoot, startLocalStack } from './local-stack.js';
 

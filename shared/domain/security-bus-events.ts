@@ -1,4 +1,4 @@
-import type { SecurityEventType } from '../stores/security-events-store.js';
+import type { SecurityEventType } from './security-event.js';
 
 /**
  * What account-shield publishes on its EventBridge bus for internal consumers (docs/events.md): one event per

@@ -1,8 +1,8 @@
-import type { AuthAction } from '../../functions/routes.js';
+import type { RequestOrigin } from '../domain/security-event.js';
 import type { NotedSecurityEvent } from '../logging.js';
-import type { RequestOrigin } from '../stores/security-events-store.js';
 import type { Principal } from '../use-cases/authenticate.js';
 import type { HttpResult } from './responses.js';
+import type { AuthAction } from './routes.js';
 
 /** What an error code means for an authentication attempt; other codes are logged as they are. */
 const OUTCOME_BY_ERROR: Readonly<Record<string, string>> = {

@@ -1,12 +1,11 @@
 import { isDependencyFailure } from '../aws/dynamodb-errors.js';
 import { ApiError, DependencyUnavailableError, InvalidRequestError, OAuthError } from '../errors.js';
 import { SsoFlowError } from '../ports/identity-providers.js';
+import type { Logger } from '../ports/logger.js';
 import type { HttpResult } from './responses.js';
 
-export interface ErrorLogger {
-  error(message: string, extra: Record<string, unknown>): void;
-  warn(message: string, extra: Record<string, unknown>): void;
-}
+/** The part of the one Logger interface (ports/logger.ts) the error mapping writes to. */
+export type ErrorLogger = Pick<Logger, 'error' | 'warn'>;
 
 /**
  * The one place errors become HTTP: ApiErrors as the contract says, AWS/network outages as 503, and

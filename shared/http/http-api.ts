@@ -2,12 +2,9 @@ import type { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type { z } from 'zod';
-import type { RouteAuth } from '../../functions/routes.js';
-import { routeKey, routes } from '../../functions/routes.js';
-import { constantTimeEqual } from '../crypto/secrets.js';
+import type { RequestOrigin } from '../domain/security-event.js';
 import { ForbiddenError, InvalidTokenError, NotFoundError, PayloadTooLargeError } from '../errors.js';
 import { runInvocation } from '../logging.js';
-import type { RequestOrigin } from '../stores/security-events-store.js';
 import { authenticate, type Principal } from '../use-cases/authenticate.js';
 import type { Deps } from '../use-cases/deps.js';
 import { authOutcome } from './auth-outcome.js';
@@ -16,8 +13,10 @@ import { idempotencyKeyOf, runIdempotent } from './idempotency.js';
 import { MAX_BODY_BYTES, parseFormBody, parseJsonBody } from './request-body.js';
 import { requestMetrics } from './request-metrics.js';
 import { type HttpResult, toApiGatewayResult } from './responses.js';
+import type { ApiFunctionName, ApiRoute, RouteAuth, RouteDefinition, RouteKey } from './routes.js';
+import { routeKey, routes } from './routes.js';
 
-export interface HttpRequest<Body> {
+export interface HttpRequest<Body, Caller extends Principal | undefined = Principal | undefined> {
   readonly body: Body;
   readonly pathParameters: Readonly<Record<string, string | undefined>>;
   /** Query parameters (repeated ones joined by commas, as API Gateway does) and the raw query string. */
@@ -26,28 +25,59 @@ export interface HttpRequest<Body> {
   /** Request cookies by name (the first of duplicates). */
   readonly cookies: Readonly<Record<string, string>>;
   readonly origin: RequestOrigin;
-  /** Set on bearer routes; absent elsewhere. */
-  readonly principal: Principal | undefined;
+  /** The signed-in caller on bearer routes; undefined elsewhere (admin callers are checked by IAM). */
+  readonly principal: Caller;
   /** Lower-cased header names; the OAuth endpoints read client credentials from `authorization`. */
   readonly headers: Readonly<Record<string, string | undefined>>;
 }
 
-export interface RouteHandler<S extends z.ZodType | undefined = z.ZodType | undefined> {
+/** Bearer routes always have a principal (authorise() refused the request otherwise); no other route has one. */
+type CallerOf<A extends RouteAuth> = A extends 'bearer' ? Principal : undefined;
+
+export interface RouteHandler<
+  S extends z.ZodType | undefined = z.ZodType | undefined,
+  A extends RouteAuth = RouteAuth,
+> {
   /** Schema of the JSON body; routes without one ignore any body (within the size limit). */
   readonly body?: S;
   /** Body size limit of this route; the contract's 16 KiB unless a route (bulk import) needs more. */
   readonly maxBodyBytes?: number;
   /** The body is form-encoded (the OAuth endpoints) rather than JSON; `body` then validates its fields. */
   readonly form?: true;
-  handle(request: HttpRequest<S extends z.ZodType ? z.infer<S> : undefined>, deps: Deps): Promise<HttpResult>;
+  handle(
+    request: HttpRequest<S extends z.ZodType ? z.infer<S> : undefined, CallerOf<A>>,
+    deps: Deps,
+  ): Promise<HttpResult>;
 }
 
-/** Keeps each route's body type attached to its handler. */
-export function route<S extends z.ZodType | undefined = undefined>(handler: RouteHandler<S>): RouteHandler {
-  return handler as unknown as RouteHandler;
+declare const authOfRoute: unique symbol;
+
+/** A route's handler with its body type sealed in, marked (in types only) with the auth it was written for. */
+export interface BoundRouteHandler<A extends RouteAuth> extends RouteHandler {
+  readonly [authOfRoute]?: A;
 }
 
-const routeByKey = new Map(routes.map((r) => [routeKey(r), r] as const));
+/**
+ * Keeps each route's body type attached to its handler. The auth comes from the handler map's slot
+ * (RouteHandlers), so a bearer route's handler sees a non-optional principal.
+ */
+export function route<S extends z.ZodType | undefined = undefined, A extends RouteAuth = RouteAuth>(
+  handler: RouteHandler<S, A>,
+): BoundRouteHandler<A> {
+  return handler as unknown as BoundRouteHandler<A>;
+}
+
+/**
+ * The handlers of one route group, keyed by route key: the compiler requires exactly the group's routes of
+ * shared/http/routes.ts (a missing, extra or misspelt key does not compile).
+ */
+export type RouteHandlers<F extends ApiFunctionName> = {
+  readonly [R in Extract<ApiRoute, { readonly functionName: F }> as RouteKey<R>]: BoundRouteHandler<
+    R['auth']
+  >;
+};
+
+const routeByKey = new Map<string, RouteDefinition>(routes.map((r) => [routeKey(r), r]));
 
 /** Every path parameter of the API is an id we minted (UUIDs, base64url, incident ids). */
 const PATH_ID = /^[A-Za-z0-9_-]{1,128}$/;
@@ -69,15 +99,8 @@ async function authorise(
     if (!token) throw new InvalidTokenError('An access token is required (authorization: Bearer <token>).');
     return authenticate(deps, token);
   }
-  const adminToken = deps.config.adminToken;
-  if (adminToken !== undefined) {
-    if (!token)
-      throw new InvalidTokenError('The admin token is required (authorization: Bearer <ADMIN_TOKEN>).');
-    if (!constantTimeEqual(token, adminToken))
-      throw new ForbiddenError('This token may not use the admin API.');
-    return undefined;
-  }
-  // On AWS the route uses IAM authorisation, so API Gateway has already checked the SigV4 signature.
+  // Admin routes use IAM authorisation: API Gateway (or the local gateway, scripts/local/api-server.ts) has
+  // already checked the caller and put its identity here; a request without one did not come through it.
   const iam = (event.requestContext as { authorizer?: { iam?: unknown } }).authorizer?.iam;
   if (!iam) throw new ForbiddenError('The admin API requires IAM authorisation.');
   return undefined;
@@ -117,24 +140,35 @@ function originOf(event: APIGatewayProxyEventV2): RequestOrigin {
 }
 
 /**
- * Builds the Lambda handler of one route group: routing by routeKey, auth from functions/routes.ts,
+ * createHttpHandler's arguments, one tuple per route group: written as a union rather than a generic so the
+ * group name picks the handler map's type before the handlers are checked (a generic group parameter would
+ * leave each route's auth, and so its principal, uninferred).
+ */
+type HttpHandlerArguments = {
+  [F in ApiFunctionName]: [
+    group: F,
+    handlers: RouteHandlers<F>,
+    getDeps: () => Promise<Deps>,
+    logger: PowertoolsLogger,
+  ];
+}[ApiFunctionName];
+
+/**
+ * Builds the Lambda handler of one route group: routing by routeKey, auth from shared/http/routes.ts,
  * body validation, Idempotency-Key, the single error-to-HTTP mapping, and one "auth outcome" log line on the
  * routes that ask for it. Dependencies are built once per cold start; every log line written while serving a
  * request carries its Lambda context (request id), see shared/logging.ts.
  */
-export function createHttpHandler(
-  handlers: Readonly<Record<string, RouteHandler>>,
-  getDeps: () => Promise<Deps>,
-  logger: PowertoolsLogger,
-) {
+export function createHttpHandler(...[group, handlers, getDeps, logger]: HttpHandlerArguments) {
+  const handlerByKey = new Map<string, RouteHandler>(Object.entries(handlers));
   const serve = async (
     event: APIGatewayProxyEventV2,
     context: Context,
     seen: { principal?: Principal; deps?: Deps },
   ): Promise<HttpResult> => {
-    const handler = handlers[event.routeKey];
+    const handler = handlerByKey.get(event.routeKey);
     const definition = routeByKey.get(event.routeKey);
-    if (!handler || !definition) {
+    if (!handler || definition?.functionName !== group) {
       // On AWS the $default route sends every unknown path here.
       throw new NotFoundError(`No route for ${event.requestContext.http.method} ${event.rawPath}.`);
     }

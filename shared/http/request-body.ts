@@ -7,7 +7,7 @@ import {
   UnsupportedMediaTypeError,
 } from '../errors.js';
 
-/** The contract's default cap; a route may declare a larger one (functions/routes.ts `maxBodyBytes`). */
+/** The contract's default cap; a route may declare a larger one (shared/http/routes.ts `maxBodyBytes`). */
 export const MAX_BODY_BYTES = 16 * 1024;
 
 interface RawBody {

@@ -1,6 +1,6 @@
-import type { AuthAction } from '../../functions/routes.js';
 import type { NotedSecurityEvent } from '../logging.js';
 import { type SecurityMetricName, securityMetricNames } from '../ports/security-metrics.js';
+import type { AuthAction } from './routes.js';
 
 /** Login outcomes (shared/http/auth-outcome.ts) that count as a failed login: a wrong secret of any kind. */
 const FAILED_LOGIN_OUTCOMES: ReadonlySet<string> = new Set(['failed', 'invalid_otp']);

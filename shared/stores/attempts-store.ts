@@ -11,6 +11,7 @@ import { isConditionFailure } from '../aws/dynamodb-errors.js';
 import { type ProgressiveDelay, progressiveDelayMs } from '../domain/attempt-limits.js';
 import type { AttemptCounters, CounterRef, GateResult } from '../ports/attempt-counters.js';
 import type { TransactItem } from '../ports/transaction.js';
+import { conditionHeld } from './conditional-write.js';
 
 const KNOWN_PREFIX = 'known#';
 /** Optimistic rounds of the gate before a contended attempt is refused (refusing is the safe answer). */
@@ -33,8 +34,8 @@ export class AttemptsStore implements AttemptCounters {
   }
 
   async takeBelow(ref: CounterRef, limit: number): Promise<boolean> {
-    try {
-      await this.db.send(
+    return conditionHeld(
+      this.db.send(
         new UpdateCommand({
           TableName: this.table,
           Key: this.key(ref),
@@ -43,12 +44,8 @@ export class AttemptsStore implements AttemptCounters {
           ExpressionAttributeNames: { '#count': 'count' },
           ExpressionAttributeValues: { ':one': 1, ':limit': limit, ':expires': ref.expiresAt },
         }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+      ),
+    );
   }
 
   async takeThroughGate(ref: CounterRef, nowMs: number, delay: ProgressiveDelay): Promise<GateResult> {

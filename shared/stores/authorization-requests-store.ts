@@ -1,5 +1,5 @@
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { isConditionFailure } from '../aws/dynamodb-errors.js';
+import { conditionHeld } from './conditional-write.js';
 
 /**
  * One authorization code flow (RFC 6749 4.1 + PKCE) from /oauth2/authorize to the token exchange, as one item
@@ -68,8 +68,8 @@ export class AuthorizationRequestsStore {
     completedAtMs: number;
     nowSeconds: number;
   }): Promise<boolean> {
-    try {
-      await this.db.send(
+    return conditionHeld(
+      this.db.send(
         new UpdateCommand({
           TableName: this.table,
           Key: this.key(input.requestHash),
@@ -88,18 +88,14 @@ export class AuthorizationRequestsStore {
             ':now': input.nowSeconds,
           },
         }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+      ),
+    );
   }
 
   /** completed -> redeemed with this code, once, within the code's life. False when it was not redeemable. */
   async redeem(input: { requestHash: string; codeHash: string; nowMs: number }): Promise<boolean> {
-    try {
-      await this.db.send(
+    return conditionHeld(
+      this.db.send(
         new UpdateCommand({
           TableName: this.table,
           Key: this.key(input.requestHash),
@@ -113,12 +109,8 @@ export class AuthorizationRequestsStore {
             ':now': input.nowMs,
           },
         }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+      ),
+    );
   }
 
   async recordSession(requestHash: string, sessionId: string): Promise<void> {

@@ -6,6 +6,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { cancelledConditionIndexes, isConditionFailure } from '../aws/dynamodb-errors.js';
+import { conditionalWrite } from './conditional-write.js';
 import { sendRateSlotItem, sendSlotSecond } from './send-rate-limiter.js';
 
 /**
@@ -104,8 +105,8 @@ export class DeliveriesStore {
     detail: { messageId?: string; reason?: string },
     now: Date,
   ): Promise<void> {
-    try {
-      await this.db.send(
+    await conditionalWrite(
+      this.db.send(
         new UpdateCommand({
           TableName: this.table,
           Key: this.key(deliveryKey),
@@ -121,10 +122,8 @@ export class DeliveriesStore {
             ':sending': 'sending',
           },
         }),
-      );
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-    }
+      ),
+    );
   }
 
   async status(deliveryKey: string): Promise<DeliveryStatus | undefined> {

@@ -1,5 +1,6 @@
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { isConditionFailure } from '../aws/dynamodb-errors.js';
+import { conditionHeld } from './conditional-write.js';
 
 /**
  * One device authorization (RFC 8628) in the records table: pk `oauth-device#<user code>`, sk `device`. The
@@ -43,8 +44,8 @@ export class DeviceAuthorizationsStore {
 
   /** False when the user code is taken by a live authorization (the caller draws another). */
   async create(record: DeviceAuthorizationRecord, nowSeconds: number): Promise<boolean> {
-    try {
-      await this.db.send(
+    return conditionHeld(
+      this.db.send(
         new PutCommand({
           TableName: this.table,
           Item: { ...this.key(record.userCode), ...record },
@@ -52,12 +53,8 @@ export class DeviceAuthorizationsStore {
           ConditionExpression: 'attribute_not_exists(pk) OR expiresAt <= :now',
           ExpressionAttributeValues: { ':now': nowSeconds },
         }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+      ),
+    );
   }
 
   async get(userCode: string): Promise<DeviceAuthorizationRecord | undefined> {
@@ -124,8 +121,8 @@ export class DeviceAuthorizationsStore {
     decision: 'approved' | 'denied';
     nowMs: number;
   }): Promise<boolean> {
-    try {
-      await this.db.send(
+    return conditionHeld(
+      this.db.send(
         new UpdateCommand({
           TableName: this.table,
           Key: this.key(input.userCode),
@@ -142,31 +139,27 @@ export class DeviceAuthorizationsStore {
             ':now': Math.floor(input.nowMs / 1000),
           },
         }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+      ),
+    );
   }
 
   /** approved -> consumed: exactly one poll gets the tokens. */
   async consume(userCode: string, nowSeconds: number): Promise<boolean> {
-    try {
-      await this.db.send(
+    return conditionHeld(
+      this.db.send(
         new UpdateCommand({
           TableName: this.table,
           Key: this.key(userCode),
           UpdateExpression: 'SET #status = :consumed',
           ConditionExpression: '#status = :approved AND expiresAt > :now',
           ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: { ':consumed': 'consumed', ':approved': 'approved', ':now': nowSeconds },
+          ExpressionAttributeValues: {
+            ':consumed': 'consumed',
+            ':approved': 'approved',
+            ':now': nowSeconds,
+          },
         }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+      ),
+    );
   }
 }

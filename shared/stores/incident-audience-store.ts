@@ -4,10 +4,10 @@ import {
   type DynamoDBDocumentClient,
   QueryCommand,
   TransactWriteCommand,
-  type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { cancelledConditionIndexes } from '../aws/dynamodb-errors.js';
 import { InvalidRequestError, NotFoundError } from '../errors.js';
+import type { TransactItem } from './conditional-write.js';
 
 /**
  * The listed audience of an incident (`scope: {type: "list"}`), in the records table:
@@ -26,8 +26,6 @@ import { InvalidRequestError, NotFoundError } from '../errors.js';
 
 /** Entries per part item: 500 emails of 254 characters stay far below DynamoDB's 400 KB item limit. */
 export const PART_SIZE = 500;
-
-type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
 export interface AudiencePart {
   readonly sk: string;

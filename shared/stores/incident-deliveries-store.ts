@@ -1,15 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import {
-  type DynamoDBDocumentClient,
-  TransactWriteCommand,
-  type TransactWriteCommandInput,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
-import { counterName, type IncidentsStore } from './incidents-store.js';
+import { type DynamoDBDocumentClient, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { counterName } from '../domain/incident.js';
+import type { TransactItem } from './conditional-write.js';
+import type { IncidentsStore } from './incidents-store.js';
 import { sendRateSlotItem, sendSlotSecond } from './send-rate-limiter.js';
-
-type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
 /**
  * Per-recipient delivery claims of campaign mail (pk `delivery#incident#<id>#<round>#<userId>`, sk `mail`,

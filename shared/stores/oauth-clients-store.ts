@@ -8,6 +8,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { isConditionFailure } from '../aws/dynamodb-errors.js';
 import type { OAuthClient } from '../domain/oauth.js';
+import { conditionHeld } from './conditional-write.js';
 
 /**
  * The OAuth client registry in the records table: one partition `oauth-clients`, sk `<clientId>`. A registry
@@ -60,19 +61,15 @@ export class OAuthClientsStore {
 
   /** Returns whether there was a client to delete. */
   async delete(clientId: string): Promise<boolean> {
-    try {
-      await this.db.send(
+    return conditionHeld(
+      this.db.send(
         new DeleteCommand({
           TableName: this.table,
           Key: this.key(clientId),
           ConditionExpression: 'attribute_exists(pk)',
         }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+      ),
+    );
   }
 
   /** Replaces a confidential client's secret hash and bumps its credential version; undefined if no such client. */

@@ -1,6 +1,7 @@
 import { BatchGetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { TenantPolicy } from '../domain/tenant-policy.js';
 import type { Clock } from '../ports/clock.js';
-import type { TenantPolicy, TenantPolicyStore } from './tenant-policy-store.js';
+import type { TenantPolicyStore } from './tenant-policy-store.js';
 
 export interface RevocationState {
   /** Current token version of the user; undefined when the account no longer exists. */

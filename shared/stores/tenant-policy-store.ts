@@ -1,20 +1,7 @@
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { isConditionFailure } from '../aws/dynamodb-errors.js';
+import type { TenantPolicy, TenantPolicyField } from '../domain/tenant-policy.js';
 import type { TransactItem } from '../ports/transaction.js';
-
-/**
- * The tenant-wide policy item: what makes `scope: all` incidents O(1). Instead of touching every
- * account, one item says "tokens issued before T are revoked" and "passwords set before T must be
- * reset"; every check compares against it (docs/adr/0001-token-design.md).
- */
-export interface TenantPolicy {
-  /** Epoch ms; access tokens issued and sessions started before this are revoked. */
-  readonly revokeTokensIssuedBefore?: number;
-  /** Epoch ms; password accounts whose password was set before this must reset it. */
-  readonly forceResetPasswordsSetBefore?: number;
-}
-
-export type TenantPolicyField = keyof TenantPolicy;
+import { conditionalWrite } from './conditional-write.js';
 
 const KEY = { pk: 'tenant', sk: 'policy' } as const;
 
@@ -72,8 +59,8 @@ export class TenantPolicyStore {
 
   /** Moves a cut-off forward, never back, so a late or replayed incident cannot un-revoke anything. */
   async raise(field: TenantPolicyField, atMs: number): Promise<void> {
-    try {
-      await this.db.send(
+    await conditionalWrite(
+      this.db.send(
         new UpdateCommand({
           TableName: this.table,
           Key: KEY,
@@ -82,9 +69,7 @@ export class TenantPolicyStore {
           ExpressionAttributeNames: { '#field': field },
           ExpressionAttributeValues: { ':at': atMs, ':now': new Date(atMs).toISOString() },
         }),
-      );
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-    }
+      ),
+    );
   }
 }

@@ -1,5 +1,6 @@
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { isConditionFailure } from '../aws/dynamodb-errors.js';
+import { conditionalWrite, conditionHeld } from './conditional-write.js';
 
 /**
  * Fixed-window counters in the records table (pk `throttle#<scope>#<key>`, sk `<window start>`),
@@ -48,8 +49,8 @@ export class ThrottleStore {
     nowMs: number,
   ): Promise<boolean> {
     const { key: itemKey, windowEnd } = this.key(scope, key, windowSeconds, nowMs);
-    try {
-      await this.db.send(
+    return conditionHeld(
+      this.db.send(
         new UpdateCommand({
           TableName: this.table,
           Key: itemKey,
@@ -58,19 +59,15 @@ export class ThrottleStore {
           ExpressionAttributeNames: { '#count': 'count' },
           ExpressionAttributeValues: { ':one': 1, ':expires': windowEnd + 60, ':limit': limit },
         }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+      ),
+    );
   }
 
   /** Gives back a slot taken by tryTake (the attempt turned out to be a right one); best effort. */
   async giveBack(scope: string, key: string, windowSeconds: number, nowMs: number): Promise<void> {
     const { key: itemKey } = this.key(scope, key, windowSeconds, nowMs);
-    try {
-      await this.db.send(
+    await conditionalWrite(
+      this.db.send(
         new UpdateCommand({
           TableName: this.table,
           Key: itemKey,
@@ -79,10 +76,8 @@ export class ThrottleStore {
           ExpressionAttributeNames: { '#count': 'count' },
           ExpressionAttributeValues: { ':minusOne': -1, ':zero': 0 },
         }),
-      );
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-    }
+      ),
+    );
   }
 
   /** Whether a sliding-window limit has room, without taking anything. */

@@ -3,18 +3,16 @@ import {
   type DynamoDBDocumentClient,
   GetCommand,
   TransactWriteCommand,
-  type TransactWriteCommandInput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { cancelledConditionIndexes, isConditionFailure } from '../aws/dynamodb-errors.js';
 import { identifierGuardKeys, identifierKey, type LoginIdentifier } from '../domain/identifiers.js';
 import type { UserRecord } from '../domain/user.js';
 import { AccountExistsError, NotFoundError } from '../errors.js';
+import { conditionHeld, type TransactItem } from './conditional-write.js';
 
 /** A key no account has (user ids are UUIDs): read to spend the same work as a real lookup. */
 const NO_SUCH_USER = 'no-such-user';
-
-export type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
 /** DynamoDB's limit on the items of one TransactWriteItems call. */
 export const MAX_TRANSACTION_ITEMS = 100;
@@ -187,8 +185,8 @@ export class UsersStore {
 
   /** Re-hash on login: only if nobody changed the password in between (else keep theirs). */
   async replacePasswordHash(userId: string, expectedHash: string, newHash: string): Promise<boolean> {
-    try {
-      await this.db.send(
+    return conditionHeld(
+      this.db.send(
         new UpdateCommand({
           TableName: this.tables.users,
           Key: { userId },
@@ -196,12 +194,8 @@ export class UsersStore {
           ConditionExpression: 'passwordHash = :expected',
           ExpressionAttributeValues: { ':new': newHash, ':expected': expectedHash },
         }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+      ),
+    );
   }
 
   /**
@@ -213,7 +207,6 @@ export class UsersStore {
     userId: string,
     input: { passwordHash: string; expectedHash?: string; signOut: boolean; now: Date },
   ): TransactItem {
-    const names: Record<string, string> = {};
     const values: Record<string, unknown> = {
       ':hash': input.passwordHash,
       ':setAt': input.now.getTime(),
@@ -239,7 +232,6 @@ export class UsersStore {
         UpdateExpression: update,
         ConditionExpression: condition,
         ExpressionAttributeValues: values,
-        ...(Object.keys(names).length > 0 ? { ExpressionAttributeNames: names } : {}),
       },
     };
   }
@@ -370,12 +362,6 @@ export class UsersStore {
   }
 
   private async conditionalUpdate(input: Omit<ConstructorParameters<typeof UpdateCommand>[0], 'TableName'>) {
-    try {
-      await this.db.send(new UpdateCommand({ TableName: this.tables.users, ...input }));
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+    return conditionHeld(this.db.send(new UpdateCommand({ TableName: this.tables.users, ...input })));
   }
 }

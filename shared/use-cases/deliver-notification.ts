@@ -13,7 +13,7 @@ import {
 } from '../notifications/templates.js';
 import { MailOutcomeUnknownError, MailRejectedError } from '../ports/mailer.js';
 import { delayUntilNextSecond, waitForSendSecond } from '../stores/send-rate-limiter.js';
-import { recordEvent } from './accounts.js';
+import { recordEvent } from './audit.js';
 import { deliverIncidentBatch, type IncidentBatchOutcome } from './deliver-incident-batch.js';
 import type { Deps } from './deps.js';
 

@@ -1,4 +1,11 @@
 import {
+  type Counts,
+  type IncidentRecord,
+  type NotifierTotals,
+  roundCounts,
+  type SegmentCursor,
+} from '../domain/incident.js';
+import {
   type IncidentBatchMessage,
   type IncidentRecipient,
   incidentRecipientSchema,
@@ -6,15 +13,7 @@ import {
 import type { AudienceMember, CampaignAudience } from '../stores/campaign-audience.js';
 import type { IncidentAudienceStore } from '../stores/incident-audience-store.js';
 import { entryRef } from '../stores/incident-audience-store.js';
-import {
-  type Counts,
-  type IncidentRecord,
-  type IncidentsStore,
-  LeaseLostError,
-  type NotifierTotals,
-  roundCounts,
-  type SegmentCursor,
-} from '../stores/incidents-store.js';
+import { type IncidentsStore, LeaseLostError } from '../stores/incidents-store.js';
 import type { SecurityEventsStore } from '../stores/security-events-store.js';
 import type { Deps } from './deps.js';
 import { resolveEntries } from './incident-audience.js';

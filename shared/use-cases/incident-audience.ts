@@ -1,12 +1,14 @@
 import { createHash } from 'node:crypto';
 import { parseAudienceEntry } from '../domain/audience-entry.js';
+import { isIncidentId } from '../domain/incident.js';
 import { InvalidRequestError, NotFoundError } from '../errors.js';
+import type { Logger } from '../ports/logger.js';
 import type { AudienceMember, CampaignAudience } from '../stores/campaign-audience.js';
 import { entryRef, type IncidentAudienceStore } from '../stores/incident-audience-store.js';
 import type { IncidentDeliveriesStore } from '../stores/incident-deliveries-store.js';
-import { incidentKey, isIncidentId } from '../stores/incidents-store.js';
+import { incidentKey } from '../stores/incidents-store.js';
 import type { Deps } from './deps.js';
-import { type IncidentView, type Logger, viewOf } from './incidents.js';
+import { type IncidentView, viewOf } from './incidents.js';
 
 /**
  * Listed audiences (`scope: {type: "list"}`, docs/adr/0004-incidents-and-campaigns.md): entries arrive in
@@ -58,7 +60,7 @@ export async function addAudienceChunk(
 export async function closeAudience(
   deps: Pick<Deps, 'incidents' | 'clock' | 'dispatcherTrigger'>,
   id: string,
-  logger: Logger,
+  logger: Pick<Logger, 'warn'>,
 ): Promise<IncidentView> {
   if (!isIncidentId(id)) throw new NotFoundError('No such incident.');
   const closed = await deps.incidents.closeAudience(id, deps.clock.now().getTime());

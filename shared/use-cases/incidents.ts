@@ -1,7 +1,3 @@
-import type { UserRecord } from '../domain/user.js';
-import { InvalidRequestError, NotFoundError } from '../errors.js';
-import type { CreateIncidentBody } from '../http/incident-schemas.js';
-import type { AudienceMember, CampaignAudience } from '../stores/campaign-audience.js';
 import {
   type Counts,
   counterName,
@@ -12,9 +8,14 @@ import {
   newIncidentId,
   roundCounts,
   type SettlementView,
-} from '../stores/incidents-store.js';
-import type { RequestOrigin } from '../stores/security-events-store.js';
-import { recordEvent } from './accounts.js';
+} from '../domain/incident.js';
+import type { RequestOrigin } from '../domain/security-event.js';
+import type { UserRecord } from '../domain/user.js';
+import { InvalidRequestError, NotFoundError } from '../errors.js';
+import type { CreateIncidentBody } from '../http/incident-schemas.js';
+import type { Logger } from '../ports/logger.js';
+import type { AudienceMember, CampaignAudience } from '../stores/campaign-audience.js';
+import { recordEvent } from './audit.js';
 import type { Deps } from './deps.js';
 import { queueSecurityNotice } from './notices.js';
 
@@ -67,10 +68,6 @@ type IncidentDeps = Pick<
   | 'dispatcherTrigger'
   | 'notifications'
 >;
-
-export interface Logger {
-  warn(message: string, extra: Record<string, unknown>): void;
-}
 
 const EMPTY_SETTLEMENT: SettlementView = { byRound: new Map(), lastActivityAt: 0 };
 
@@ -200,7 +197,7 @@ async function applyEffects(
 export async function createIncident(
   deps: IncidentDeps,
   body: CreateIncidentBody,
-  logger: Logger,
+  logger: Pick<Logger, 'warn'>,
 ): Promise<IncidentView> {
   const now = deps.clock.now();
   const nowMs = now.getTime();

@@ -1,12 +1,13 @@
 import { sha256Hex } from '../crypto/secrets.js';
 import { parseLoginIdentifier } from '../domain/identifiers.js';
 import { normalisePassword } from '../domain/password-policy.js';
+import type { RequestOrigin } from '../domain/security-event.js';
+import type { TenantPolicy } from '../domain/tenant-policy.js';
+import { mustResetPassword } from '../domain/tenant-policy.js';
 import type { UserRecord } from '../domain/user.js';
 import { InvalidCredentialsError, PasswordResetRequiredError } from '../errors.js';
-import type { RequestOrigin } from '../stores/security-events-store.js';
-import type { TenantPolicy } from '../stores/tenant-policy-store.js';
-import { noteEvent, recordEvent, securityEvent } from './accounts.js';
 import { completeSignInWrites, sourceOf, stageAttempt, userSubject } from './attempt-limiter.js';
+import { noteEvent, recordEvent, securityEvent } from './audit.js';
 import { flagIfPasswordBreached } from './breached-password-at-sign-in.js';
 import type { Deps } from './deps.js';
 import { consumeSecondFactor, verifySecondFactor } from './mfa.js';
@@ -37,14 +38,6 @@ type LoginDeps = Pick<
   | 'secretBox'
   | 'breachedPasswords'
 >;
-
-/** True when an admin, a scoped incident or a tenant-wide incident requires this account to reset. */
-export function mustResetPassword(user: UserRecord, tenant: TenantPolicy): boolean {
-  if (user.authMethod !== 'password') return false;
-  if (user.mustResetPassword) return true;
-  const cutOff = tenant.forceResetPasswordsSetBefore;
-  return cutOff !== undefined && (user.passwordSetAt ?? 0) < cutOff;
-}
 
 /** How often a sign-in decides again when incidents keep moving the tenant policy under it. */
 const MAX_COMMIT_ROUNDS = 3;

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { generateSecret, generateURI, verify as verifyTotp } from 'otplib';
 import { sha256Hex } from '../crypto/secrets.js';
 import { normalisePassword } from '../domain/password-policy.js';
+import type { RequestOrigin } from '../domain/security-event.js';
 import type { UserRecord } from '../domain/user.js';
 import {
   ForbiddenError,
@@ -11,9 +12,8 @@ import {
   NotFoundError,
 } from '../errors.js';
 import { noteSecondFactorCheck } from '../logging.js';
-import type { RequestOrigin } from '../stores/security-events-store.js';
-import { recordEvent } from './accounts.js';
 import { reserveAttempt, sourceOf, userSubject } from './attempt-limiter.js';
+import { recordEvent } from './audit.js';
 import type { Deps } from './deps.js';
 import { queueSecurityNotice } from './notices.js';
 

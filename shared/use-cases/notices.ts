@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import type { RequestOrigin } from '../domain/security-event.js';
 import type { UserRecord } from '../domain/user.js';
 import type { SecurityNoticeKind } from '../notifications/messages.js';
-import type { RequestOrigin } from '../stores/security-events-store.js';
 import type { Deps } from './deps.js';
 
 /** Queues a "this just happened on your account" mail. The key is minted once, here, per event. */

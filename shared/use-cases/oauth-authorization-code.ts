@@ -6,10 +6,10 @@ import {
   type OAuthClient,
   pkceChallengeOf,
 } from '../domain/oauth.js';
+import type { RequestOrigin } from '../domain/security-event.js';
+import { sessionIsExpired } from '../domain/session.js';
 import { NotFoundError, OAuthError } from '../errors.js';
-import type { RequestOrigin } from '../stores/security-events-store.js';
-import { sessionIsExpired } from '../stores/sessions-store.js';
-import { recordEvent } from './accounts.js';
+import { recordEvent } from './audit.js';
 import type { Principal } from './authenticate.js';
 import type { Deps } from './deps.js';
 import { requireGrant } from './oauth-clients.js';

@@ -9,10 +9,10 @@ import {
   USER_CODE_ALPHABET,
   USER_CODE_LENGTH,
 } from '../domain/oauth.js';
+import type { RequestOrigin } from '../domain/security-event.js';
 import { NotFoundError, OAuthError, TooManyRequestsError } from '../errors.js';
 import type { DeviceAuthorizationRecord } from '../stores/device-authorizations-store.js';
-import type { RequestOrigin } from '../stores/security-events-store.js';
-import { recordEvent } from './accounts.js';
+import { recordEvent } from './audit.js';
 import type { Principal } from './authenticate.js';
 import type { Deps } from './deps.js';
 import { requireGrant } from './oauth-clients.js';

@@ -1,9 +1,9 @@
 import { sha256Hex } from '../crypto/secrets.js';
 import type { OAuthClient } from '../domain/oauth.js';
+import type { RequestOrigin } from '../domain/security-event.js';
+import { sessionIsExpired } from '../domain/session.js';
 import { InvalidTokenError, OAuthError } from '../errors.js';
-import type { RequestOrigin } from '../stores/security-events-store.js';
-import { sessionIsExpired } from '../stores/sessions-store.js';
-import { recordEvent } from './accounts.js';
+import { recordEvent } from './audit.js';
 import { isRevoked } from './authenticate.js';
 import type { Deps } from './deps.js';
 import { parseRefreshToken, refreshSecretOf } from './session-tokens.js';

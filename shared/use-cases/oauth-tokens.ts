@@ -1,7 +1,7 @@
 import { ACCESS_TOKEN_TTL_SECONDS } from '../crypto/access-tokens.js';
 import { grantedScopes, type OAuthClient } from '../domain/oauth.js';
+import type { RequestOrigin } from '../domain/security-event.js';
 import { InvalidGrantError, OAuthError } from '../errors.js';
-import type { RequestOrigin } from '../stores/security-events-store.js';
 import type { Deps } from './deps.js';
 import { requireGrant } from './oauth-clients.js';
 import { accessTokenIssuedAt, type TokenResponse } from './session-tokens.js';

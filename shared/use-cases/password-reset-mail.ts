@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { RequestOrigin } from '../stores/security-events-store.js';
+import type { RequestOrigin } from '../domain/security-event.js';
 import type { Deps } from './deps.js';
 
 /**

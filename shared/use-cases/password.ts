@@ -1,5 +1,7 @@
 import { sha256Hex } from '../crypto/secrets.js';
 import { normaliseEmail } from '../domain/identifiers.js';
+import type { RequestOrigin } from '../domain/security-event.js';
+import { mustResetPassword } from '../domain/tenant-policy.js';
 import type { UserRecord } from '../domain/user.js';
 import {
   InvalidCredentialsError,
@@ -8,12 +10,10 @@ import {
   PasswordResetRequiredError,
   TooManyRequestsError,
 } from '../errors.js';
-import type { RequestOrigin } from '../stores/security-events-store.js';
-import { recordEvent } from './accounts.js';
 import { clearAttempts, userSubject } from './attempt-limiter.js';
+import { recordEvent } from './audit.js';
 import type { Principal } from './authenticate.js';
 import type { Deps } from './deps.js';
-import { mustResetPassword } from './login.js';
 import { consumeSecondFactor, requirePassword, verifySecondFactor } from './mfa.js';
 import { queueSecurityNotice } from './notices.js';
 import { acceptablePassword } from './password-acceptance.js';

@@ -1,6 +1,6 @@
+import type { RequestOrigin } from '../domain/security-event.js';
 import { NotFoundError } from '../errors.js';
-import type { RequestOrigin } from '../stores/security-events-store.js';
-import { recordEvent } from './accounts.js';
+import { recordEvent } from './audit.js';
 import type { Principal } from './authenticate.js';
 import type { Deps } from './deps.js';
 import { queueSecurityNotice } from './notices.js';

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { ACCESS_TOKEN_TTL_SECONDS } from '../crypto/access-tokens.js';
 import { randomSecret, sha256Hex } from '../crypto/secrets.js';
+import { SESSION_IDLE_LIFETIME_SECONDS, type SessionRecord } from '../domain/session.js';
+import type { TenantPolicy } from '../domain/tenant-policy.js';
 import { type PublicUser, toPublicUser, type UserRecord } from '../domain/user.js';
-import { SESSION_IDLE_LIFETIME_SECONDS, type SessionRecord } from '../stores/sessions-store.js';
-import type { TenantPolicy } from '../stores/tenant-policy-store.js';
 import type { Deps } from './deps.js';
 
 export interface TokenResponse {

@@ -1,11 +1,11 @@
 import { ACCESS_TOKEN_TTL_SECONDS } from '../crypto/access-tokens.js';
 import { openForGrace, sealForGrace } from '../crypto/refresh-grace.js';
 import { randomSecret, sha256Hex } from '../crypto/secrets.js';
+import type { RequestOrigin } from '../domain/security-event.js';
+import { type SessionRecord, sessionIsExpired } from '../domain/session.js';
 import { toPublicUser } from '../domain/user.js';
 import { InvalidGrantError, NotFoundError } from '../errors.js';
-import type { RequestOrigin } from '../stores/security-events-store.js';
-import { type SessionRecord, sessionIsExpired } from '../stores/sessions-store.js';
-import { recordEvent } from './accounts.js';
+import { recordEvent } from './audit.js';
 import type { Principal } from './authenticate.js';
 import type { Deps } from './deps.js';
 import { queueSecurityNotice } from './notices.js';

@@ -7,10 +7,10 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
-import { type RouteDefinition, allRoutes as routes } from '../../functions/routes.js';
 import { addAccountShield } from '../../infra/account-shield-app.js';
 import { AccountShieldStack } from '../../infra/account-shield-stack.js';
 import { loadDeploymentConfig } from '../../infra/config.js';
+import { type RouteDefinition, allRoutes as routes } from '../../shared/http/routes.js';
 import { testApp } from './support/app.js';
 
 /** Every acknowledgement in the tree: rule id -> reasons, with the construct paths that carry it. */

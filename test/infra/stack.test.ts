@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import type { CfnElement } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { CloudAssembly } from 'aws-cdk-lib/cx-api';
-import { allRoutes, pageRoutes, routeKey } from '../../functions/routes.js';
 import { addAccountShield } from '../../infra/account-shield-app.js';
 import type { AccountShieldStack } from '../../infra/account-shield-stack.js';
 import { alarmThresholds } from '../../infra/constructs/alarms.js';
@@ -28,6 +27,7 @@ import {
   PAGE_FILES,
   servePage,
 } from '../../shared/http/pages.js';
+import { allRoutes, pageRoutes, routeKey } from '../../shared/http/routes.js';
 import {
   OPERATOR_ALERT_NAMESPACE,
   USER_REPORTED_COMPROMISE_METRIC,
@@ -488,7 +488,7 @@ describe('GIVEN the stack WHEN synthesized THEN the operations dashboard', () =>
 describe('GIVEN the stack WHEN synthesized THEN the HTTP API', () => {
   const routeResources = () => ofType('AWS::ApiGatewayV2::Route').map(([, route]) => route.Properties);
 
-  test('has exactly the routes of functions/routes.ts, plus $default answering 404 for anything else', () => {
+  test('has exactly the routes of shared/http/routes.ts, plus $default answering 404 for anything else', () => {
     const keys = routeResources().map((route) => route['RouteKey']);
     expect(keys.sort()).toEqual([...routes.map(routeKey), '$default'].sort());
   });

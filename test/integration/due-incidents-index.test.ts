@@ -8,7 +8,8 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { startEmulators } from '../../scripts/local/emulators.js';
 import { createTables } from '../../scripts/local/provision.js';
-import { IncidentsStore, type NewIncident, newIncidentId } from '../../shared/stores/incidents-store.js';
+import { type NewIncident, newIncidentId } from '../../shared/domain/incident.js';
+import { IncidentsStore } from '../../shared/stores/incidents-store.js';
 
 let stopOwnEmulators: (() => Promise<void>) | undefined;
 let client: DynamoDBClient;

@@ -14,12 +14,12 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEventV2, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { routes } from '../../functions/routes.js';
 import { type ApiServer, type HttpHandler, startApiServer } from '../../scripts/local/api-server.js';
 import { type Emulators, startEmulators } from '../../scripts/local/emulators.js';
 import { createQueues, createTables } from '../../scripts/local/provision.js';
 import { startScheduler } from '../../scripts/local/scheduler.js';
 import { startSqsPoller } from '../../scripts/local/sqs-poller.js';
+import { routes } from '../../shared/http/routes.js';
 import { api } from '../support/http.js';
 import { startTestStack, type TestStack } from '../support/test-stack.js';
 

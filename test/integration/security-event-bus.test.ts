@@ -16,8 +16,9 @@ import { marshall } from '@aws-sdk/util-dynamodb';
 import type { Context, DynamoDBStreamEvent } from 'aws-lambda';
 import { createEventBridgeSecurityEventBus } from '../../shared/aws/eventbridge-security-event-bus.js';
 import { BUS_EVENT_SOURCE, toSecurityBusEvent } from '../../shared/domain/security-bus-events.js';
+import type { SecurityEvent } from '../../shared/domain/security-event.js';
 import type { Logger } from '../../shared/ports/logger.js';
-import { type SecurityEvent, SecurityEventsStore } from '../../shared/stores/security-events-store.js';
+import { SecurityEventsStore } from '../../shared/stores/security-events-store.js';
 import { publishSecurityEvents } from '../../shared/use-cases/publish-security-events.js';
 import { type MotoServer, startMotoServer } from '../support/moto-server.js';
 

@@ -1,4 +1,10 @@
 import { loadConfig } from '../../shared/config.js';
+import {
+  counterName,
+  type IncidentRecord,
+  type SegmentCursor,
+  type SettlementView,
+} from '../../shared/domain/incident.js';
 import type {
   IncidentBatchMessage,
   IncidentRecipient,
@@ -12,13 +18,7 @@ import {
   CLAIM_RATE_INDEX,
   parseClaimCancellation,
 } from '../../shared/stores/incident-deliveries-store.js';
-import {
-  counterName,
-  type IncidentRecord,
-  LeaseLostError,
-  type SegmentCursor,
-  type SettlementView,
-} from '../../shared/stores/incidents-store.js';
+import { LeaseLostError } from '../../shared/stores/incidents-store.js';
 import {
   type DispatchDeps,
   decideSettlement,

@@ -3,10 +3,10 @@ import { createRequire } from 'node:module';
 import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
 import { FORGOT_PASSWORD_ACCEPTED } from '../../functions/password.js';
-import { type RouteDefinition, routeKey, routes } from '../../functions/routes.js';
 import { startApiServer } from '../../scripts/local/api-server.js';
 import { importSigningKeys } from '../../shared/crypto/key-store.js';
 import { generateSigningKey } from '../../shared/crypto/signing-key-set.js';
+import type { IncidentRecord } from '../../shared/domain/incident.js';
 import { toPublicUser, type UserRecord } from '../../shared/domain/user.js';
 import * as errorModule from '../../shared/errors.js';
 import {
@@ -21,8 +21,8 @@ import * as incidentRequestSchemas from '../../shared/http/incident-schemas.js';
 import * as oauthRequestSchemas from '../../shared/http/oauth-schemas.js';
 import { parseFormBody, parseJsonBody } from '../../shared/http/request-body.js';
 import { SECURITY_HEADERS } from '../../shared/http/responses.js';
+import { type RouteDefinition, routeKey, routes } from '../../shared/http/routes.js';
 import * as requestSchemas from '../../shared/http/schemas.js';
-import type { IncidentRecord } from '../../shared/stores/incidents-store.js';
 import type { Deps } from '../../shared/use-cases/deps.js';
 import { createIncident, forcePasswordReset, getIncident } from '../../shared/use-cases/incidents.js';
 import { startSession } from '../../shared/use-cases/session-tokens.js';
@@ -37,7 +37,7 @@ import { describeSession } from '../../shared/use-cases/sessions.js';
 // ---- What the code does not serve yet ---------------------------------------------------------------------
 
 /**
- * Routes of the contract that openapi.yaml documents but functions/routes.ts does not serve yet. Adding one of
+ * Routes of the contract that openapi.yaml documents but shared/http/routes.ts does not serve yet. Adding one of
  * them to routes.ts fails "documents exactly the routes of routes.ts plus the pending ones" until it is taken
  * off this list, so the list cannot go stale.
  */
@@ -362,7 +362,7 @@ describe('openapi.yaml', () => {
   });
 
   describe('routes', () => {
-    it('documents every route of functions/routes.ts with the same method and path', () => {
+    it('documents every route of shared/http/routes.ts with the same method and path', () => {
       const documented = new Set(operationByKey.keys());
       expect(implementedKeys.filter((key) => !documented.has(key))).toEqual([]);
     });

@@ -1,8 +1,8 @@
 import type { AccessTokenClaims } from '../../shared/crypto/access-tokens.js';
+import { mustResetPassword } from '../../shared/domain/tenant-policy.js';
 import type { UserRecord } from '../../shared/domain/user.js';
 import type { RevocationState } from '../../shared/stores/revocation-state.js';
 import { isRevoked } from '../../shared/use-cases/authenticate.js';
-import { mustResetPassword } from '../../shared/use-cases/login.js';
 import {
   accessTokenIssuedAt,
   formatRefreshToken,

@@ -1,7 +1,7 @@
+import type { SecurityEvent } from '../../shared/domain/security-event.js';
 import type { UserRecord } from '../../shared/domain/user.js';
 import { NotFoundError } from '../../shared/errors.js';
 import { createLogOperatorAlerts, type OperatorAlert } from '../../shared/ports/operator-alerts.js';
-import type { SecurityEvent } from '../../shared/stores/security-events-store.js';
 import { type SecureAccountDeps, secureAccount } from '../../shared/use-cases/secure-account.js';
 
 const NOW = new Date('2026-12-03T09:00:00.000Z');

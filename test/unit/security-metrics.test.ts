@@ -136,15 +136,20 @@ describe('GIVEN the HTTP adapter WHEN a request ends THEN it counts and flushes 
   const { metrics, flushes } = recordingMetrics();
   const deps = { metrics, config: {} } as unknown as Deps;
   const outcomes: Record<string, () => Promise<never>> = {};
-  const handler = createHttpHandler(
-    {
-      'POST /v1/auth/login': route({ handle: () => outcomes['login']!() }),
-      'POST /v1/auth/refresh': route({ handle: () => outcomes['refresh']!() }),
-      'POST /v1/auth/password/forgot': route({ handle: () => outcomes['forgot']!() }),
-    },
-    async () => deps,
-    logger,
-  );
+  // Part of two route groups: the metrics do not depend on which routes a group serves.
+  const partialGroup = (group: 'login' | 'password', handlers: Record<string, unknown>) =>
+    createHttpHandler(
+      ...([group, handlers, async () => deps, logger] as unknown as Parameters<typeof createHttpHandler>),
+    );
+  const loginGroup = partialGroup('login', {
+    'POST /v1/auth/login': route({ handle: () => outcomes['login']!() }),
+    'POST /v1/auth/refresh': route({ handle: () => outcomes['refresh']!() }),
+  });
+  const passwordGroup = partialGroup('password', {
+    'POST /v1/auth/password/forgot': route({ handle: () => outcomes['forgot']!() }),
+  });
+  const handler = (event: APIGatewayProxyEventV2, lambdaContext: Context) =>
+    (event.routeKey === 'POST /v1/auth/password/forgot' ? passwordGroup : loginGroup)(event, lambdaContext);
 
   beforeEach(() => {
     flushes.length = 0;
@@ -152,7 +157,7 @@ describe('GIVEN the HTTP adapter WHEN a request ends THEN it counts and flushes 
 
   test('a successful login counts LoginSucceeded', async () => {
     const ok = route({ handle: async () => ({ status: 200, body: { user: { id: 'u-1' } } }) });
-    const withOk = createHttpHandler({ 'POST /v1/auth/login': ok }, async () => deps, logger);
+    const withOk = partialGroup('login', { 'POST /v1/auth/login': ok });
 
     const response = await withOk(request('POST /v1/auth/login'), context);
 

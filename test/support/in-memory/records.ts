@@ -1,15 +1,13 @@
 import { randomBytes } from 'node:crypto';
+import type { SecurityEvent } from '../../../shared/domain/security-event.js';
+import type { TenantPolicy, TenantPolicyField } from '../../../shared/domain/tenant-policy.js';
 import type { NotificationMessage } from '../../../shared/notifications/messages.js';
 import type { NotificationQueue } from '../../../shared/ports/notification-queue.js';
 import type { TransactItem } from '../../../shared/ports/transaction.js';
 import type { ResetTokenRecord, ResetTokensStore } from '../../../shared/stores/reset-tokens-store.js';
 import { RESET_TOKEN_LIFETIME_SECONDS } from '../../../shared/stores/reset-tokens-store.js';
-import type { SecurityEvent, SecurityEventsStore } from '../../../shared/stores/security-events-store.js';
-import type {
-  TenantPolicy,
-  TenantPolicyField,
-  TenantPolicyStore,
-} from '../../../shared/stores/tenant-policy-store.js';
+import type { SecurityEventsStore } from '../../../shared/stores/security-events-store.js';
+import type { TenantPolicyStore } from '../../../shared/stores/tenant-policy-store.js';
 import type { ThrottleStore } from '../../../shared/stores/throttle-store.js';
 import type { PortOf } from '../../../shared/use-cases/deps.js';
 import { memoryItem } from './transaction.js';

@@ -1,10 +1,6 @@
+import { SESSION_IDLE_LIFETIME_SECONDS, type SessionRecord } from '../../../shared/domain/session.js';
 import type { TransactItem } from '../../../shared/ports/transaction.js';
-import {
-  type RotatedRefreshToken,
-  SESSION_IDLE_LIFETIME_SECONDS,
-  type SessionRecord,
-  type SessionsStore,
-} from '../../../shared/stores/sessions-store.js';
+import type { RotatedRefreshToken, SessionsStore } from '../../../shared/stores/sessions-store.js';
 import type { PortOf } from '../../../shared/use-cases/deps.js';
 import { commitMemoryItems, memoryItem } from './transaction.js';
 

@@ -46,7 +46,11 @@ export interface RouteDefinition {
   readonly authAction?: AuthAction;
 }
 
-export const routes: readonly RouteDefinition[] = [
+/**
+ * `as const` keeps every route's method, path, group and auth as literal types, so each group's handler map
+ * (shared/http/http-api.ts `RouteHandlers`) must name exactly its routes and its bearer routes get a principal.
+ */
+export const routes = [
   { method: 'POST', path: '/v1/accounts', functionName: 'accounts', auth: 'none' },
   { method: 'GET', path: '/v1/me', functionName: 'accounts', auth: 'bearer' },
   { method: 'GET', path: '/v1/me/security-events', functionName: 'accounts', auth: 'bearer' },
@@ -139,7 +143,18 @@ export const routes: readonly RouteDefinition[] = [
   { method: 'POST', path: '/v1/admin/incidents/{id}/audience', functionName: 'admin', auth: 'admin' },
   { method: 'POST', path: '/v1/admin/incidents/{id}/audience/close', functionName: 'admin', auth: 'admin' },
   { method: 'GET', path: '/v1/admin/incidents/{id}/report', functionName: 'admin', auth: 'admin' },
-];
+] as const satisfies readonly RouteDefinition[];
+
+/** One JSON API route, with its literal method, path, group and auth. */
+export type ApiRoute = (typeof routes)[number];
+
+/** The route groups of the JSON API (the hosted pages have their own function, functions/pages.ts). */
+export type ApiFunctionName = ApiRoute['functionName'];
+
+/** API Gateway's route key (`POST /v1/auth/login`), as a type when the route's literals are known. */
+export type RouteKey<R extends Pick<RouteDefinition, 'method' | 'path'>> = R extends unknown
+  ? `${R['method']} ${R['path']}`
+  : never;
 
 /**
  * The hosted account pages (HTML and their assets), served on the API's own origin by functions/pages.ts. Kept
