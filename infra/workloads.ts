@@ -257,6 +257,19 @@ export const workloads: Readonly<Record<Workload, WorkloadSpec>> = {
       verificationKeys: 'read',
     },
   },
+  ssf: {
+    description: 'Shared Signals transmitter: SSF configuration, streams, status, verification and polling',
+    memorySize: 512,
+    // Long polls (RFC 8936) wait up to 10 s for a first SET.
+    timeoutSeconds: 15,
+    hashesPasswords: false,
+    shipsArgon2: true,
+    access: {
+      // records: streams, held SETs, OAuth clients (receiver tokens) and the tenant policy.
+      tables: { records: ['read', 'write'] },
+      verificationKeys: 'read',
+    },
+  },
   notifier: {
     description: 'Sends the queued security emails through SES',
     memorySize: 512,

@@ -9,6 +9,11 @@ export interface TableDefinition {
   readonly sortKey?: string;
   /** Attribute holding an epoch-seconds expiry; DynamoDB TTL only cleans up, code always checks expiry itself. */
   readonly ttlAttribute?: string;
+  /**
+   * A DynamoDB stream of new images: the records table's security events (pk `events#<userId>`) reach the Shared
+   * Signals fan-out (and the EventBridge bus) from it, after the user's action has been answered.
+   */
+  readonly stream?: 'NEW_IMAGE';
 }
 
 export const tableDefinitions = {
@@ -27,7 +32,13 @@ export const tableDefinitions = {
    * Everything else, keyed `pk`/`sk` by the store that owns it: tenant policy, reset tokens, throttles,
    * security events, incidents, campaign cursors, mail deliveries, and SSO links, flows and one-time codes.
    */
-  records: { envVar: 'RECORDS_TABLE', partitionKey: 'pk', sortKey: 'sk', ttlAttribute: 'expiresAt' },
+  records: {
+    envVar: 'RECORDS_TABLE',
+    partitionKey: 'pk',
+    sortKey: 'sk',
+    ttlAttribute: 'expiresAt',
+    stream: 'NEW_IMAGE',
+  },
 } as const satisfies Record<string, TableDefinition>;
 
 export type TableName = keyof typeof tableDefinitions;

@@ -6,6 +6,8 @@ import {
   type PublicKeyDocument,
   type PublicKeySource,
   type PublicKeys,
+  SIGNING_ALGORITHM,
+  type SigningAlgorithm,
   type SigningKeyDocument,
   type SigningKeys,
 } from '../crypto/key-store.js';
@@ -54,11 +56,13 @@ export function createSecretsManagerKeyStore(
   client: SecretsManagerClient,
   secretArn: string,
   now: () => number = Date.now,
+  // i14a: RS256 for the Security Event Token key set.
+  algorithm: SigningAlgorithm = SIGNING_ALGORITHM,
 ): KeyStore {
   return cachedSecret<SigningKeys>(
     client,
     secretArn,
-    async (value) => importSigningKeys(JSON.parse(value) as SigningKeyDocument),
+    async (value) => importSigningKeys(JSON.parse(value) as SigningKeyDocument, algorithm),
     now,
   );
 }
@@ -68,11 +72,13 @@ export function createSecretsManagerPublicKeys(
   client: SecretsManagerClient,
   secretArn: string,
   now: () => number = Date.now,
+  // i14a: RS256 for the Security Event Token key set.
+  algorithm: SigningAlgorithm = SIGNING_ALGORITHM,
 ): PublicKeySource {
   return cachedSecret<PublicKeys>(
     client,
     secretArn,
-    async (value) => importPublicKeys(JSON.parse(value) as PublicKeyDocument),
+    async (value) => importPublicKeys(JSON.parse(value) as PublicKeyDocument, algorithm),
     now,
   );
 }

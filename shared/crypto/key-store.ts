@@ -5,6 +5,13 @@ import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type JWK
 
 export const SIGNING_ALGORITHM = 'ES256';
 
+// i14a: every function below takes the key set's algorithm, so the Security Event Token keys (RS256, 2048-bit,
+// CAEP interoperability profile) reuse the same documents, rotation and loading as the access-token keys (ES256).
+// Default ES256 keeps every existing caller unchanged; i11b's signing-key-set module should absorb this parameter.
+export type SigningAlgorithm = 'ES256' | 'RS256';
+/** RSA modulus of generated RS256 keys: the CAEP interoperability profile's minimum. */
+const RSA_MODULUS_BITS = 2048;
+
 /**
  * What the signing-key secret (Secrets Manager) or local key file holds: private JWKs, newest first; all verify.
  * `activatesAt` (ISO-8601) is when a key may start signing: a rotation publishes a key well before it signs
@@ -68,22 +75,28 @@ export function signerAt(keys: SigningKeys, nowMs: number): { kid: string; key: 
   return active;
 }
 
-export async function importPublicKeys(document: PublicKeyDocument): Promise<PublicKeys> {
+export async function importPublicKeys(
+  document: PublicKeyDocument,
+  algorithm: SigningAlgorithm = SIGNING_ALGORITHM,
+): Promise<PublicKeys> {
   const verificationKeys = new Map<string, webcrypto.CryptoKey>();
   const publicJwks: JWK[] = [];
   for (const jwk of document.keys) {
     if (!jwk.kid) continue;
     // Only the algorithm we sign with, and never a private member, whatever the document holds.
-    const publicJwk = { ...toPublicJwk(jwk), alg: SIGNING_ALGORITHM, use: 'sig', kid: jwk.kid };
-    verificationKeys.set(jwk.kid, (await importJWK(publicJwk, SIGNING_ALGORITHM)) as webcrypto.CryptoKey);
+    const publicJwk = { ...toPublicJwk(jwk), alg: algorithm, use: 'sig', kid: jwk.kid };
+    verificationKeys.set(jwk.kid, (await importJWK(publicJwk, algorithm)) as webcrypto.CryptoKey);
     publicJwks.push(publicJwk);
   }
   return { verificationKeys, publicJwks };
 }
 
-export async function importSigningKeys(document: SigningKeyDocument): Promise<SigningKeys> {
+export async function importSigningKeys(
+  document: SigningKeyDocument,
+  algorithm: SigningAlgorithm = SIGNING_ALGORITHM,
+): Promise<SigningKeys> {
   if (document.keys.length === 0) throw new Error('The signing key document holds no keys');
-  const { verificationKeys, publicJwks } = await importPublicKeys(document);
+  const { verificationKeys, publicJwks } = await importPublicKeys(document, algorithm);
   const signers = [];
   for (const jwk of document.keys) {
     const activatesAtMs =
@@ -91,7 +104,7 @@ export async function importSigningKeys(document: SigningKeyDocument): Promise<S
     if (Number.isNaN(activatesAtMs)) throw new Error(`Key ${jwk.kid} has an invalid activatesAt`);
     signers.push({
       kid: jwk.kid,
-      key: (await importJWK(jwk, SIGNING_ALGORITHM)) as webcrypto.CryptoKey,
+      key: (await importJWK(jwk, algorithm)) as webcrypto.CryptoKey,
       activatesAtMs,
     });
   }
@@ -112,18 +125,22 @@ export function publicKeysOf(store: KeyStore): PublicKeySource {
 
 export async function generateSigningJwk(
   now: Date = new Date(),
+  algorithm: SigningAlgorithm = SIGNING_ALGORITHM,
 ): Promise<JWK & { kid: string; createdAt: string }> {
-  const { privateKey } = await generateKeyPair(SIGNING_ALGORITHM, { extractable: true });
+  const { privateKey } = await generateKeyPair(algorithm, {
+    extractable: true,
+    ...(algorithm === 'RS256' ? { modulusLength: RSA_MODULUS_BITS } : {}),
+  });
   const jwk = await exportJWK(privateKey);
   const kid = await calculateJwkThumbprint(jwk);
-  return { ...jwk, kid, alg: SIGNING_ALGORITHM, use: 'sig', createdAt: now.toISOString() };
+  return { ...jwk, kid, alg: algorithm, use: 'sig', createdAt: now.toISOString() };
 }
 
 /**
  * Local development key store: the key lives in a git-ignored file that is created on first use
  * with owner-only permissions, so tokens stay valid across restarts of `npm start`.
  */
-export function createFileKeyStore(path: string): KeyStore {
+export function createFileKeyStore(path: string, algorithm: SigningAlgorithm = SIGNING_ALGORITHM): KeyStore {
   let loaded: Promise<SigningKeys> | undefined;
   const readOrCreate = async (): Promise<SigningKeys> => {
     let document: SigningKeyDocument;
@@ -131,7 +148,7 @@ export function createFileKeyStore(path: string): KeyStore {
       document = JSON.parse(await readFile(path, 'utf8')) as SigningKeyDocument;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-      document = { keys: [await generateSigningJwk()] };
+      document = { keys: [await generateSigningJwk(new Date(), algorithm)] };
       await mkdir(dirname(path), { recursive: true });
       // 'wx' fails if another process created the file meanwhile; then read theirs.
       try {
@@ -142,7 +159,7 @@ export function createFileKeyStore(path: string): KeyStore {
         document = JSON.parse(await readFile(path, 'utf8')) as SigningKeyDocument;
       }
     }
-    return importSigningKeys(document);
+    return importSigningKeys(document, algorithm);
   };
   return {
     load: () => {
