@@ -30,6 +30,41 @@ export interface DynamoStreamPoller {
 const BATCH_SIZE = 100;
 const RETRY_DELAY_MS = 500;
 
+/**
+ * DynamoDB Local's Streams API writes an empty map attribute as `{}` instead of `{"M": {}}` (AWS writes the
+ * latter), which no unmarshaller accepts; this puts the type back so the handler sees what AWS would send.
+ */
+function repairEmptyMaps(record: DynamoDBRecord): DynamoDBRecord {
+  const repair = (value: unknown): unknown => {
+    if (typeof value !== 'object' || value === null) return value;
+    if (Array.isArray(value)) return value.map(repair);
+    const entries = Object.entries(value as Record<string, unknown>);
+    return Object.fromEntries(
+      entries.map(([name, attribute]) => [
+        name,
+        typeof attribute === 'object' && attribute !== null && Object.keys(attribute).length === 0
+          ? { M: {} }
+          : repairAttribute(attribute),
+      ]),
+    );
+  };
+  const repairAttribute = (attribute: unknown): unknown => {
+    if (typeof attribute !== 'object' || attribute === null) return attribute;
+    const typed = attribute as { M?: unknown; L?: unknown[] };
+    if (typed.M !== undefined) return { M: repair(typed.M) };
+    if (typed.L !== undefined)
+      return {
+        L: typed.L.map((item) =>
+          Object.keys(item as object).length === 0 ? { M: {} } : repairAttribute(item),
+        ),
+      };
+    return attribute;
+  };
+  const image = record.dynamodb?.NewImage;
+  if (!image) return record;
+  return { ...record, dynamodb: { ...record.dynamodb, NewImage: repair(image) as typeof image } };
+}
+
 export async function startDynamoStreamPoller(
   options: DynamoStreamPollerOptions,
 ): Promise<DynamoStreamPoller> {
@@ -87,11 +122,13 @@ export async function startDynamoStreamPoller(
             ShardIterator: iterator,
             Limit: BATCH_SIZE,
           });
-          const records = (page.Records ?? []).filter(
-            (record) =>
-              record.eventName === 'INSERT' &&
-              String(record.dynamodb?.NewImage?.['pk']?.S ?? '').startsWith(options.pkPrefix),
-          );
+          const records = (page.Records ?? [])
+            .map(repairEmptyMaps)
+            .filter(
+              (record) =>
+                record.eventName === 'INSERT' &&
+                String(record.dynamodb?.NewImage?.['pk']?.S ?? '').startsWith(options.pkPrefix),
+            );
           if (records.length > 0) {
             progressed = true;
             // Not advanced on failure: the same records come again, as with Lambda's retries.
