@@ -479,3 +479,49 @@ describe('poll streams', () => {
     ).toBe(404);
   });
 });
+
+// Last: a tenant-wide revocation also revokes every client token issued before it, the receivers' included.
+describe('tenant-wide incidents', () => {
+  it('send one session-revoked per stream with the tenant as subject, not one per account', async () => {
+    const receiver = new PushReceiver();
+    await receiver.start();
+    try {
+      const token = await receiverToken();
+      const created = await ssfCall<StreamConfiguration>('POST', ssf.configuration_endpoint, token, {
+        delivery: {
+          method: 'urn:ietf:rfc:8935',
+          endpoint_url: receiver.url,
+          authorization_header: 'Bearer receiver-secret',
+        },
+        events_requested: [SESSION_REVOKED],
+      });
+      expect(created.status).toBe(201);
+      await Promise.all([signUp(client), signUp(client)]);
+      const incident = await client.post(
+        '/v1/admin/incidents',
+        {
+          title: uniqueName('Breach'),
+          scope: { type: 'all' },
+          actions: { forcePasswordReset: false, revokeSessions: true },
+          notify: { enabled: false },
+        },
+        { token: stack.adminToken },
+      );
+      expect(incident.status).toBe(201);
+      const tenantWide = await waitFor('the tenant-wide session-revoked', async () => {
+        const sets = await Promise.all(receiver.received.map((set) => verifySet(set, created.body.aud)));
+        const found = sets.filter((set) => set.payload.sub_id?.['format'] === 'complex');
+        return found.length > 0 ? found : undefined;
+      });
+      await sleep(500);
+      expect(receiver.received).toHaveLength(1);
+      expect(tenantWide[0]!.eventType).toBe(SESSION_REVOKED);
+      expect(tenantWide[0]!.payload.sub_id).toEqual({
+        format: 'complex',
+        tenant: { format: 'iss_sub', iss: ssf.issuer, sub: '_tenant' },
+      });
+    } finally {
+      await receiver.stop();
+    }
+  });
+});
