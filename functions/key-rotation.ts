@@ -24,20 +24,40 @@ import type { CloudFormationCustomResourceEvent, Context, SecretsManagerRotation
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jose';
 import { KEY_PUBLISH_LEAD_MS, KEY_RETENTION_AFTER_REPLACEMENT_MS } from '../shared/crypto/key-timing.js';
 
-export interface SigningKeyJwk extends JWK {
-  readonly kty: 'EC';
-  readonly crv: 'P-256';
-  readonly x: string;
-  readonly y: string;
+interface SigningKeyJwkBase extends JWK {
   readonly d: string;
   /** RFC 7638 thumbprint of the public key. */
   readonly kid: string;
-  readonly alg: 'ES256';
   readonly use: 'sig';
   /** ISO-8601 creation time. */
   readonly createdAt: string;
   /** ISO-8601 time from which the key may sign; absent on keys written before rotation timing (they sign at once). */
   readonly activatesAt?: string;
+}
+
+/** The access-token keys (ES256). */
+export interface EcSigningKeyJwk extends SigningKeyJwkBase {
+  readonly kty: 'EC';
+  readonly crv: 'P-256';
+  readonly x: string;
+  readonly y: string;
+  readonly alg: 'ES256';
+}
+
+/** i14a: the Security Event Token keys (RS256, 2048-bit), rotated by the same function with KEY_ALGORITHM=RS256. */
+export interface RsaSigningKeyJwk extends SigningKeyJwkBase {
+  readonly kty: 'RSA';
+  readonly n: string;
+  readonly e: string;
+  readonly alg: 'RS256';
+}
+
+export type SigningKeyJwk = EcSigningKeyJwk | RsaSigningKeyJwk;
+export type KeyAlgorithm = SigningKeyJwk['alg'];
+
+/** i14a: which key set this deployment of the function rotates (one function per key set). */
+export function configuredKeyAlgorithm(env: NodeJS.ProcessEnv = process.env): KeyAlgorithm {
+  return env['KEY_ALGORITHM'] === 'RS256' ? 'RS256' : 'ES256';
 }
 
 export interface SigningKeySet {
@@ -52,7 +72,20 @@ export class KeyRotationError extends Error {
   override readonly name = 'KeyRotationError';
 }
 
-export async function generateSigningKey(now: Date): Promise<SigningKeyJwk> {
+export async function generateSigningKey(
+  now: Date,
+  algorithm: KeyAlgorithm = configuredKeyAlgorithm(),
+): Promise<SigningKeyJwk> {
+  if (algorithm === 'RS256') {
+    // i14a: RSA private JWKs carry the CRT members too; jose exports them all.
+    const { privateKey } = await generateKeyPair('RS256', { extractable: true, modulusLength: 2048 });
+    const jwk = await exportJWK(privateKey);
+    if (jwk.kty !== 'RSA' || !jwk.n || !jwk.e || !jwk.d) {
+      throw new SigningKeySetError('jose exported an unexpected key type for RS256');
+    }
+    const kid = await calculateJwkThumbprint({ kty: jwk.kty, n: jwk.n, e: jwk.e }, 'sha256');
+    return { ...jwk, kty: 'RSA', n: jwk.n, e: jwk.e, d: jwk.d, kid, alg: 'RS256', use: 'sig', createdAt: now.toISOString() };
+  }
   const { privateKey } = await generateKeyPair('ES256', { extractable: true });
   const jwk = await exportJWK(privateKey);
   if (jwk.kty !== 'EC' || jwk.crv !== 'P-256' || !jwk.x || !jwk.y || !jwk.d) {
@@ -74,19 +107,23 @@ export async function generateSigningKey(now: Date): Promise<SigningKeyJwk> {
 
 const isNonEmptyString = (value: unknown): value is string => typeof value === 'string' && value.length > 0;
 
-function isSigningKeyJwk(value: unknown): value is SigningKeyJwk {
+function isSigningKeyJwk(value: unknown, algorithm: KeyAlgorithm): value is SigningKeyJwk {
   if (typeof value !== 'object' || value === null) return false;
   const key = value as Record<string, unknown>;
+  const common =
+    key['use'] === 'sig' &&
+    isNonEmptyString(key['d']) &&
+    isNonEmptyString(key['kid']) &&
+    isNonEmptyString(key['createdAt']);
+  if (algorithm === 'RS256')
+    return common && key['kty'] === 'RSA' && key['alg'] === 'RS256' && isNonEmptyString(key['n']) && isNonEmptyString(key['e']);
   return (
+    common &&
     key['kty'] === 'EC' &&
     key['crv'] === 'P-256' &&
     key['alg'] === 'ES256' &&
-    key['use'] === 'sig' &&
     isNonEmptyString(key['x']) &&
-    isNonEmptyString(key['y']) &&
-    isNonEmptyString(key['d']) &&
-    isNonEmptyString(key['kid']) &&
-    isNonEmptyString(key['createdAt'])
+    isNonEmptyString(key['y'])
   );
 }
 
@@ -95,7 +132,10 @@ function isSigningKeyJwk(value: unknown): value is SigningKeyJwk {
  * set; anything else that is not a list of ES256 private JWKs is refused rather than silently replaced, because
  * dropping the current key would invalidate every live access token.
  */
-export function parseSigningKeySet(secretString: string | undefined): SigningKeySet {
+export function parseSigningKeySet(
+  secretString: string | undefined,
+  algorithm: KeyAlgorithm = configuredKeyAlgorithm(),
+): SigningKeySet {
   if (secretString === undefined || secretString === '') return { keys: [] };
   let parsed: unknown;
   try {
@@ -105,9 +145,9 @@ export function parseSigningKeySet(secretString: string | undefined): SigningKey
   }
   const keys = (parsed as { keys?: unknown } | null)?.keys;
   if (!Array.isArray(keys)) throw new SigningKeySetError('The signing key secret has no "keys" list');
-  const invalid = keys.findIndex((key) => !isSigningKeyJwk(key));
+  const invalid = keys.findIndex((key) => !isSigningKeyJwk(key, algorithm));
   if (invalid !== -1)
-    throw new SigningKeySetError(`keys[${invalid}] is not an ES256 private JWK with kid and createdAt`);
+    throw new SigningKeySetError(`keys[${invalid}] is not an ${algorithm} private JWK with kid and createdAt`);
   return { keys: keys as SigningKeyJwk[] };
 }
 
@@ -149,7 +189,11 @@ export function firstSigningKeySet(key: SigningKeyJwk, now: Date): SigningKeySet
 /** What verifiers and the JWKS endpoint get: public members only, no timing metadata. */
 export function publicKeyDocument(set: SigningKeySet): { keys: JWK[] } {
   return {
-    keys: set.keys.map(({ kty, crv, x, y, kid, alg, use }) => ({ kty, crv, x, y, kid, alg, use })),
+    keys: set.keys.map((key) =>
+      key.kty === 'RSA'
+        ? { kty: key.kty, n: key.n, e: key.e, kid: key.kid, alg: key.alg, use: key.use }
+        : { kty: key.kty, crv: key.crv, x: key.x, y: key.y, kid: key.kid, alg: key.alg, use: key.use },
+    ),
   };
 }
 

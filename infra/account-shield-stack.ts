@@ -9,6 +9,7 @@ import { ApiFunctions } from './constructs/functions.js';
 import { AccountShieldHttpApi } from './constructs/http-api.js';
 import { Mail } from './constructs/mail.js';
 import { Notifications } from './constructs/notifications.js';
+import { SecuritySignals } from './constructs/security-signals.js';
 import { SigningKey } from './constructs/signing-key.js';
 import { SsoProviders } from './constructs/sso-providers.js';
 import { Tables } from './constructs/tables.js';
@@ -42,6 +43,7 @@ export class AccountShieldStack extends Stack {
   readonly httpApi: AccountShieldHttpApi;
   readonly alarms: Alarms;
   readonly ssoProviders: SsoProviders;
+  readonly securitySignals: SecuritySignals;
 
   constructor(scope: Construct, id: string, props: AccountShieldStackProps) {
     super(scope, id, {
@@ -127,11 +129,23 @@ export class AccountShieldStack extends Stack {
       removalPolicy: config.removalPolicy,
       ...logs,
     });
+    this.securitySignals = new SecuritySignals(this, 'SecuritySignals', {
+      functionsDir,
+      resources,
+      environment,
+      signingKeyRotationDays: config.signingKeyRotationDays,
+      removalPolicy: config.removalPolicy,
+      logRetention: config.logRetention,
+      logRemovalPolicy: config.removalPolicy,
+    });
     this.apiFunctions = new ApiFunctions(this, 'Functions', {
       functionsDir,
       routes,
       resources: {
         ...resources,
+        signalsQueue: this.securitySignals.queue,
+        setSigningKeySecret: this.securitySignals.setKeys.secret,
+        setVerificationKeysSecret: this.securitySignals.setKeys.publicKeys,
         notificationsQueue: this.notifications.queue,
         dispatcher: this.dispatcher.dispatcher.function,
         sso: this.ssoProviders.resources,
@@ -146,10 +160,18 @@ export class AccountShieldStack extends Stack {
       this.dispatcher.dispatcher,
       this.userImport.worker,
       this.signingKey.rotationFunction,
+      this.securitySignals.fanOut,
+      this.securitySignals.delivery,
+      this.securitySignals.setKeys.rotationFunction,
     ];
+    const rotations = [this.signingKey.rotationFunction, this.securitySignals.setKeys.rotationFunction];
     // No function serves a request before the first signing key exists.
     for (const fn of allFunctions) {
-      if (fn !== this.signingKey.rotationFunction) fn.function.node.addDependency(this.signingKey.initialKey);
+      if (!rotations.includes(fn)) fn.function.node.addDependency(this.signingKey.initialKey);
+    }
+    // Nor signs or publishes a SET before the first SET key exists.
+    for (const fn of [this.securitySignals.fanOut, this.apiFunctions.functions.get('ssf')]) {
+      fn?.function.node.addDependency(this.securitySignals.setKeys.initialKey);
     }
 
     this.httpApi = new AccountShieldHttpApi(this, 'HttpApi', {

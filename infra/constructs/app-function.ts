@@ -44,6 +44,10 @@ export interface WorkloadResources {
   readonly sso?: SsoResources;
   readonly importBucket?: IBucket;
   readonly importQueue?: IQueue;
+  /** Security events out: the push deliveries' queue and the SET key sets (RS256). */
+  readonly signalsQueue?: IQueue;
+  readonly setSigningKeySecret?: ISecret;
+  readonly setVerificationKeysSecret?: ISecret;
 }
 
 export interface AppFunctionProps {
@@ -188,6 +192,18 @@ export function workloadStatements(
     const queue = requireResource(resources.importQueue, workload, 'the import queue');
     statements.push(new PolicyStatement({ actions: ['sqs:SendMessage'], resources: [queue.queueArn] }));
   }
+  if (access.sendSignals) {
+    const queue = requireResource(resources.signalsQueue, workload, 'the signals queue');
+    statements.push(new PolicyStatement({ actions: ['sqs:SendMessage'], resources: [queue.queueArn] }));
+  }
+  if (access.setSigningKey) {
+    const secret = requireResource(resources.setSigningKeySecret, workload, 'the SET signing key secret');
+    statements.push(new PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [secret.secretArn] }));
+  }
+  if (access.setVerificationKeys) {
+    const secret = requireResource(resources.setVerificationKeysSecret, workload, 'the SET public key set');
+    statements.push(new PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [secret.secretArn] }));
+  }
   return statements;
 }
 
@@ -217,6 +233,11 @@ function accessEnvironment(access: WorkloadAccess, resources: WorkloadResources)
   }
   if (access.requeueImports && resources.importQueue)
     env['IMPORT_QUEUE_URL'] = resources.importQueue.queueUrl;
+  if (access.sendSignals && resources.signalsQueue) env['SIGNALS_QUEUE_URL'] = resources.signalsQueue.queueUrl;
+  if (access.setSigningKey && resources.setSigningKeySecret)
+    env['SET_SIGNING_KEY_SECRET_ARN'] = resources.setSigningKeySecret.secretArn;
+  if (access.setVerificationKeys && resources.setVerificationKeysSecret)
+    env['SET_VERIFICATION_KEYS_SECRET_ARN'] = resources.setVerificationKeysSecret.secretArn;
   return env;
 }
 

@@ -13,6 +13,11 @@ export interface SigningKeyProps {
   readonly rotationDays: number;
   readonly removalPolicy: RemovalPolicy;
   readonly logRetention: RetentionDays;
+  /**
+   * i14a: which key set: the access-token keys (ES256) or the Security Event Token keys (RS256, 2048-bit), each
+   * with its own secrets and rotation function. @default 'ES256'
+   */
+  readonly algorithm?: 'ES256' | 'RS256';
 }
 
 /**
@@ -33,8 +38,10 @@ export class SigningKey extends Construct {
   constructor(scope: Construct, id: string, props: SigningKeyProps) {
     super(scope, id);
 
+    const algorithm = props.algorithm ?? 'ES256';
+    const purpose = algorithm === 'RS256' ? 'Security Event Token' : 'JWT';
     const secret = new Secret(this, 'Secret', {
-      description: 'account-shield JWT signing keys (ES256 private JWKs; keys[0] signs, all are published)',
+      description: `account-shield ${purpose} signing keys (${algorithm} private JWKs; keys[0] signs, all are published)`,
       // A placeholder with an empty key list until the custom resource below puts the first key.
       generateSecretString: {
         secretStringTemplate: JSON.stringify({ keys: [] }),
@@ -47,7 +54,7 @@ export class SigningKey extends Construct {
     this.secret = secret;
 
     const publicKeys = new Secret(this, 'PublicKeys', {
-      description: 'account-shield JWT verification keys (public JWKs only, published by the key rotation)',
+      description: `account-shield ${purpose} verification keys (public JWKs only, published by the key rotation)`,
       generateSecretString: {
         secretStringTemplate: JSON.stringify({ keys: [] }),
         generateStringKey: 'placeholder',
@@ -64,11 +71,12 @@ export class SigningKey extends Construct {
         'publishes to it), so a rotation schedule of its own would have nothing to rotate.',
     });
 
-    this.rotationFunction = new AppFunction(this, 'KeyRotation', {
+    // Alarms are named after the function's id, so the SET key set's rotation gets its own.
+    this.rotationFunction = new AppFunction(this, algorithm === 'RS256' ? 'SetKeyRotation' : 'KeyRotation', {
       workload: 'keyRotation',
       entry: join(props.functionsDir, 'key-rotation.ts'),
       resources: { tables: props.tables, signingKeySecret: secret, verificationKeysSecret: publicKeys },
-      environment: {},
+      environment: algorithm === 'ES256' ? {} : { KEY_ALGORITHM: algorithm },
       logRetention: props.logRetention,
       logRemovalPolicy: props.removalPolicy,
     });
