@@ -162,7 +162,8 @@ function expectedPairs(workload: Workload, fn: AppFunction): Set<string> {
   }
   const signals = stack.securitySignals;
   if (access.sendSignals) add(['sqs:SendMessage'], [signals.queue.queueArn]);
-  if (access.setSigningKey === 'sign') add(['secretsmanager:GetSecretValue'], [signals.setKeys.secret.secretArn]);
+  if (access.setSigningKey === 'sign')
+    add(['secretsmanager:GetSecretValue'], [signals.setKeys.secret.secretArn]);
   if (access.setVerificationKeys === 'read')
     add(['secretsmanager:GetSecretValue'], [signals.setKeys.publicKeys.secretArn]);
   if (workload === 'signalsFanout') {
