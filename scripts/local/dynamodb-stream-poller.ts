@@ -29,6 +29,7 @@ export interface DynamoStreamPoller {
 
 const BATCH_SIZE = 100;
 const RETRY_DELAY_MS = 500;
+const SHARD_REFRESH_MS = 5_000;
 
 /**
  * DynamoDB Local's Streams API writes an empty map attribute as `{}` instead of `{"M": {}}` (AWS writes the
@@ -111,11 +112,17 @@ export async function startDynamoStreamPoller(
     }
   };
 
+  // New shards are rare (DynamoDB Local rolls them over after hours): look for them every few seconds only, so
+  // an idle poller costs the shared emulator one GetRecords per shard per idle period.
+  let shardsCheckedAt = 0;
   const loop = (async () => {
     while (!stopped) {
       let progressed = false;
       try {
-        await refreshShards();
+        if (Date.now() - shardsCheckedAt > SHARD_REFRESH_MS || [...iterators.values()].every((it) => !it)) {
+          await refreshShards();
+          shardsCheckedAt = Date.now();
+        }
         for (const [shardId, iterator] of iterators) {
           if (!iterator || stopped) continue;
           const page = await call<{ Records?: DynamoDBRecord[]; NextShardIterator?: string }>('GetRecords', {

@@ -123,13 +123,15 @@ export function signalsFor(event: RecordedSecurityEvent): SignalEvent[] {
       return [credentialChange('app', 'delete', 'The user turned off two-factor authentication.')];
     case 'password_reset_forced':
       return [
-        changeRequired('An administrator requires a password reset.'),
+        changeRequired(
+          event.detail['source'] === 'import'
+            ? 'The account was imported and must set a new password.'
+            : 'An administrator requires a password reset.',
+        ),
         ...(event.detail['revokedSessions'] === true
           ? [sessionRevoked('An administrator signed the account out of every device.', 'admin')]
           : []),
       ];
-    case 'password_reset_required_at_import':
-      return [changeRequired('The account was imported and must set a new password.')];
     case 'incident_action': {
       const signals: SignalEvent[] = [];
       const incident =

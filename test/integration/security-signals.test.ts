@@ -6,6 +6,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { hashSync } from 'bcryptjs';
 import { createRemoteJWKSet, decodeProtectedHeader, type JWTPayload, jwtVerify } from 'jose';
 import { type Api, logIn, signUp, sleep, uniqueName } from '../support/fixtures.js';
 import { api } from '../support/http.js';
@@ -362,6 +363,31 @@ describe('push streams', () => {
       );
       expect(new Set(required.map((s) => s.jti)).size).toBe(1);
     }
+  });
+
+  it('pushes account-credential-change-required for imported accounts that must reset', async () => {
+    const email = `${uniqueName('imported')}@example.test`.replace(/_/g, '.');
+    const imported = await client.post<{ results: { status: string; userId: string }[] }>(
+      '/v1/admin/users/import',
+      {
+        users: [
+          {
+            email,
+            authMethod: 'password',
+            passwordHash: hashSync('old-password-1', 4),
+            mustResetPassword: true,
+          },
+        ],
+      },
+      { token: stack.adminToken },
+    );
+    expect(imported.body.results[0]?.status).toBe('created');
+    const required = await waitFor('account-credential-change-required after import', async () =>
+      (await setsAbout(receiver, stream.aud, imported.body.results[0]!.userId)).find(
+        (s) => s.eventType === CHANGE_REQUIRED,
+      ),
+    );
+    expect(required.event['reason_admin']).toEqual({ en: expect.stringContaining('imported') });
   });
 
   it('delivers what happened while the receiver was down once it is back, none lost', async () => {
