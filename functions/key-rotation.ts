@@ -84,7 +84,17 @@ export async function generateSigningKey(
       throw new SigningKeySetError('jose exported an unexpected key type for RS256');
     }
     const kid = await calculateJwkThumbprint({ kty: jwk.kty, n: jwk.n, e: jwk.e }, 'sha256');
-    return { ...jwk, kty: 'RSA', n: jwk.n, e: jwk.e, d: jwk.d, kid, alg: 'RS256', use: 'sig', createdAt: now.toISOString() };
+    return {
+      ...jwk,
+      kty: 'RSA',
+      n: jwk.n,
+      e: jwk.e,
+      d: jwk.d,
+      kid,
+      alg: 'RS256',
+      use: 'sig',
+      createdAt: now.toISOString(),
+    };
   }
   const { privateKey } = await generateKeyPair('ES256', { extractable: true });
   const jwk = await exportJWK(privateKey);
@@ -116,7 +126,13 @@ function isSigningKeyJwk(value: unknown, algorithm: KeyAlgorithm): value is Sign
     isNonEmptyString(key['kid']) &&
     isNonEmptyString(key['createdAt']);
   if (algorithm === 'RS256')
-    return common && key['kty'] === 'RSA' && key['alg'] === 'RS256' && isNonEmptyString(key['n']) && isNonEmptyString(key['e']);
+    return (
+      common &&
+      key['kty'] === 'RSA' &&
+      key['alg'] === 'RS256' &&
+      isNonEmptyString(key['n']) &&
+      isNonEmptyString(key['e'])
+    );
   return (
     common &&
     key['kty'] === 'EC' &&
@@ -147,7 +163,9 @@ export function parseSigningKeySet(
   if (!Array.isArray(keys)) throw new SigningKeySetError('The signing key secret has no "keys" list');
   const invalid = keys.findIndex((key) => !isSigningKeyJwk(key, algorithm));
   if (invalid !== -1)
-    throw new SigningKeySetError(`keys[${invalid}] is not an ${algorithm} private JWK with kid and createdAt`);
+    throw new SigningKeySetError(
+      `keys[${invalid}] is not an ${algorithm} private JWK with kid and createdAt`,
+    );
   return { keys: keys as SigningKeyJwk[] };
 }
 

@@ -198,11 +198,15 @@ export function workloadStatements(
   }
   if (access.setSigningKey) {
     const secret = requireResource(resources.setSigningKeySecret, workload, 'the SET signing key secret');
-    statements.push(new PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [secret.secretArn] }));
+    statements.push(
+      new PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [secret.secretArn] }),
+    );
   }
   if (access.setVerificationKeys) {
     const secret = requireResource(resources.setVerificationKeysSecret, workload, 'the SET public key set');
-    statements.push(new PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [secret.secretArn] }));
+    statements.push(
+      new PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [secret.secretArn] }),
+    );
   }
   return statements;
 }
@@ -233,7 +237,8 @@ function accessEnvironment(access: WorkloadAccess, resources: WorkloadResources)
   }
   if (access.requeueImports && resources.importQueue)
     env['IMPORT_QUEUE_URL'] = resources.importQueue.queueUrl;
-  if (access.sendSignals && resources.signalsQueue) env['SIGNALS_QUEUE_URL'] = resources.signalsQueue.queueUrl;
+  if (access.sendSignals && resources.signalsQueue)
+    env['SIGNALS_QUEUE_URL'] = resources.signalsQueue.queueUrl;
   if (access.setSigningKey && resources.setSigningKeySecret)
     env['SET_SIGNING_KEY_SECRET_ARN'] = resources.setSigningKeySecret.secretArn;
   if (access.setVerificationKeys && resources.setVerificationKeysSecret)
