@@ -12,6 +12,7 @@ import { AccountShieldHttpApi } from './constructs/http-api.js';
 import { Mail } from './constructs/mail.js';
 import { Notifications } from './constructs/notifications.js';
 import { SecurityEventBus } from './constructs/security-event-bus.js';
+import { SecuritySignals } from './constructs/security-signals.js';
 import { SigningKey } from './constructs/signing-key.js';
 import { SsoProviders } from './constructs/sso-providers.js';
 import { Tables } from './constructs/tables.js';
@@ -41,6 +42,7 @@ export class AccountShieldStack extends Stack {
   readonly ssoProviders: SsoProviders;
   readonly securityEvents: SecurityEventBus;
   readonly dashboard: OperationsDashboard;
+  readonly securitySignals: SecuritySignals;
 
   constructor(scope: Construct, id: string, props: AccountShieldStackProps) {
     super(scope, id, {
@@ -128,11 +130,23 @@ export class AccountShieldStack extends Stack {
       removalPolicy: config.removalPolicy,
       ...logs,
     });
+    this.securitySignals = new SecuritySignals(this, 'SecuritySignals', {
+      functionsDir,
+      resources,
+      environment,
+      signingKeyRotationDays: config.signingKeyRotationDays,
+      removalPolicy: config.removalPolicy,
+      logRetention: config.logRetention,
+      logRemovalPolicy: config.removalPolicy,
+    });
     this.apiFunctions = new ApiFunctions(this, 'Functions', {
       functionsDir,
       routes,
       resources: {
         ...resources,
+        signalsQueue: this.securitySignals.queue,
+        setSigningKeySecret: this.securitySignals.setKeys.secret,
+        setVerificationKeysSecret: this.securitySignals.setKeys.publicKeys,
         notificationsQueue: this.notifications.queue,
         dispatcher: this.dispatcher.dispatcher.function,
         sso: this.ssoProviders.resources,
@@ -155,11 +169,19 @@ export class AccountShieldStack extends Stack {
       this.userImport.worker,
       this.securityEvents.publisher,
       this.signingKey.rotationFunction,
+      this.securitySignals.fanOut,
+      this.securitySignals.delivery,
+      this.securitySignals.setKeys.rotationFunction,
     ];
+    const rotations = [this.signingKey.rotationFunction, this.securitySignals.setKeys.rotationFunction];
     // No function serves a request before the first signing key exists (the publisher serves none).
     for (const fn of allFunctions) {
-      if (fn !== this.signingKey.rotationFunction && fn !== this.securityEvents.publisher)
+      if (!rotations.includes(fn) && fn !== this.securityEvents.publisher)
         fn.function.node.addDependency(this.signingKey.initialKey);
+    }
+    // Nor signs or publishes a SET before the first SET key exists.
+    for (const fn of [this.securitySignals.fanOut, this.apiFunctions.functions.get('ssf')]) {
+      fn?.function.node.addDependency(this.securitySignals.setKeys.initialKey);
     }
 
     this.httpApi = new AccountShieldHttpApi(this, 'HttpApi', {

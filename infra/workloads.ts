@@ -13,7 +13,9 @@ export type Workload =
   | 'dispatcher'
   | 'keyRotation'
   | 'importWorker'
-  | 'securityEventsPublisher';
+  | 'securityEventsPublisher'
+  | 'signalsFanout'
+  | 'signalsDelivery';
 
 /**
  * - read: GetItem, BatchGetItem, Query and ConditionCheckItem (transactions need it on guarded items)
@@ -77,6 +79,12 @@ export interface WorkloadAccess {
    * mapping given the stream ARN does not need.
    */
   readonly readRecordsStream?: true;
+  /** sqs:SendMessage on the signals queue (SET push deliveries; consuming is granted by the event source). */
+  readonly sendSignals?: true;
+  /** GetSecretValue on the Security Event Token private key set (functions that sign SETs). */
+  readonly setSigningKey?: 'sign';
+  /** GetSecretValue on the SET public key set (the SSF jwks_uri). */
+  readonly setVerificationKeys?: 'read';
 }
 
 export interface WorkloadSpec {
@@ -271,6 +279,49 @@ export const workloads: Readonly<Record<Workload, WorkloadSpec>> = {
       tables: { users: ['read'], sessions: ['read', 'write'], records: ['read', 'write'] },
       signingKey: 'sign',
       verificationKeys: 'read',
+    },
+  },
+  ssf: {
+    description: 'Shared Signals transmitter: SSF configuration, streams, status, verification and polling',
+    memorySize: 512,
+    // Long polls (RFC 8936) wait up to 10 s for a first SET.
+    timeoutSeconds: 15,
+    hashesPasswords: false,
+    shipsArgon2: true,
+    access: {
+      // records: streams, held SETs, OAuth clients (receiver tokens) and the tenant policy.
+      tables: { records: ['read', 'write'] },
+      verificationKeys: 'read',
+      // Verification events are signed and queued by the request that asks for them.
+      setSigningKey: 'sign',
+      setVerificationKeys: 'read',
+      sendSignals: true,
+    },
+  },
+  signalsFanout: {
+    description: 'Turns security events from the records-table stream into signed SETs per SSF stream',
+    memorySize: 512,
+    timeoutSeconds: 60,
+    hashesPasswords: false,
+    shipsArgon2: false,
+    access: {
+      // records: the streams list and held SETs (poll and paused streams); users: emails for email subjects.
+      tables: { users: ['read'], records: ['read', 'write'] },
+      setSigningKey: 'sign',
+      sendSignals: true,
+      readRecordsStream: true,
+    },
+  },
+  signalsDelivery: {
+    description: 'Pushes queued SETs to receivers (RFC 8935) with back-off',
+    memorySize: 256,
+    // Ten pushes in parallel, each bounded by SSF_PUSH_TIMEOUT_MS (5 s).
+    timeoutSeconds: 30,
+    hashesPasswords: false,
+    shipsArgon2: false,
+    access: {
+      // records: the stream's current endpoint and status; paused streams hold the SET.
+      tables: { records: ['read', 'write'] },
     },
   },
   notifier: {

@@ -1,3 +1,4 @@
+import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import type { ProgressiveDelay } from './domain/attempt-limits.js';
 import type { tableDefinitions } from './tables.js';
@@ -151,6 +152,24 @@ const schema = z.object({
   OAUTH_USER_CODE_MAX_FAILURES_PER_ACCOUNT: positiveInt.default(10),
   OAUTH_USER_CODE_MAX_FAILURES_PER_IP: positiveInt.default(30),
   OAUTH_USER_CODE_THROTTLE_WINDOW_SECONDS: positiveInt.default(900),
+  // Security events out (OpenID Shared Signals Framework 1.0; README "Security events out").
+  /** The push deliveries' queue; set on the fan-out and the SSF API (verification events), read by the deliverer. */
+  SIGNALS_QUEUE_URL: z.string().url().optional(),
+  /** Local key file of the Security Event Token key set (RS256). @default set-signing-key.json beside SIGNING_KEY_FILE */
+  SET_SIGNING_KEY_FILE: z.string().min(1).optional(),
+  /** On AWS: the SET private key set (functions that sign SETs) and its public half (the SSF jwks_uri). */
+  SET_SIGNING_KEY_SECRET_ARN: z.string().min(1).optional(),
+  SET_VERIFICATION_KEYS_SECRET_ARN: z.string().min(1).optional(),
+  /** Local development only: receivers on loopback addresses, over plain http. Never set on AWS. */
+  SSF_ALLOW_LOOPBACK_RECEIVERS: z.enum(['true', 'false']).default('false'),
+  /** Whole push exchange (connect, send, answer) per SET. */
+  SSF_PUSH_TIMEOUT_MS: positiveInt.max(30_000).default(5000),
+  /** First retry delay of a failed push; doubles per attempt up to the maximum (SQS visibility timeout). */
+  SSF_RETRY_BASE_SECONDS: positiveInt.max(900).default(5),
+  SSF_RETRY_MAX_SECONDS: positiveInt.max(43_200).default(900),
+  SSF_MAX_STREAMS_PER_CLIENT: positiveInt.max(100).default(5),
+  /** SSF 1.0 min_verification_interval. */
+  SSF_MIN_VERIFICATION_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(3600).default(5),
 });
 
 export type Config = Readonly<{
@@ -204,6 +223,19 @@ export type Config = Readonly<{
     providers: readonly SsoProviderConfig[];
     apiBaseUrl: string;
     callbackMaxPerIp: number;
+  }>;
+  signals: Readonly<{
+    queueUrl: string | undefined;
+    keys: Readonly<
+      | { source: 'file'; file: string }
+      | { source: 'secrets-manager'; secretArn: string | undefined; publicKeysSecretArn: string | undefined }
+    >;
+    allowLoopbackReceivers: boolean;
+    pushTimeoutMs: number;
+    retryBaseSeconds: number;
+    retryMaxSeconds: number;
+    maxStreamsPerClient: number;
+    minVerificationIntervalSeconds: number;
   }>;
   oauth: Readonly<{
     deviceCodeTtlSeconds: number;
@@ -301,6 +333,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       providers: e.SSO_PROVIDERS,
       apiBaseUrl: (e.API_BASE_URL ?? e.PUBLIC_APP_URL).replace(/\/+$/, ''),
       callbackMaxPerIp: e.SSO_CALLBACK_MAX_PER_IP,
+    },
+    signals: {
+      queueUrl: e.SIGNALS_QUEUE_URL,
+      keys:
+        signingKey.source === 'file'
+          ? {
+              source: 'file',
+              file: e.SET_SIGNING_KEY_FILE ?? join(dirname(signingKey.file), 'set-signing-key.json'),
+            }
+          : {
+              source: 'secrets-manager',
+              secretArn: e.SET_SIGNING_KEY_SECRET_ARN,
+              publicKeysSecretArn: e.SET_VERIFICATION_KEYS_SECRET_ARN,
+            },
+      allowLoopbackReceivers: e.SSF_ALLOW_LOOPBACK_RECEIVERS === 'true',
+      pushTimeoutMs: e.SSF_PUSH_TIMEOUT_MS,
+      retryBaseSeconds: e.SSF_RETRY_BASE_SECONDS,
+      retryMaxSeconds: e.SSF_RETRY_MAX_SECONDS,
+      maxStreamsPerClient: e.SSF_MAX_STREAMS_PER_CLIENT,
+      minVerificationIntervalSeconds: e.SSF_MIN_VERIFICATION_INTERVAL_SECONDS,
     },
     oauth: {
       deviceCodeTtlSeconds: e.OAUTH_DEVICE_CODE_TTL_SECONDS,

@@ -47,6 +47,10 @@ export interface WorkloadResources {
   readonly importQueue?: IQueue;
   /** The EventBridge bus that security events are published on for internal consumers. */
   readonly securityEventBus?: IEventBus;
+  /** Security events out: the push deliveries' queue and the SET key sets (RS256). */
+  readonly signalsQueue?: IQueue;
+  readonly setSigningKeySecret?: ISecret;
+  readonly setVerificationKeysSecret?: ISecret;
 }
 
 export interface AppFunctionProps {
@@ -227,6 +231,22 @@ export function workloadStatements(
     const bus = requireResource(resources.securityEventBus, workload, 'the security event bus');
     statements.push(new PolicyStatement({ actions: ['events:PutEvents'], resources: [bus.eventBusArn] }));
   }
+  if (access.sendSignals) {
+    const queue = requireResource(resources.signalsQueue, workload, 'the signals queue');
+    statements.push(new PolicyStatement({ actions: ['sqs:SendMessage'], resources: [queue.queueArn] }));
+  }
+  if (access.setSigningKey) {
+    const secret = requireResource(resources.setSigningKeySecret, workload, 'the SET signing key secret');
+    statements.push(
+      new PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [secret.secretArn] }),
+    );
+  }
+  if (access.setVerificationKeys) {
+    const secret = requireResource(resources.setVerificationKeysSecret, workload, 'the SET public key set');
+    statements.push(
+      new PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [secret.secretArn] }),
+    );
+  }
   return statements;
 }
 
@@ -258,6 +278,12 @@ function accessEnvironment(access: WorkloadAccess, resources: WorkloadResources)
     env['IMPORT_QUEUE_URL'] = resources.importQueue.queueUrl;
   if (access.publishSecurityEvents && resources.securityEventBus)
     env['SECURITY_EVENT_BUS_NAME'] = resources.securityEventBus.eventBusName;
+  if (access.sendSignals && resources.signalsQueue)
+    env['SIGNALS_QUEUE_URL'] = resources.signalsQueue.queueUrl;
+  if (access.setSigningKey && resources.setSigningKeySecret)
+    env['SET_SIGNING_KEY_SECRET_ARN'] = resources.setSigningKeySecret.secretArn;
+  if (access.setVerificationKeys && resources.setVerificationKeysSecret)
+    env['SET_VERIFICATION_KEYS_SECRET_ARN'] = resources.setVerificationKeysSecret.secretArn;
   return env;
 }
 

@@ -40,7 +40,7 @@ export const publisherStreamSettings = {
  * one JSON schema per event type, and the function that publishes every security event item inserted into the
  * records table, fed by the table's stream. Lambda's event source filter drops every other record before the
  * function runs, so the function is invoked (and billed) for security events only. Why a function and not
- * EventBridge Pipes: docs/adr/0011-security-event-bus-i14b.md.
+ * EventBridge Pipes: docs/adr/0012-security-event-bus.md.
  */
 export class SecurityEventBus extends Construct {
   readonly bus: EventBus;

@@ -40,8 +40,9 @@ export class SigningKey extends Construct {
     super(scope, id);
 
     const algorithm = props.algorithm ?? 'ES256';
+    const purpose = algorithm === 'RS256' ? 'Security Event Token' : 'JWT';
     const secret = new Secret(this, 'Secret', {
-      description: `account-shield JWT signing keys (${algorithm} private JWKs; keys[0] signs, all are published)`,
+      description: `account-shield ${purpose} signing keys (${algorithm} private JWKs; keys[0] signs, all are published)`,
       // A placeholder with an empty key list until the custom resource below puts the first key.
       generateSecretString: {
         secretStringTemplate: JSON.stringify({ keys: [] }),

@@ -9,15 +9,16 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { Context, DynamoDBStreamEvent, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { allRoutes, type FunctionName } from '../../shared/http/routes.js';
 import { registerInProcessDispatcher } from '../../shared/ports/dispatcher-trigger.js';
 import type { TableName } from '../../shared/tables.js';
 import { buildPages } from '../../web/build.js';
 import { createLambdaContext, type HttpHandler, startApiServer } from './api-server.js';
+import { type DynamoStreamPoller, startDynamoStreamPoller } from './dynamodb-stream-poller.js';
 import { type EmulatorEndpoints, type EmulatorPorts, type Emulators, startEmulators } from './emulators.js';
 import { LOCAL_IDP_DISPLAY_NAME, type LocalIdp, startLocalIdp } from './local-idp.js';
-import { createQueues, createTables, type QueueOptions } from './provision.js';
+import { createQueues, createSignalQueues, createTables, type QueueOptions } from './provision.js';
 import { type ScheduledInvoke, type Scheduler, scheduledEvent, startScheduler } from './scheduler.js';
 import { type SqsPoller, startSqsPoller } from './sqs-poller.js';
 
@@ -65,6 +66,11 @@ export interface LocalStackOptions {
   readonly localIdp?: { readonly port?: number; readonly jitCreate?: boolean };
   /** More SSO providers, as in the SSO_PROVIDERS variable (clientSecret inline). @default none */
   readonly ssoProviders?: readonly Readonly<Record<string, unknown>>[];
+  /**
+   * Security events out: read the records table's stream into functions/signals-fanout.ts and the signals queue
+   * into functions/signals-delivery.ts. @default true
+   */
+  readonly signals?: boolean | { readonly maxReceiveCount?: number };
 }
 
 export interface LocalStack {
@@ -75,6 +81,9 @@ export interface LocalStack {
   readonly tables: Readonly<Record<TableName, string>>;
   readonly queueUrl: string;
   readonly dlqUrl: string;
+  /** The SET push deliveries' queue and its dead-letter queue. */
+  readonly signalsQueueUrl: string;
+  readonly signalsDlqUrl: string;
   /** Process id of DynamoDB Local when this stack started it. */
   readonly dynamodbPid: number | undefined;
   /** Whether functions/notifier.ts is being fed from the queue. */
@@ -87,6 +96,7 @@ export interface LocalStack {
 }
 
 type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | undefined>;
+type StreamHandler = (event: DynamoDBStreamEvent, context: Context) => Promise<unknown>;
 type ScheduledHandler = (event: Parameters<ScheduledInvoke>[0], context: Context) => Promise<unknown>;
 
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -95,6 +105,7 @@ const REGION = 'us-east-1';
 const SDK_REQUEST_HANDLER = { requestTimeout: 5_000, connectionTimeout: 2_000 };
 const NOTIFIER_TIMEOUT_MS = 30_000;
 const DISPATCHER_TIMEOUT_MS = 60_000;
+const SIGNALS_TIMEOUT_MS = 30_000;
 
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
   const log = options.log ?? (() => undefined);
@@ -141,9 +152,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       sqs.destroy();
     });
     const provisioningStarted = performance.now();
-    const [tables, queues] = await Promise.all([
+    const signalSettings = typeof options.signals === 'object' ? options.signals : {};
+    const [tables, queues, signalQueues] = await Promise.all([
       createTables(dynamodb, options.prefix),
       createQueues(sqs, options.prefix, options.queue),
+      createSignalQueues(sqs, options.prefix, signalSettings),
     ]);
 
     log(`Tables and queues ready in ${Math.round(performance.now() - provisioningStarted)} ms`);
@@ -153,6 +166,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const restoreEnv = setEnv({
       ...tables.env,
       NOTIFICATIONS_QUEUE_URL: queues.queueUrl,
+      SIGNALS_QUEUE_URL: signalQueues.queueUrl,
+      // Receivers on this machine over http: local development only (never set on AWS).
+      SSF_ALLOW_LOOPBACK_RECEIVERS: 'true',
       AWS_REGION: REGION,
       // Dummy credentials always win over a developer's real ones: nothing local may ever reach AWS.
       AWS_ACCESS_KEY_ID: credentials.accessKeyId,
@@ -255,6 +271,36 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       cleanup.push(() => started.stop());
     }
 
+    if (options.signals !== false) {
+      const fanOut = await startDynamoStreamPoller({
+        dynamodb,
+        endpoint: endpoints.dynamodb,
+        tableName: tables.names.records,
+        pkPrefix: 'events#',
+        logError,
+        handler: async (event) =>
+          (await importHandler<StreamHandler>('signals-fanout'))(
+            event,
+            createLambdaContext('signals-fanout', SIGNALS_TIMEOUT_MS),
+          ),
+      });
+      const signalPoller = await startSqsPoller({
+        sqs,
+        queueUrl: signalQueues.queueUrl,
+        waitTimeSeconds: 1,
+        logError,
+        handler: async (event) =>
+          (await importHandler<SqsHandler>('signals-delivery'))(
+            event,
+            createLambdaContext('signals-delivery', SIGNALS_TIMEOUT_MS),
+          ),
+      });
+      const started: [DynamoStreamPoller, SqsPoller] = [fanOut, signalPoller];
+      cleanup.push(async () => {
+        await Promise.all(started.map((poller) => poller.stop()));
+      });
+    }
+
     const dispatcherExists = functionExists('dispatcher');
     const invokeDispatcher: ScheduledInvoke = async (event) =>
       (await importHandler<ScheduledHandler>('dispatcher'))(
@@ -290,6 +336,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       tables: tables.names,
       queueUrl: queues.queueUrl,
       dlqUrl: queues.dlqUrl,
+      signalsQueueUrl: signalQueues.queueUrl,
+      signalsDlqUrl: signalQueues.dlqUrl,
       dynamodbPid: emulators?.dynamodbPid,
       notifierRunning: poller !== undefined,
       localIdpUrl: localIdp?.issuer,

@@ -100,6 +100,9 @@ async function createTable(
         AttributeDefinitions: attributes,
         BillingMode: 'PAY_PER_REQUEST',
         ...(indexes.length > 0 ? { GlobalSecondaryIndexes: indexes } : {}),
+        ...(definition.streamViewType
+          ? { StreamSpecification: { StreamEnabled: true, StreamViewType: definition.streamViewType } }
+          : {}),
       }),
     );
   } catch (error) {
@@ -144,6 +147,42 @@ async function enableTtl(dynamodb: DynamoDBClient, tableName: string, attributeN
       TimeToLiveSpecification: { AttributeName: attributeName, Enabled: true },
     }),
   );
+}
+
+/**
+ * The signals queue (SET push deliveries) and its DLQ. Back-off is per message (the deliverer changes its
+ * visibility), so the queue's own visibility timeout only covers a delivery in progress.
+ */
+export async function createSignalQueues(
+  sqs: SQSClient,
+  prefix: string,
+  options: { readonly maxReceiveCount?: number } = {},
+): Promise<ProvisionedQueues> {
+  assertPrefix(prefix);
+  const dlq = await sqs.send(
+    new CreateQueueCommand({
+      QueueName: `${prefix}-signals-dlq`,
+      Attributes: { MessageRetentionPeriod: String(14 * 24 * 60 * 60) },
+    }),
+  );
+  const dlqUrl = requireValue(dlq.QueueUrl, 'signals dead-letter queue URL');
+  const dlqAttributes = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['QueueArn'] }),
+  );
+  const dlqArn = requireValue(dlqAttributes.Attributes?.QueueArn, 'signals dead-letter queue ARN');
+  const queue = await sqs.send(
+    new CreateQueueCommand({
+      QueueName: `${prefix}-signals`,
+      Attributes: {
+        VisibilityTimeout: '30',
+        RedrivePolicy: JSON.stringify({
+          deadLetterTargetArn: dlqArn,
+          maxReceiveCount: options.maxReceiveCount ?? 10,
+        }),
+      },
+    }),
+  );
+  return { queueUrl: requireValue(queue.QueueUrl, 'signals queue URL'), dlqUrl };
 }
 
 export async function createQueues(

@@ -30,10 +30,12 @@ export type FunctionName =
   | 'jwks'
   | 'sso'
   | 'pages'
-  | 'oauth';
+  | 'oauth'
+  | 'ssf';
 
 export interface RouteDefinition {
-  readonly method: 'GET' | 'POST' | 'DELETE';
+  // PATCH and PUT for SSF 1.0 stream update and replace.
+  readonly method: 'GET' | 'POST' | 'DELETE' | 'PATCH' | 'PUT';
   readonly path: string;
   readonly functionName: FunctionName;
   readonly auth: RouteAuth;
@@ -143,6 +145,19 @@ export const routes = [
   { method: 'POST', path: '/v1/admin/incidents/{id}/audience', functionName: 'admin', auth: 'admin' },
   { method: 'POST', path: '/v1/admin/incidents/{id}/audience/close', functionName: 'admin', auth: 'admin' },
   { method: 'GET', path: '/v1/admin/incidents/{id}/report', functionName: 'admin', auth: 'admin' },
+  // Security events out (OpenID Shared Signals Framework 1.0): the receivers' ssf.manage client credentials
+  // tokens are checked by the handler (shared/use-cases/signal-streams.ts), like the /oauth2 client checks.
+  { method: 'GET', path: '/.well-known/ssf-configuration', functionName: 'ssf', auth: 'none' },
+  { method: 'GET', path: '/ssf/jwks.json', functionName: 'ssf', auth: 'none' },
+  { method: 'POST', path: '/ssf/streams', functionName: 'ssf', auth: 'none' },
+  { method: 'GET', path: '/ssf/streams', functionName: 'ssf', auth: 'none' },
+  { method: 'PATCH', path: '/ssf/streams', functionName: 'ssf', auth: 'none' },
+  { method: 'PUT', path: '/ssf/streams', functionName: 'ssf', auth: 'none' },
+  { method: 'DELETE', path: '/ssf/streams', functionName: 'ssf', auth: 'none' },
+  { method: 'GET', path: '/ssf/status', functionName: 'ssf', auth: 'none' },
+  { method: 'POST', path: '/ssf/status', functionName: 'ssf', auth: 'none' },
+  { method: 'POST', path: '/ssf/verify', functionName: 'ssf', auth: 'none' },
+  { method: 'POST', path: '/ssf/poll/{id}', functionName: 'ssf', auth: 'none' },
 ] as const satisfies readonly RouteDefinition[];
 
 /** One JSON API route, with its literal method, path, group and auth. */

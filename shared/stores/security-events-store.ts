@@ -1,5 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchWriteCommand,
+  type DynamoDBDocumentClient,
+  PutCommand,
+  QueryCommand,
+} from '@aws-sdk/lib-dynamodb';
 import type { SecurityEvent, SecurityEventType } from '../domain/security-event.js';
 import type { TransactItem } from '../ports/transaction.js';
 
@@ -20,6 +25,25 @@ export class SecurityEventsStore {
   /** `record` as an item of the caller's transaction. */
   recordItem(userId: string, event: SecurityEvent): TransactItem {
     return { Put: { TableName: this.table, Item: this.eventItem(userId, event) } };
+  }
+
+  /**
+   * many events in BatchWriteItem calls of 25 (a bulk import's forced resets), unprocessed items retried a
+   * few times; what still fails is given up (events are an audit aid, see recordEvent).
+   */
+  async recordMany(events: readonly { userId: string; event: SecurityEvent }[]): Promise<void> {
+    for (let start = 0; start < events.length; start += 25) {
+      let pending: Record<string, unknown>[] | undefined = events
+        .slice(start, start + 25)
+        .map(({ userId, event }) => ({ PutRequest: { Item: this.eventItem(userId, event) } }));
+      for (let attempt = 0; pending && pending.length > 0 && attempt < 4; attempt++) {
+        if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
+        const result = await this.db.send(
+          new BatchWriteCommand({ RequestItems: { [this.table]: pending as never[] } }),
+        );
+        pending = result.UnprocessedItems?.[this.table] as Record<string, unknown>[] | undefined;
+      }
+    }
   }
 
   /** The item `record` writes, for callers that write the event inside their own transaction. */

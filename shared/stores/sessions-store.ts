@@ -6,7 +6,7 @@ import {
   QueryCommand,
   TransactWriteCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { cancelledConditionIndexes, isConditionFailure } from '../aws/dynamodb-errors.js';
+import { cancelledConditionIndexes } from '../aws/dynamodb-errors.js';
 import { SESSION_IDLE_LIFETIME_SECONDS, type SessionRecord } from '../domain/session.js';
 import type { TransactItem } from '../ports/transaction.js';
 import { conditionHeld } from './conditional-write.js';

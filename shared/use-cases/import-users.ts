@@ -13,6 +13,7 @@ import {
   importRowSchema,
   rowErrorDetails,
 } from '../domain/user-import.js';
+import type { SecurityEventsStore } from '../stores/security-events-store.js';
 import type { Deps } from './deps.js';
 
 export interface ImportUsersInput {
@@ -22,7 +23,10 @@ export interface ImportUsersInput {
   readonly mustResetPassword?: boolean;
 }
 
-type ImportDeps = Pick<Deps, 'users' | 'hasher' | 'clock'>;
+type ImportDeps = Pick<Deps, 'users' | 'hasher' | 'clock'> & {
+  /** forced resets of imported accounts are security events (a Shared Signals SET each). */
+  readonly events?: Pick<SecurityEventsStore, 'recordMany'>;
+};
 
 /**
  * Imports a batch of existing accounts with their password hashes (docs/adr/0009-imported-password-hashes.md).
@@ -83,6 +87,24 @@ export async function importUsers(deps: ImportDeps, input: ImportUsersInput): Pr
     accepted.map(({ row }) => toUserRecord(deps, row, input.mustResetPassword === true, now)),
   );
   const outcomes = await deps.users.importMany(records);
+  const forced = records.filter(
+    (record, position) => outcomes[position] === 'created' && record.mustResetPassword,
+  );
+  await deps.events
+    ?.recordMany(
+      forced.map((record) => ({
+        userId: record.userId,
+        event: {
+          type: 'password_reset_forced' as const,
+          at: now.toISOString(),
+          ip: null,
+          userAgent: null,
+          detail: { source: 'import', revokedSessions: false },
+        },
+      })),
+    )
+    // An audit aid, like recordEvent: never fails the import.
+    .catch(() => undefined);
   accepted.forEach(({ index }, position) => {
     results[index] =
       outcomes[position] === 'created'

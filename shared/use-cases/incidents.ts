@@ -10,6 +10,7 @@ import {
   type SettlementView,
 } from '../domain/incident.js';
 import type { RequestOrigin } from '../domain/security-event.js';
+import { TENANT_EVENTS_ID } from '../domain/security-signals.js';
 import type { UserRecord } from '../domain/user.js';
 import { InvalidRequestError, NotFoundError } from '../errors.js';
 import type { CreateIncidentBody } from '../http/incident-schemas.js';
@@ -170,6 +171,16 @@ async function applyEffects(
     if (revokeSessions) await deps.tenantPolicy.raise('revokeTokensIssuedBefore', incident.createdAtMs);
     // forget() also drops this process's cached tenant policy, so this Lambda enforces the new cut-offs at once.
     deps.revocation.forget('');
+    // one tenant-wide security event (not one per account), which the Shared Signals fan-out turns into one
+    // SET per stream with the tenant as subject (docs/adr/0011-security-signals.md).
+    if (forcePasswordReset || revokeSessions) {
+      await recordEvent(deps, TENANT_EVENTS_ID, 'incident_action', OPERATOR_ORIGIN, {
+        incidentId: incident.id,
+        scope: 'all',
+        forcedPasswordReset: forcePasswordReset,
+        revokedSessions: revokeSessions,
+      });
+    }
     return;
   }
   const accounts = await resolveScopedAccounts(deps, incident.scope);

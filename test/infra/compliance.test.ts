@@ -81,7 +81,7 @@ describe('GIVEN the app with the required context WHEN synthesized', () => {
       expect(ack.reason.length).toBeGreaterThan(60);
       if (ack.id === 'AwsSolutions-SQS3') expect(ack.path).toMatch(/\/SecurityEvents\/DeadLetterQueue$/);
       if (ack.id === 'AwsSolutions-SMG4')
-        expect(ack.path).toMatch(/\/SsoProviders\/\w+ClientSecret|SigningKey\/PublicKeys/);
+        expect(ack.path).toMatch(/\/SsoProviders\/\w+ClientSecret|(SigningKey|SetKeys)\/PublicKeys/);
     }
     // APIG4 only on routes that are public or check bearer tokens in the handler (and the $default 404
     // route), never on admin routes.
@@ -90,7 +90,10 @@ describe('GIVEN the app with the required context WHEN synthesized', () => {
     expect(apig4Routes.some((ack) => ack.path.endsWith('/UnknownRoute'))).toBe(true);
     // The private signing key secret rotates; only the public key set is exempt.
     const smg4 = acks.filter((ack) => ack.id === 'AwsSolutions-SMG4' && !ack.path.includes('/SsoProviders/'));
-    expect(smg4.map((ack) => ack.path.split('/').slice(-2).join('/'))).toEqual(['SigningKey/PublicKeys']);
+    expect(smg4.map((ack) => ack.path.split('/').slice(-2).join('/')).sort()).toEqual([
+      'SetKeys/PublicKeys',
+      'SigningKey/PublicKeys',
+    ]);
   });
 
   test('THEN cfn-lint finds nothing in the template (W3005 aside)', () => {

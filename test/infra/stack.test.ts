@@ -88,6 +88,8 @@ function appFunctions(): Map<Workload, AppFunction> {
   map.set('importWorker', stack.userImport.worker);
   map.set('securityEventsPublisher', stack.securityEvents.publisher);
   map.set('keyRotation', stack.signingKey.rotationFunction);
+  map.set('signalsFanout', stack.securitySignals.fanOut);
+  map.set('signalsDelivery', stack.securitySignals.delivery);
   return map;
 }
 
@@ -228,6 +230,24 @@ function expectedPairs(workload: Workload, fn: AppFunction): Set<string> {
         'sqs:GetQueueAttributes',
       ],
       [stack.userImport.queue.queueArn],
+    );
+  }
+  const signals = stack.securitySignals;
+  if (access.sendSignals) add(['sqs:SendMessage'], [signals.queue.queueArn]);
+  if (access.setSigningKey === 'sign')
+    add(['secretsmanager:GetSecretValue'], [signals.setKeys.secret.secretArn]);
+  if (access.setVerificationKeys === 'read')
+    add(['secretsmanager:GetSecretValue'], [signals.setKeys.publicKeys.secretArn]);
+  if (workload === 'signalsDelivery') {
+    add(
+      [
+        'sqs:ReceiveMessage',
+        'sqs:ChangeMessageVisibility',
+        'sqs:GetQueueUrl',
+        'sqs:DeleteMessage',
+        'sqs:GetQueueAttributes',
+      ],
+      [signals.queue.queueArn],
     );
   }
   if (workload === 'notifier') {
@@ -581,7 +601,9 @@ describe('GIVEN the stack WHEN synthesized THEN the HTTP API', () => {
 describe('GIVEN the stack WHEN synthesized THEN the functions', () => {
   test('are one per route group, plus the notifier, the dispatcher, the import worker, the security event publisher and the key rotation', () => {
     expect([...stack.apiFunctions.functions.keys()].sort()).toEqual(routeGroups(routes).sort());
-    expect(ofType('AWS::Lambda::Function')).toHaveLength(routeGroups(routes).length + 5);
+    // + notifier, dispatcher, import worker, key rotation, security event publisher, and the signals fan-out,
+    // deliverer and SET key rotation.
+    expect(ofType('AWS::Lambda::Function')).toHaveLength(routeGroups(routes).length + 8);
   });
 
   test('run Node.js 22 on arm64 with the memory and timeout of their workload, and source maps on', () => {
@@ -711,8 +733,9 @@ describe('GIVEN the stack WHEN synthesized THEN least privilege', () => {
       for (const statement of document.Statement) {
         for (const action of asArray(statement.Action))
           expect({ id, action }).not.toEqual({ id, action: expect.stringContaining('*') });
-        for (const resource of asArray(statement.Resource))
+        for (const resource of asArray(statement.Resource)) {
           expect({ id, resource }).not.toEqual({ id, resource: '*' });
+        }
       }
     }
   });
@@ -1211,7 +1234,8 @@ describe('GIVEN SSO providers in the context WHEN synthesized THEN the sso funct
   });
 
   test('creates a secret for a provider without clientSecretArn and outputs the redirect URIs', () => {
-    template.resourceCountIs('AWS::SecretsManager::Secret', 3); // the signing key, its public key set and Google's client secret
+    // The signing key and its public key set, the SET keys and theirs, and Google's client secret.
+    template.resourceCountIs('AWS::SecretsManager::Secret', 5);
     const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
     const values = Object.values(outputs).map((output) => json(output.Value));
     expect(values).toContain(json('https://app.example.com/v1/auth/sso/google/callback'));

@@ -23,6 +23,7 @@ import { parseFormBody, parseJsonBody } from '../../shared/http/request-body.js'
 import { SECURITY_HEADERS } from '../../shared/http/responses.js';
 import { type RouteDefinition, routeKey, routes } from '../../shared/http/routes.js';
 import * as requestSchemas from '../../shared/http/schemas.js';
+import * as ssfRequestSchemas from '../../shared/http/ssf-schemas.js';
 import type { Deps } from '../../shared/use-cases/deps.js';
 import { createIncident, forcePasswordReset, getIncident } from '../../shared/use-cases/incidents.js';
 import { startSession } from '../../shared/use-cases/session-tokens.js';
@@ -51,6 +52,7 @@ const requestSchemaModules = {
   'shared/http/schemas.ts': requestSchemas,
   'shared/http/incident-schemas.ts': incidentRequestSchemas,
   'shared/http/oauth-schemas.ts': oauthRequestSchemas,
+  'shared/http/ssf-schemas.ts': ssfRequestSchemas,
 } as const;
 
 /** The OAuth endpoints take form-encoded bodies (RFC 6749 3.2); every other body is JSON. */
@@ -92,6 +94,12 @@ const requestBodySchemaByRoute: Readonly<Record<string, RequestSchemaName | null
   'POST /oauth2/device_authorization': 'deviceAuthorizationForm',
   'POST /oauth2/revoke': 'tokenStatusForm',
   'POST /oauth2/introspect': 'tokenStatusForm',
+  'POST /ssf/streams': 'streamConfigurationBody',
+  'PATCH /ssf/streams': 'streamConfigurationBody',
+  'PUT /ssf/streams': 'streamConfigurationBody',
+  'POST /ssf/status': 'streamStatusBody',
+  'POST /ssf/verify': 'verificationBody',
+  'POST /ssf/poll/{id}': 'pollBody',
   'POST /v1/admin/incidents/{id}/audience': 'audienceChunkBody',
 };
 
@@ -727,6 +735,8 @@ describe('openapi.yaml', () => {
         revocation: { forget: () => undefined },
         incidents: { create: async () => undefined },
         dispatcherTrigger: { trigger: async () => undefined },
+        // A scope-all incident records one tenant-wide security event (the Shared Signals fan-out reads it).
+        events: { record: async () => undefined },
       }) as unknown as Parameters<typeof createIncident>[0];
     const declare = (now: Date, notify: Record<string, unknown>) =>
       createIncident(

@@ -51,6 +51,9 @@ export class InMemoryEvents implements PortOf<SecurityEventsStore> {
   recordItem(userId: string, event: SecurityEvent): TransactItem {
     return memoryItem('record event', { check: () => true, apply: () => void this.record(userId, event) });
   }
+  async recordMany(events: readonly { userId: string; event: SecurityEvent }[]): Promise<void> {
+    for (const { userId, event } of events) await this.record(userId, event);
+  }
   eventItem(userId: string, event: SecurityEvent): Record<string, unknown> {
     return { pk: `events#${userId}`, sk: `${event.at}#${randomBytes(4).toString('hex')}`, ...event };
   }
