@@ -287,7 +287,7 @@ export const workloads: Readonly<Record<Workload, WorkloadSpec>> = {
     // Long polls (RFC 8936) wait up to 10 s for a first SET.
     timeoutSeconds: 15,
     hashesPasswords: false,
-    shipsArgon2: true,
+    shipsArgon2: false,
     access: {
       // records: streams, held SETs, OAuth clients (receiver tokens) and the tenant policy.
       tables: { records: ['read', 'write'] },

@@ -55,7 +55,7 @@ export class SigningKey extends Construct {
     this.secret = secret;
 
     const publicKeys = new Secret(this, 'PublicKeys', {
-      description: 'account-shield JWT verification keys (public JWKs only, published by the key rotation)',
+      description: `account-shield ${purpose} verification keys (public JWKs only, published by the key rotation)`,
       generateSecretString: {
         secretStringTemplate: JSON.stringify({ keys: [] }),
         generateStringKey: 'placeholder',
@@ -72,7 +72,8 @@ export class SigningKey extends Construct {
         'publishes to it), so a rotation schedule of its own would have nothing to rotate.',
     });
 
-    this.rotationFunction = new AppFunction(this, 'KeyRotation', {
+    // Alarms are named after the function's id, so the SET key set's rotation gets its own.
+    this.rotationFunction = new AppFunction(this, algorithm === 'RS256' ? 'SetKeyRotation' : 'KeyRotation', {
       workload: 'keyRotation',
       entry: join(props.functionsDir, 'key-rotation.ts'),
       resources: { tables: props.tables, signingKeySecret: secret, verificationKeysSecret: publicKeys },
