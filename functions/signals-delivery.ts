@@ -1,8 +1,10 @@
 import { ChangeMessageVisibilityCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { z } from 'zod';
+import { createPowertoolsSecurityMetrics } from '../shared/aws/powertools-security-metrics.js';
 import { loadConfig } from '../shared/config.js';
 import { invocationLogger, runInvocation } from '../shared/logging.js';
+import { noSecurityMetrics, type SecurityMetrics } from '../shared/ports/security-metrics.js';
 import { deliverSignal, retryDelaySeconds } from '../shared/use-cases/deliver-signals.js';
 import { logger } from './commons/runtime.js';
 import { getSignalDeps } from './commons/signals-runtime.js';
@@ -20,6 +22,7 @@ const deliverySchema = z.strictObject({
 
 let sqs: SQSClient | undefined;
 const config = () => loadConfig(process.env);
+let metrics: SecurityMetrics | undefined;
 
 /**
  * Hides a failed message for an exponentially growing time (SQS has no per-message back-off of its own), so a
@@ -47,6 +50,8 @@ async function backOff(record: SQSRecord): Promise<void> {
 export const handler = (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
   runInvocation(logger, context, async () => {
     const deps = await getSignalDeps();
+    metrics ??= config().metrics === 'emf' ? createPowertoolsSecurityMetrics() : noSecurityMetrics;
+    const counted = metrics;
     const failures: { itemIdentifier: string }[] = [];
     await Promise.all(
       event.Records.map(async (record) => {
@@ -59,6 +64,7 @@ export const handler = (event: SQSEvent, context: Context): Promise<SQSBatchResp
         }
         try {
           const outcome = await deliverSignal({ ...deps, logger: log, now: Date.now }, parsed);
+          if (outcome === 'delivered') counted.count('SignalDelivered');
           if (outcome !== 'retry') return;
         } catch (error) {
           log.warn('signal delivery failed; will retry', {
@@ -66,9 +72,11 @@ export const handler = (event: SQSEvent, context: Context): Promise<SQSBatchResp
             error: String(error),
           });
         }
+        counted.count('SignalDeliveryFailed');
         await backOff(record);
         failures.push({ itemIdentifier: record.messageId });
       }),
     );
+    counted.flush();
     return { batchItemFailures: failures };
   });
