@@ -10,7 +10,6 @@ import { createDepsLoader, logger } from './commons/runtime.js';
 /** Only the optional adapters this function's routes use (shared/composition/compose.ts). */
 const getDeps = createDepsLoader({ mail: sesMail });
 
-const processor = new BatchProcessor(EventType.SQS);
 /** Writes with the current invocation's request id. */
 const log = invocationLogger(logger);
 
@@ -48,7 +47,9 @@ async function processRecord(record: SQSRecord): Promise<void> {
 export const handler = (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
   runInvocation(logger, context, async () => {
     try {
-      return await processPartialResponse(event, processRecord, processor, {
+      // A processor per invocation: it keeps the batch's failures on itself, and the local runner invokes this
+      // handler for several batches at once in one process (a shared one mixed their item identifiers up).
+      return await processPartialResponse(event, processRecord, new BatchProcessor(EventType.SQS), {
         context,
         throwOnFullBatchFailure: false,
       });
