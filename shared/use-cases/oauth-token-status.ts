@@ -1,3 +1,4 @@
+import type { ClientAccessTokenClaims } from '../crypto/access-tokens.js';
 import { sha256Hex } from '../crypto/secrets.js';
 import type { OAuthClient } from '../domain/oauth.js';
 import type { RequestOrigin } from '../domain/security-event.js';
@@ -140,18 +141,7 @@ export async function introspectToken(
     };
   }
   const claims = verified.claims;
-  const [owner, tenant] = await Promise.all([
-    deps.oauthClients.get(claims.client_id),
-    deps.revocation.readTenant(),
-  ]);
-  const cutOff = tenant.revokeTokensIssuedBefore;
-  if (
-    !owner ||
-    owner.credentialVersion !== claims.cv ||
-    (cutOff !== undefined && claims.iat < Math.ceil(cutOff / 1000))
-  ) {
-    return INACTIVE;
-  }
+  if (!(await clientTokenIsCurrent(deps, claims))) return INACTIVE;
   return {
     active: true,
     token_type: 'Bearer',
@@ -164,4 +154,27 @@ export async function introspectToken(
     aud: deps.config.jwt.audience,
     jti: claims.jti,
   };
+}
+
+/**
+ * A client credentials token stays good while its client exists with the same credential version (a rotated or
+ * deleted secret ends its tokens) and it was issued after any tenant-wide cut-off.
+ */
+export async function clientTokenIsCurrent(
+  deps: {
+    readonly oauthClients: Pick<Deps['oauthClients'], 'get'>;
+    readonly revocation: Pick<Deps['revocation'], 'readTenant'>;
+  },
+  claims: ClientAccessTokenClaims,
+): Promise<boolean> {
+  const [owner, tenant] = await Promise.all([
+    deps.oauthClients.get(claims.client_id),
+    deps.revocation.readTenant(),
+  ]);
+  const cutOff = tenant.revokeTokensIssuedBefore;
+  return (
+    owner !== undefined &&
+    owner.credentialVersion === claims.cv &&
+    (cutOff === undefined || claims.iat >= Math.ceil(cutOff / 1000))
+  );
 }

@@ -29,6 +29,7 @@ import {
   type SignalStreamsStore,
   StreamChangedError,
 } from '../stores/signal-streams-store.js';
+import { clientTokenIsCurrent } from './oauth-token-status.js';
 
 /** The scope the CAEP interoperability profile reserves for stream management (and, here, polling). */
 export const SSF_MANAGE_SCOPE = 'ssf.manage';
@@ -67,18 +68,7 @@ export async function authenticateReceiver(
   if (verified.kind !== 'client')
     throw new InvalidTokenError('Stream management needs a client credentials token.');
   const claims = verified.claims;
-  const [owner, tenant] = await Promise.all([
-    deps.oauthClients.get(claims.client_id),
-    deps.revocation.readTenant(),
-  ]);
-  const cutOff = tenant.revokeTokensIssuedBefore;
-  if (
-    !owner ||
-    owner.credentialVersion !== claims.cv ||
-    (cutOff !== undefined && claims.iat < Math.ceil(cutOff / 1000))
-  ) {
-    throw new InvalidTokenError();
-  }
+  if (!(await clientTokenIsCurrent(deps, claims))) throw new InvalidTokenError();
   if (!claims.scope.split(' ').includes(SSF_MANAGE_SCOPE))
     throw new ForbiddenError(`This token lacks the ${SSF_MANAGE_SCOPE} scope.`);
   return { clientId: claims.client_id };

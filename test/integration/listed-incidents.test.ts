@@ -5,16 +5,15 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createDeps } from '../../shared/app.js';
 import { loadConfig } from '../../shared/config.js';
-import { identifierKey } from '../../shared/domain/identifiers.js';
-import type { UserRecord } from '../../shared/domain/user.js';
 import type { NotificationQueue } from '../../shared/ports/notification-queue.js';
 import type { Deps } from '../../shared/use-cases/deps.js';
 import { dispatchDueCampaigns } from '../../shared/use-cases/dispatch-campaigns.js';
 import { type Api, sleep } from '../support/fixtures.js';
 import { api } from '../support/http.js';
+import { type SeededAccount, seedAccounts as seedStoredAccounts } from '../support/seed-accounts.js';
 import { startTestStack, type TestStack } from '../support/test-stack.js';
 
 interface Counts {
@@ -32,12 +31,7 @@ interface IncidentBody {
   counts: Counts;
   audience?: { total: number; chunks: number };
 }
-interface Seeded {
-  readonly id: string;
-  readonly email: string;
-  readonly authMethod: 'password' | 'sso';
-  readonly externalId: string;
-}
+type Seeded = SeededAccount;
 interface ReportLine {
   entry: string;
   userId?: string;
@@ -81,59 +75,7 @@ afterAll(async () => {
 });
 
 /** Accounts with their email and external-id guards (`externalId#<externalId>`, the import's layout). */
-async function seedAccounts(count: number): Promise<Seeded[]> {
-  const tag = randomBytes(4).toString('hex');
-  const now = new Date();
-  const records = Array.from({ length: count }, (_, i) => {
-    const authMethod: 'password' | 'sso' = i % 4 === 3 ? 'sso' : 'password';
-    const user: UserRecord = {
-      userId: randomUUID(),
-      email: `list-${tag}-${i}@example.test`,
-      authMethod,
-      ...(authMethod === 'password'
-        ? { passwordHash: 'seeded-not-a-hash', passwordSetAt: now.getTime() }
-        : {}),
-      tokenVersion: 0,
-      mustResetPassword: false,
-      createdAt: now.toISOString(),
-      updatedAt: now.toISOString(),
-    };
-    return { user, externalId: `legacy-${tag}-${i}` };
-  });
-  const writes = records.flatMap(({ user, externalId }) => [
-    { table: stack.tables.users, item: user as unknown as Record<string, unknown> },
-    {
-      table: stack.tables.identifiers,
-      item: { identifier: identifierKey({ kind: 'email', value: user.email }), userId: user.userId },
-    },
-    {
-      table: stack.tables.identifiers,
-      item: { identifier: `externalId#${externalId}`, userId: user.userId },
-    },
-  ]);
-  const chunks = Array.from({ length: Math.ceil(writes.length / 25) }, (_, i) =>
-    writes.slice(i * 25, i * 25 + 25),
-  );
-  for (let start = 0; start < chunks.length; start += 8) {
-    await Promise.all(
-      chunks.slice(start, start + 8).map(async (chunk) => {
-        let pending: Record<string, { PutRequest: { Item: Record<string, unknown> } }[]> = {};
-        for (const { table, item } of chunk)
-          pending[table] = [...(pending[table] ?? []), { PutRequest: { Item: item } }];
-        while (Object.keys(pending).length > 0) {
-          const result = await seeder.send(new BatchWriteCommand({ RequestItems: pending }));
-          pending = (result.UnprocessedItems ?? {}) as typeof pending;
-        }
-      }),
-    );
-  }
-  return records.map(({ user, externalId }) => ({
-    id: user.userId,
-    email: user.email,
-    authMethod: user.authMethod as 'password' | 'sso',
-    externalId,
-  }));
-}
+const seedAccounts = (count: number): Promise<Seeded[]> => seedStoredAccounts(seeder, stack.tables, count);
 
 async function createListIncident(title: string): Promise<IncidentBody> {
   const response = await client.post<{ incident: IncidentBody }>(
