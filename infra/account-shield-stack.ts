@@ -206,6 +206,7 @@ export class AccountShieldStack extends Stack {
       deadLetterQueue: this.notifications.deadLetterQueue,
       securityEventsDeadLetterQueue: this.securityEvents.deadLetterQueue,
       securityEventsPublisher: this.securityEvents.publisher,
+      signalsDeadLetterQueue: this.securitySignals.deadLetterQueue,
       api: this.httpApi.api,
       alarmEmail: config.alarmEmail,
       removalPolicy: config.removalPolicy,

@@ -27,6 +27,8 @@ export interface AlarmsProps {
   /** On-failure queue of the security event publisher (infra/constructs/security-event-bus.ts). */
   readonly securityEventsDeadLetterQueue: IQueue;
   readonly securityEventsPublisher: AppFunction;
+  /** Dead-letter queue of the Shared Signals push deliveries (infra/constructs/security-signals.ts). */
+  readonly signalsDeadLetterQueue: IQueue;
   readonly api: HttpApi;
   readonly alarmEmail: string | undefined;
   readonly removalPolicy: RemovalPolicy;
@@ -86,6 +88,17 @@ export class Alarms extends Construct {
     this.add('DeadLetterQueueNotEmpty', {
       description: 'A notification failed 5 times and is in the dead-letter queue: an email was not sent.',
       metric: props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+        period: Duration.minutes(1),
+        statistic: 'Maximum',
+      }),
+      threshold: 1,
+    });
+
+    this.add('SignalsDeadLetterQueueNotEmpty', {
+      description:
+        'A Security Event Token could not be pushed to a Shared Signals receiver after every retry (receiver down ' +
+        'for days, or refusing): the message holds the SET; replay it to the signals queue once the receiver is back.',
+      metric: props.signalsDeadLetterQueue.metricApproximateNumberOfMessagesVisible({
         period: Duration.minutes(1),
         statistic: 'Maximum',
       }),

@@ -146,6 +146,14 @@ export async function startDynamoStreamPoller(
         }
       } catch (error) {
         if (stopped) break;
+        if (/TrimmedDataAccessException|ExpiredIteratorException/.test(String(error))) {
+          // The iterator points at records the emulator no longer keeps (or it expired): start the shards again
+          // from their oldest record, as Lambda's event source mapping does. Re-read records carry the same jti.
+          iterators.clear();
+          shardsCheckedAt = 0;
+          await sleep(idleMs);
+          continue;
+        }
         logError('Reading the records-table stream failed; retrying', error);
         await sleep(RETRY_DELAY_MS);
         continue;

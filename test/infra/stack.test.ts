@@ -1147,6 +1147,22 @@ describe('GIVEN the stack WHEN synthesized THEN the alarms', () => {
   const alarms = () => ofType('AWS::CloudWatch::Alarm').map(([, alarm]) => alarm.Properties);
   const topicRef = () => ({ Ref: logicalId(stack.alarms.topic) });
 
+  test('fire when the Shared Signals dead-letter queue holds an undelivered SET', () => {
+    expect(alarms()).toContainEqual(
+      expect.objectContaining({
+        MetricName: 'ApproximateNumberOfMessagesVisible',
+        Dimensions: [
+          {
+            Name: 'QueueName',
+            Value: { 'Fn::GetAtt': [logicalId(stack.securitySignals.deadLetterQueue), 'QueueName'] },
+          },
+        ],
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      }),
+    );
+  });
+
   test('fire when the dead-letter queue holds a message', () => {
     expect(alarms()).toContainEqual(
       expect.objectContaining({
