@@ -10,7 +10,7 @@ let token: string;
 let configurationEndpoint: string;
 
 beforeAll(async () => {
-  stack = await startTestStack({ env: { SSF_ALLOW_LOOPBACK_RECEIVERS: 'false' } });
+  stack = await startTestStack({ signals: true, env: { SSF_ALLOW_LOOPBACK_RECEIVERS: 'false' } });
   const client = api(stack.apiUrl);
   configurationEndpoint = (
     await client.get<{ configuration_endpoint: string }>('/.well-known/ssf-configuration')

@@ -166,6 +166,7 @@ async function setsAbout(receiver: PushReceiver, audience: string, subjectId: st
 
 beforeAll(async () => {
   stack = await startTestStack({
+    signals: true,
     env: {
       SSF_RETRY_BASE_SECONDS: '1',
       SSF_RETRY_MAX_SECONDS: '1',

@@ -28,6 +28,11 @@ export interface TestStackOptions {
   readonly localIdp?: { readonly jitCreate?: boolean };
   /** More SSO providers (SSO_PROVIDERS entries with inline clientSecret). */
   readonly ssoProviders?: readonly Readonly<Record<string, unknown>>[];
+  /**
+   * Run the Shared Signals pollers (records-table stream -> fan-out, signals queue -> push). Off by default: every
+   * stack shares one DynamoDB Local, and a stream poller per stack is load the other suites do not need.
+   */
+  readonly signals?: boolean;
 }
 
 export interface SentMail {
@@ -94,6 +99,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     env: { LOG_LEVEL: 'WARN', ...options.env },
     localIdp: options.localIdp ? { port: 0, jitCreate: options.localIdp.jitCreate } : undefined,
     ssoProviders: options.ssoProviders,
+    signals: options.signals === true,
   };
   let stack: LocalStack;
   try {
