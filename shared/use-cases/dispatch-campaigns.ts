@@ -17,7 +17,7 @@ import { type IncidentsStore, LeaseLostError } from '../stores/incidents-store.j
 import type { SecurityEventsStore } from '../stores/security-events-store.js';
 import type { Deps } from './deps.js';
 import { resolveEntries } from './incident-audience.js';
-import { resolveScopedAccounts } from './incidents.js';
+import { resolveScopedAccounts } from './scoped-audience.js';
 
 /**
  * The campaign dispatcher (docs/adr/0004-incidents-and-campaigns.md): for every incident with work due, take

@@ -15,10 +15,10 @@ import type { UserRecord } from '../domain/user.js';
 import { InvalidRequestError, NotFoundError } from '../errors.js';
 import type { CreateIncidentBody } from '../http/incident-schemas.js';
 import type { Logger } from '../ports/logger.js';
-import type { AudienceMember, CampaignAudience } from '../stores/campaign-audience.js';
 import { recordEvent } from './audit.js';
 import type { Deps } from './deps.js';
 import { queueSecurityNotice } from './notices.js';
+import { resolveScopedAccounts } from './scoped-audience.js';
 
 /**
  * Breach incidents (docs/adr/0004-incidents-and-campaigns.md): declare one, and its effects apply before the
@@ -126,28 +126,6 @@ async function forEachBounded<T>(items: readonly T[], limit: number, task: (item
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-}
-
-/** The accounts a scoped list names, looked up in batches; unknown entries are simply absent. */
-export async function resolveScopedAccounts(
-  deps: { readonly audience: Pick<CampaignAudience, 'getUsers' | 'resolveEmails'> },
-  scope: Extract<IncidentScope, { type: 'users' | 'emails' }>,
-): Promise<AudienceMember[]> {
-  let userIds: string[];
-  if (scope.type === 'users') {
-    userIds = [...scope.userIds];
-  } else {
-    const byEmail = await deps.audience.resolveEmails(scope.emails);
-    userIds = scope.emails.flatMap((email) => {
-      const userId = byEmail.get(email);
-      return userId === undefined ? [] : [userId];
-    });
-  }
-  const users = await deps.audience.getUsers(userIds);
-  return userIds.flatMap((userId) => {
-    const user = users.get(userId);
-    return user ? [user] : [];
-  });
 }
 
 /**
