@@ -11,7 +11,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import cliProgress from 'cli-progress';
 import { normaliseAudienceEntry } from '../../shared/domain/audience-entry.js';
@@ -22,7 +22,7 @@ import {
   type Incident,
 } from './admin-client.js';
 import { ExitCode, type OpsContext } from './context.js';
-import type { LineError } from './input-files.js';
+import { fileIdentity, type LineError } from './input-files.js';
 import { formatError, reportLineErrors, UsageError, writeJson, writeLine } from './output.js';
 
 /** The contract's limits per audience call: 10,000 entries and a 1 MiB body (room left for the envelope). */
@@ -93,26 +93,6 @@ export async function* chunkEntries(entries: AsyncIterable<string>): AsyncGenera
     bytes += size;
   }
   if (current.length > 0) yield { number, entries: current };
-}
-
-/** Identity of the file's content: size plus its first and last MiB (like the batch import). */
-async function fileIdentity(path: string, size: number): Promise<string> {
-  const hash = createHash('sha256').update(`${size}:`);
-  const handle = await open(path, 'r');
-  try {
-    const window = 1024 * 1024;
-    const head = Buffer.alloc(Math.min(window, size));
-    await handle.read(head, 0, head.length, 0);
-    hash.update(head);
-    if (size > window) {
-      const tail = Buffer.alloc(Math.min(window, size - window));
-      await handle.read(tail, 0, tail.length, size - tail.length);
-      hash.update(tail);
-    }
-  } finally {
-    await handle.close();
-  }
-  return hash.digest('hex');
 }
 
 async function saveCheckpoint(path: string, checkpoint: Checkpoint): Promise<void> {

@@ -1,13 +1,5 @@
-/**
- * `users import --file <users.jsonl|csv>`: streams a file of any size through `POST /v1/admin/users/import`
- * in batches of up to 500 rows, a few batches in flight, with a checkpoint file so that a run killed
- * halfway continues where it stopped. Each batch carries an Idempotency-Key derived from the file's identity
- * and the batch number, so a batch that was in flight when the run died is sent again with the same key;
- * its rows that did land answer `exists` (or the first response is replayed), never a second account.
- */
-import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { appendFile, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { appendFile, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import cliProgress from 'cli-progress';
 import {
   batchEntries,
@@ -20,6 +12,7 @@ import {
 } from '../../shared/domain/import-file.js';
 import { AdminApiError, AdminUnreachableError, type ImportRowResult } from './admin-client.js';
 import { ExitCode, type OpsContext } from './context.js';
+import { fileIdentity } from './input-files.js';
 import { formatError, UsageError, writeJson, writeLine } from './output.js';
 
 export interface BatchImportFlags {
@@ -63,26 +56,6 @@ function parseWhole(raw: string, name: string, min: number, max: number): number
     throw new UsageError(`${name} must be a whole number between ${min} and ${max}`);
   }
   return value;
-}
-
-/** Identity of the file's content: size plus its first and last MiB (hashing 30 GB up front would take minutes). */
-async function fileIdentity(path: string, size: number): Promise<string> {
-  const hash = createHash('sha256').update(`${size}:`);
-  const handle = await open(path, 'r');
-  try {
-    const window = 1024 * 1024;
-    const head = Buffer.alloc(Math.min(window, size));
-    await handle.read(head, 0, head.length, 0);
-    hash.update(head);
-    if (size > window) {
-      const tail = Buffer.alloc(Math.min(window, size - window));
-      await handle.read(tail, 0, tail.length, size - tail.length);
-      hash.update(tail);
-    }
-  } finally {
-    await handle.close();
-  }
-  return hash.digest('hex');
 }
 
 async function countLines(path: string): Promise<number> {

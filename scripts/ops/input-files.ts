@@ -3,6 +3,8 @@
  * users to import. Every problem is reported with the line it starts on so a file of thousands of
  * rows can be fixed, and nothing here ever echoes a password (or a whole users-file row) back.
  */
+import { createHash } from 'node:crypto';
+import { open } from 'node:fs/promises';
 import type { AdminUserInput } from './admin-client.js';
 
 export interface LineError {
@@ -470,4 +472,24 @@ function toAdminUserInput(fields: Partial<Record<UserField, unknown>>): AdminUse
 
 function sortByLine(errors: LineError[]): LineError[] {
   return errors.sort((a, b) => a.line - b.line);
+}
+
+/** Identity of the file's content: size plus its first and last MiB (hashing 30 GB up front would take minutes). */
+export async function fileIdentity(path: string, size: number): Promise<string> {
+  const hash = createHash('sha256').update(`${size}:`);
+  const handle = await open(path, 'r');
+  try {
+    const window = 1024 * 1024;
+    const head = Buffer.alloc(Math.min(window, size));
+    await handle.read(head, 0, head.length, 0);
+    hash.update(head);
+    if (size > window) {
+      const tail = Buffer.alloc(Math.min(window, size - window));
+      await handle.read(tail, 0, tail.length, size - tail.length);
+      hash.update(tail);
+    }
+  } finally {
+    await handle.close();
+  }
+  return hash.digest('hex');
 }

@@ -1147,32 +1147,17 @@ describe('GIVEN the stack WHEN synthesized THEN the alarms', () => {
   const alarms = () => ofType('AWS::CloudWatch::Alarm').map(([, alarm]) => alarm.Properties);
   const topicRef = () => ({ Ref: logicalId(stack.alarms.topic) });
 
-  test('fire when the Shared Signals dead-letter queue holds an undelivered SET', () => {
+  test.each([
+    ['the notifications dead-letter queue holds a message', () => stack.notifications.deadLetterQueue],
+    [
+      'the Shared Signals dead-letter queue holds an undelivered SET',
+      () => stack.securitySignals.deadLetterQueue,
+    ],
+  ])('fire when %s', (_, queue) => {
     expect(alarms()).toContainEqual(
       expect.objectContaining({
         MetricName: 'ApproximateNumberOfMessagesVisible',
-        Dimensions: [
-          {
-            Name: 'QueueName',
-            Value: { 'Fn::GetAtt': [logicalId(stack.securitySignals.deadLetterQueue), 'QueueName'] },
-          },
-        ],
-        Threshold: 1,
-        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
-      }),
-    );
-  });
-
-  test('fire when the dead-letter queue holds a message', () => {
-    expect(alarms()).toContainEqual(
-      expect.objectContaining({
-        MetricName: 'ApproximateNumberOfMessagesVisible',
-        Dimensions: [
-          {
-            Name: 'QueueName',
-            Value: { 'Fn::GetAtt': [logicalId(stack.notifications.deadLetterQueue), 'QueueName'] },
-          },
-        ],
+        Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [logicalId(queue()), 'QueueName'] } }],
         Threshold: 1,
         ComparisonOperator: 'GreaterThanOrEqualToThreshold',
       }),
