@@ -11,7 +11,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { rename, rm, stat, writeFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import cliProgress from 'cli-progress';
 import { normaliseAudienceEntry } from '../../shared/domain/audience-entry.js';
@@ -22,7 +22,7 @@ import {
   type Incident,
 } from './admin-client.js';
 import { ExitCode, type OpsContext } from './context.js';
-import { fileIdentity, type LineError } from './input-files.js';
+import { fileIdentity, type LineError, readCheckpoint } from './input-files.js';
 import { formatError, reportLineErrors, UsageError, writeJson, writeLine } from './output.js';
 
 /** The contract's limits per audience call: 10,000 entries and a 1 MiB body (room left for the envelope). */
@@ -141,12 +141,7 @@ export async function createListedIncident(
   const checkpointPath = options.checkpoint ?? `${path}.incident-state.json`;
   if (options.restart) await rm(checkpointPath, { force: true });
 
-  let previous: Checkpoint | undefined;
-  try {
-    previous = JSON.parse(await readFile(checkpointPath, 'utf8')) as Checkpoint;
-  } catch {
-    previous = undefined;
-  }
+  const previous = await readCheckpoint<Checkpoint>(checkpointPath);
   if (previous && (previous.fileId !== fileId || previous.requestId !== requestId)) {
     throw new UsageError(
       `${checkpointPath} belongs to another file or other incident flags; pass --restart to declare a new incident`,

@@ -12,7 +12,7 @@ import {
 } from '../../shared/domain/import-file.js';
 import { AdminApiError, AdminUnreachableError, type ImportRowResult } from './admin-client.js';
 import { ExitCode, type OpsContext } from './context.js';
-import { fileIdentity } from './input-files.js';
+import { fileIdentity, readCheckpoint } from './input-files.js';
 import { formatError, UsageError, writeJson, writeLine } from './output.js';
 
 export interface BatchImportFlags {
@@ -96,12 +96,7 @@ export async function batchImportCommand(ctx: OpsContext, flags: BatchImportFlag
     await rm(checkpointPath, { force: true });
     await rm(rejectedPath, { force: true });
   }
-  let checkpoint: Checkpoint | undefined;
-  try {
-    checkpoint = JSON.parse(await readFile(checkpointPath, 'utf8')) as Checkpoint;
-  } catch {
-    checkpoint = undefined;
-  }
+  const checkpoint = await readCheckpoint<Checkpoint>(checkpointPath);
   if (checkpoint && (checkpoint.fileId !== fileId || checkpoint.batchSize !== batchSize)) {
     throw new UsageError(
       `${checkpointPath} belongs to another file or --batch-size; pass --restart to start over (rows already imported will answer "exists")`,

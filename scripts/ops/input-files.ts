@@ -4,7 +4,7 @@
  * rows can be fixed, and nothing here ever echoes a password (or a whole users-file row) back.
  */
 import { createHash } from 'node:crypto';
-import { open } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
 import type { AdminUserInput } from './admin-client.js';
 
 export interface LineError {
@@ -492,4 +492,13 @@ export async function fileIdentity(path: string, size: number): Promise<string> 
     await handle.close();
   }
   return hash.digest('hex');
+}
+
+/** A resumable command's checkpoint file, or undefined when there is none (or it cannot be read as JSON). */
+export async function readCheckpoint<T>(path: string): Promise<T | undefined> {
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as T;
+  } catch {
+    return undefined;
+  }
 }

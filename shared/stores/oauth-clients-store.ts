@@ -3,12 +3,12 @@ import {
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
-  QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { isConditionFailure } from '../aws/dynamodb-errors.js';
 import type { OAuthClient } from '../domain/oauth.js';
 import { conditionHeld } from './conditional-write.js';
+import { queryWholePartition } from './partition-query.js';
 
 /**
  * The OAuth client registry in the records table: one partition `oauth-clients`, sk `<clientId>`. A registry
@@ -42,21 +42,7 @@ export class OAuthClientsStore {
   }
 
   async list(): Promise<OAuthClient[]> {
-    const clients: OAuthClient[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.db.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': 'oauth-clients' },
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      clients.push(...(page.Items ?? []).map(strip));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
-    return clients;
+    return (await queryWholePartition(this.db, this.table, 'oauth-clients')).map((item) => strip(item));
   }
 
   /** Returns whether there was a client to delete. */

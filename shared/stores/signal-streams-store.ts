@@ -10,6 +10,7 @@ import {
 import { isConditionFailure } from '../aws/dynamodb-errors.js';
 import type { DeliveryMethod, StreamStatus, SubjectFormat } from '../domain/security-signals.js';
 import { NotFoundError } from '../errors.js';
+import { queryWholePartition } from './partition-query.js';
 
 /** One SSF event stream: the receiver (an OAuth client) that owns it and how its SETs reach it. */
 export interface SignalStream {
@@ -79,21 +80,7 @@ export class SignalStreamsStore {
   }
 
   async list(): Promise<SignalStream[]> {
-    const streams: SignalStream[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.db.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': STREAMS_PK },
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      streams.push(...(page.Items ?? []).map(toStream));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
-    return streams;
+    return (await queryWholePartition(this.db, this.table, STREAMS_PK)).map((item) => toStream(item));
   }
 
   /**
