@@ -6,6 +6,7 @@ import type {
 } from 'aws-lambda';
 import { z } from 'zod';
 import { createAwsClients } from '../shared/aws/clients.js';
+import { awsRequestTimeoutSetting } from '../shared/config.js';
 import { createAccessTokenVerifier } from '../shared/crypto/access-tokens.js';
 import { createRemoteJwksSource } from '../shared/crypto/remote-jwks.js';
 import { ApiError } from '../shared/errors.js';
@@ -28,6 +29,7 @@ const authorizerConfig = z.object({
   REVOCATION_CACHE_MS: z.coerce.number().int().min(0).max(1000).default(500),
   AWS_REGION: z.string().min(1).default('us-east-1'),
   DYNAMODB_ENDPOINT: z.string().url().optional(),
+  AWS_REQUEST_TIMEOUT_MS: awsRequestTimeoutSetting,
 });
 
 export interface TokenAuthorizerContext {
@@ -51,6 +53,7 @@ function createChecker(env: NodeJS.ProcessEnv, clock: Clock) {
   const { dynamodb } = createAwsClients({
     region: config.AWS_REGION,
     endpoints: { dynamodb: config.DYNAMODB_ENDPOINT },
+    awsRequestTimeoutMs: config.AWS_REQUEST_TIMEOUT_MS,
   });
   const tenantPolicy = new TenantPolicyStore(dynamodb, config.RECORDS_TABLE);
   return {

@@ -15,6 +15,14 @@ export const DEFAULT_REVOCATION_CACHE_MS = 500;
 const positiveInt = z.coerce.number().int().positive();
 
 /**
+ * AWS_REQUEST_TIMEOUT_MS: how long one AWS request (DynamoDB, SQS, Secrets Manager) may take before it is
+ * abandoned and retried; with the SDK's 3 attempts a hung dependency becomes a 503 within the function's time
+ * budget. Raised locally, where an emulator on a loaded machine can stall for seconds. Shared with the
+ * authorizer's own, smaller configuration.
+ */
+export const awsRequestTimeoutSetting = positiveInt.max(30_000).default(3000);
+
+/**
  * One OpenID Connect provider. The client secret is given inline only by the local runner; on AWS it lives in
  * Secrets Manager and only its ARN is in the environment (read once at cold start).
  */
@@ -78,6 +86,9 @@ const schema = z.object({
   DYNAMODB_ENDPOINT: optionalUrl,
   SQS_ENDPOINT: optionalUrl,
   SES_ENDPOINT: optionalUrl,
+  /** The local runner's stand-in for the Lambda API (scripts/local/lambda-service.ts); unset on AWS. */
+  LAMBDA_ENDPOINT: optionalUrl,
+  AWS_REQUEST_TIMEOUT_MS: awsRequestTimeoutSetting,
   PUBLIC_APP_URL: z.string().url(),
   MAIL_FROM: z.string().email().default('security@account-shield.local'),
   SES_CONFIGURATION_SET: z.string().min(1).optional(),
@@ -127,7 +138,10 @@ const schema = z.object({
   LOG_LEVEL: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT']).default('INFO'),
   /** CloudWatch metrics as EMF log lines (shared/ports/security-metrics.ts); default: on in Lambda, off elsewhere. */
   METRICS: z.enum(['emf', 'off']).optional(),
-  /** The dispatcher Lambda the admin function invokes for an immediate send; unset locally (see ports/dispatcher-trigger.ts). */
+  /**
+   * The dispatcher Lambda the admin function invokes for an immediate send. Unset: no trigger, the schedule picks
+   * the incident up within a minute (scripts and benchmarks that build their own dependencies).
+   */
   DISPATCHER_FUNCTION_NAME: z.string().min(1).optional(),
   /** Parallel Scan segments a `scope: all` campaign is walked with; fixed per round once the walk starts. */
   CAMPAIGN_SCAN_SEGMENTS: positiveInt.max(64).default(4),
@@ -179,7 +193,8 @@ export type Config = Readonly<{
   notificationsQueueUrl: string | undefined;
   importQueueUrl: string | undefined;
   region: string;
-  endpoints: Readonly<{ dynamodb?: string; sqs?: string; ses?: string }>;
+  endpoints: Readonly<{ dynamodb?: string; sqs?: string; ses?: string; lambda?: string }>;
+  awsRequestTimeoutMs: number;
   publicAppUrl: string;
   mailFrom: string;
   sesConfigurationSet: string | undefined;
@@ -286,7 +301,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     notificationsQueueUrl: e.NOTIFICATIONS_QUEUE_URL,
     importQueueUrl: e.IMPORT_QUEUE_URL,
     region: e.AWS_REGION,
-    endpoints: { dynamodb: e.DYNAMODB_ENDPOINT, sqs: e.SQS_ENDPOINT, ses: e.SES_ENDPOINT },
+    endpoints: {
+      dynamodb: e.DYNAMODB_ENDPOINT,
+      sqs: e.SQS_ENDPOINT,
+      ses: e.SES_ENDPOINT,
+      lambda: e.LAMBDA_ENDPOINT,
+    },
+    awsRequestTimeoutMs: e.AWS_REQUEST_TIMEOUT_MS,
     publicAppUrl: e.PUBLIC_APP_URL.replace(/\/+$/, ''),
     mailFrom: e.MAIL_FROM,
     sesConfigurationSet: e.SES_CONFIGURATION_SET,

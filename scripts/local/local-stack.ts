@@ -11,12 +11,12 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, DynamoDBStreamEvent, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { allRoutes, type FunctionName } from '../../shared/http/routes.js';
-import { registerInProcessDispatcher } from '../../shared/ports/dispatcher-trigger.js';
 import type { TableName } from '../../shared/tables.js';
 import { buildPages } from '../../web/build.js';
 import { createLambdaContext, type HttpHandler, startApiServer } from './api-server.js';
 import { type DynamoStreamPoller, startDynamoStreamPoller } from './dynamodb-stream-poller.js';
 import { type EmulatorEndpoints, type EmulatorPorts, type Emulators, startEmulators } from './emulators.js';
+import { startLambdaService } from './lambda-service.js';
 import { LOCAL_IDP_DISPLAY_NAME, type LocalIdp, startLocalIdp } from './local-idp.js';
 import { createQueues, createSignalQueues, createTables, type QueueOptions } from './provision.js';
 import { type ScheduledInvoke, type Scheduler, scheduledEvent, startScheduler } from './scheduler.js';
@@ -163,6 +163,22 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
     const adminToken = options.adminToken ?? randomBytes(24).toString('base64url');
     mkdirSync(dirname(options.signingKeyFile), { recursive: true });
+
+    // The admin function starts a dispatcher run for an immediate send with Lambda's asynchronous Invoke, as on
+    // AWS; here that call reaches a local stand-in, which runs the dispatcher after any run in progress.
+    const dispatcherExists = functionExists('dispatcher');
+    let scheduler: Scheduler | undefined;
+    const dispatcherFunctionName = `${options.prefix}-dispatcher`;
+    let lambdaEnv: Record<string, string> = {};
+    if (options.dispatcher !== false && dispatcherExists) {
+      const lambda = await startLambdaService({
+        functions: { [dispatcherFunctionName]: () => scheduler?.runNow() ?? Promise.resolve() },
+        logError,
+      });
+      cleanup.push(() => lambda.close());
+      lambdaEnv = { LAMBDA_ENDPOINT: lambda.url, DISPATCHER_FUNCTION_NAME: dispatcherFunctionName };
+    }
+
     const restoreEnv = setEnv({
       ...tables.env,
       NOTIFICATIONS_QUEUE_URL: queues.queueUrl,
@@ -180,6 +196,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       JWT_AUDIENCE: 'account-shield',
       SIGNING_KEY_SOURCE: 'file',
       SIGNING_KEY_FILE: options.signingKeyFile,
+      // The emulators answer in milliseconds, but on a loaded 2-core machine (the test suite, a drill) DynamoDB
+      // Local can stall for seconds, and the AWS default (3 s per attempt) turned that into failed dispatcher
+      // runs. 3 attempts of 8 s still end inside the local gateway's 30 s.
+      AWS_REQUEST_TIMEOUT_MS: '8000',
+      ...lambdaEnv,
       ...options.env,
     });
     cleanup.push(restoreEnv);
@@ -301,13 +322,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       });
     }
 
-    const dispatcherExists = functionExists('dispatcher');
     const invokeDispatcher: ScheduledInvoke = async (event) =>
       (await importHandler<ScheduledHandler>('dispatcher'))(
         event,
         createLambdaContext('dispatcher', DISPATCHER_TIMEOUT_MS),
       );
-    let scheduler: Scheduler | undefined;
     if (options.dispatcher !== false) {
       if (dispatcherExists) {
         const settings = typeof options.dispatcher === 'object' ? options.dispatcher : {};
@@ -318,11 +337,6 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         });
         const started = scheduler;
         cleanup.push(() => started.stop());
-        // An incident with an immediate send starts a run at once, as the admin Lambda's async invoke does on AWS.
-        const unregister = registerInProcessDispatcher(() =>
-          started.runNow().catch((error: unknown) => logError('Triggered dispatcher run failed', error)),
-        );
-        cleanup.push(async () => unregister());
       } else {
         log('functions/dispatcher.ts not found: incident notifications are not dispatched');
       }

@@ -17,12 +17,18 @@ export interface AwsClients {
  * adapters (shared/composition/). Every client has a request timeout so a hung dependency turns into a
  * 503 within the Lambda's time budget instead of a timeout with no answer.
  */
-export function createAwsClients(config: Pick<Config, 'region' | 'endpoints'>): AwsClients {
+export function createAwsClients(
+  config: Pick<Config, 'region' | 'endpoints' | 'awsRequestTimeoutMs'>,
+): AwsClients {
   const common = {
     region: config.region,
     maxAttempts: 3,
     // throwOnRequestTimeout: without it the SDK (smithy node-http-handler 4.x) only logs a warning and waits on.
-    requestHandler: { requestTimeout: 3_000, connectionTimeout: 1_000, throwOnRequestTimeout: true },
+    requestHandler: {
+      requestTimeout: config.awsRequestTimeoutMs,
+      connectionTimeout: 1_000,
+      throwOnRequestTimeout: true,
+    },
   };
   const dynamodbClient = new DynamoDBClient({ ...common, endpoint: config.endpoints.dynamodb });
   return {

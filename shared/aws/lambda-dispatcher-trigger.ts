@@ -8,8 +8,15 @@ import type { DispatcherTrigger } from '../ports/dispatcher-trigger.js';
 export function createLambdaDispatcherTrigger(options: {
   functionName: string;
   region: string;
+  /** The local runner's stand-in (scripts/local/lambda-service.ts); unset on AWS. */
+  endpoint?: string;
 }): DispatcherTrigger {
-  const lambda = new LambdaClient({ region: options.region, maxAttempts: 2 });
+  const lambda = new LambdaClient({
+    region: options.region,
+    endpoint: options.endpoint,
+    maxAttempts: 2,
+    requestHandler: { requestTimeout: 3_000, connectionTimeout: 1_000, throwOnRequestTimeout: true },
+  });
   const payload = new TextEncoder().encode(
     JSON.stringify({ source: 'account-shield.admin', reason: 'incident-created' }),
   );

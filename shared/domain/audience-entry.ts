@@ -35,3 +35,9 @@ export function parseAudienceEntry(entry: string): AudienceEntry {
   if (entry.includes('@')) return { kind: 'email', value: entry };
   return { kind: 'user', value: entry };
 }
+
+/**
+ * A reference to one stored entry: the part it came in and its index there. The account an entry resolves to is
+ * claimed with it, so the first entry naming an account is the one that acts (duplicates are skipped).
+ */
+export const entryRef = (partSk: string, index: number) => `${partSk}/${index}`;

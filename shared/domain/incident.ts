@@ -147,3 +147,8 @@ export function roundCounts(item: IncidentRecord, settlement: SettlementView, ro
     failed: mine.failed + theirs.failed,
   };
 }
+
+/** The dispatcher's lease on an incident ended (taken over after its deadline, or the incident changed): stop walking it. */
+export class LeaseLostError extends Error {
+  override readonly name = 'LeaseLostError';
+}

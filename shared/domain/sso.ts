@@ -1,5 +1,11 @@
 import type { UserRecord } from './user.js';
 
+/** How long a browser may spend at the provider between start and callback. */
+export const SSO_FLOW_LIFETIME_SECONDS = 10 * 60;
+
+/** The one-time code in `/login#sso_code=` lives this long: the page exchanges it at once. */
+export const SSO_LOGIN_CODE_LIFETIME_SECONDS = 60;
+
 /** What a provider told us about the person, after openid-client verified the ID token. */
 export interface FederatedIdentity {
   /** `iss` of the ID token: with `sub`, the only stable key of the person at that provider. */

@@ -6,8 +6,9 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { cancelledConditionIndexes, isConditionFailure } from '../aws/dynamodb-errors.js';
+import { sendSlotSecond } from '../domain/send-slots.js';
 import { conditionalWrite } from './conditional-write.js';
-import { sendRateSlotItem, sendSlotSecond } from './send-rate-limiter.js';
+import { sendRateSlotItem } from './send-rate-limiter.js';
 
 /**
  * sending: claimed, SES call in flight (or the sender crashed: then it stays here, as "unknown",

@@ -8,6 +8,7 @@ import {
 import { cancelledConditionIndexes } from '../aws/dynamodb-errors.js';
 import { InvalidRequestError, NotFoundError } from '../errors.js';
 import type { TransactItem } from './conditional-write.js';
+import { incidentKey } from './incidents-store.js';
 
 /**
  * The listed audience of an incident (`scope: {type: "list"}`), in the records table:
@@ -39,9 +40,6 @@ export interface AccountEffects {
   readonly revokeSessions: boolean;
 }
 
-/** A reference to one entry: the part it came in and its index there. */
-export const entryRef = (partSk: string, index: number) => `${partSk}/${index}`;
-
 const BATCH_GET_LIMIT = 100;
 
 export class IncidentAudienceStore {
@@ -68,7 +66,6 @@ export class IncidentAudienceStore {
     chunkKey: string;
     entries: readonly string[];
     nowMs: number;
-    incidentKey: { pk: string; sk: string };
     readTotal: () => Promise<{ status: string; total: number } | undefined>;
   }): Promise<{ received: number; total: number; replayed: boolean }> {
     const hash = createHash('sha256').update(input.chunkKey).digest('hex');
@@ -97,7 +94,7 @@ export class IncidentAudienceStore {
       {
         Update: {
           TableName: this.tables.records,
-          Key: input.incidentKey,
+          Key: incidentKey(input.incidentId),
           UpdateExpression: 'ADD audienceTotal :n, audienceChunks :one',
           ConditionExpression: '#status = :collecting',
           ExpressionAttributeNames: { '#status': 'status' },

@@ -2,9 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { counterName } from '../domain/incident.js';
+import { sendSlotSecond } from '../domain/send-slots.js';
 import type { TransactItem } from './conditional-write.js';
 import type { IncidentsStore } from './incidents-store.js';
-import { sendRateSlotItem, sendSlotSecond } from './send-rate-limiter.js';
+import { sendRateSlotItem } from './send-rate-limiter.js';
 
 /**
  * Per-recipient delivery claims of campaign mail (pk `delivery#incident#<id>#<round>#<userId>`, sk `mail`,

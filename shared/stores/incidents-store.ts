@@ -13,6 +13,7 @@ import {
   type IncidentRecord,
   type IncidentStatus,
   isIncidentId,
+  LeaseLostError,
   type NewIncident,
   type NotifierTotals,
   type SegmentCursor,
@@ -36,10 +37,6 @@ import { conditionalWrite, type TransactItem } from './conditional-write.js';
 
 /** Where an incident's main item lives (other stores write it in their transactions). */
 export const incidentKey = (id: string) => ({ pk: 'incident', sk: id });
-
-export class LeaseLostError extends Error {
-  override readonly name = 'LeaseLostError';
-}
 
 const MAIN_PK = 'incident';
 

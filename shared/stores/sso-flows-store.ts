@@ -1,9 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 
-/** How long a browser may spend at the provider between start and callback. */
-export const SSO_FLOW_LIFETIME_SECONDS = 10 * 60;
-
 export interface SsoFlowRecord {
   readonly providerId: string;
   /** PKCE verifier: useless without the authorization code, which only the browser and provider see. */

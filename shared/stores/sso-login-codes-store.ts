@@ -1,9 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 
-/** The one-time code in `/login#sso_code=` lives this long: the page exchanges it at once. */
-export const SSO_LOGIN_CODE_LIFETIME_SECONDS = 60;
-
 export interface SsoLoginCodeRecord {
   readonly userId: string;
   readonly providerId: string;

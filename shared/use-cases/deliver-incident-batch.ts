@@ -1,11 +1,11 @@
 import { randomInt } from 'node:crypto';
 import { COUNTER_SHARDS, type IncidentRecord } from '../domain/incident.js';
+import { delayUntilNextSecond, msUntilSendSecond } from '../domain/send-slots.js';
 import { type IncidentMailTemplate, incidentMail } from '../notifications/incident-mail.js';
 import type { IncidentBatchMessage, IncidentRecipient } from '../notifications/messages.js';
 import type { BulkMailResult } from '../ports/bulk-mailer.js';
 import type { IncidentDeliveriesStore, RecipientOutcome } from '../stores/incident-deliveries-store.js';
 import type { IncidentsStore } from '../stores/incidents-store.js';
-import { delayUntilNextSecond, waitForSendSecond } from '../stores/send-rate-limiter.js';
 import type { Deps } from './deps.js';
 
 /**
@@ -158,8 +158,8 @@ async function deliverChunk(
       now,
     });
     if (result.claimed) {
-      // The mail leaves in the second whose slots it holds (see waitForSendSecond).
-      await waitForSendSecond(result.second, deps.clock);
+      // The mail leaves in the second whose slots it holds (domain/send-slots.ts).
+      await sleep(msUntilSendSecond(result.second, deps.clock.now().getTime()));
       break;
     }
     const { rejection } = result;

@@ -1,4 +1,5 @@
 import { randomSecret, sha256Hex } from '../crypto/secrets.js';
+import { delayUntilNextSecond, msUntilSendSecond } from '../domain/send-slots.js';
 import type {
   NotificationMessage,
   PasswordResetRequestMessage,
@@ -12,7 +13,6 @@ import {
   ssoSignInHelpMail,
 } from '../notifications/templates.js';
 import { MailOutcomeUnknownError, MailRejectedError } from '../ports/mailer.js';
-import { delayUntilNextSecond, waitForSendSecond } from '../stores/send-rate-limiter.js';
 import { recordEvent } from './audit.js';
 import { deliverIncidentBatch, type IncidentBatchOutcome } from './deliver-incident-batch.js';
 import type { Deps } from './deps.js';
@@ -66,7 +66,7 @@ async function sendOnce(
         continue;
       }
       if (!claim.claimed) return 'duplicate';
-      await waitForSendSecond(claim.second, deps.clock);
+      await sleep(msUntilSendSecond(claim.second, deps.clock.now().getTime()));
       break;
     }
   } else {

@@ -1,6 +1,8 @@
+import { entryRef } from '../domain/audience-entry.js';
 import {
   type Counts,
   type IncidentRecord,
+  LeaseLostError,
   type NotifierTotals,
   roundCounts,
   type SegmentCursor,
@@ -12,8 +14,7 @@ import {
 } from '../notifications/messages.js';
 import type { AudienceMember, CampaignAudience } from '../stores/campaign-audience.js';
 import type { IncidentAudienceStore } from '../stores/incident-audience-store.js';
-import { entryRef } from '../stores/incident-audience-store.js';
-import { type IncidentsStore, LeaseLostError } from '../stores/incidents-store.js';
+import type { IncidentsStore } from '../stores/incidents-store.js';
 import type { SecurityEventsStore } from '../stores/security-events-store.js';
 import type { Deps } from './deps.js';
 import { resolveEntries } from './incident-audience.js';

@@ -1,12 +1,11 @@
 import { createHash } from 'node:crypto';
-import { parseAudienceEntry } from '../domain/audience-entry.js';
+import { entryRef, parseAudienceEntry } from '../domain/audience-entry.js';
 import { isIncidentId } from '../domain/incident.js';
 import { InvalidRequestError, NotFoundError } from '../errors.js';
 import type { Logger } from '../ports/logger.js';
 import type { AudienceMember, CampaignAudience } from '../stores/campaign-audience.js';
-import { entryRef, type IncidentAudienceStore } from '../stores/incident-audience-store.js';
+import type { IncidentAudienceStore } from '../stores/incident-audience-store.js';
 import type { IncidentDeliveriesStore } from '../stores/incident-deliveries-store.js';
-import { incidentKey } from '../stores/incidents-store.js';
 import type { Deps } from './deps.js';
 import { type IncidentView, viewOf } from './incidents.js';
 
@@ -47,7 +46,6 @@ export async function addAudienceChunk(
     chunkKey,
     entries,
     nowMs: deps.clock.now().getTime(),
-    incidentKey: incidentKey(id),
     readTotal: () => deps.incidents.audienceTotal(id),
   });
   return { received: result.received, total: result.total };

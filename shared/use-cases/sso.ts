@@ -1,11 +1,16 @@
 import { randomSecret, sha256Hex } from '../crypto/secrets.js';
 import type { RequestOrigin } from '../domain/security-event.js';
-import { decideLink, decideSignIn, type FederatedIdentity, safeReturnTo } from '../domain/sso.js';
+import {
+  decideLink,
+  decideSignIn,
+  type FederatedIdentity,
+  SSO_FLOW_LIFETIME_SECONDS,
+  SSO_LOGIN_CODE_LIFETIME_SECONDS,
+  safeReturnTo,
+} from '../domain/sso.js';
 import type { UserRecord } from '../domain/user.js';
 import { AccountExistsError, InvalidSsoCodeError, NotFoundError } from '../errors.js';
 import { type IdentityProviderInfo, SsoFlowError } from '../ports/identity-providers.js';
-import { SSO_FLOW_LIFETIME_SECONDS } from '../stores/sso-flows-store.js';
-import { SSO_LOGIN_CODE_LIFETIME_SECONDS } from '../stores/sso-login-codes-store.js';
 import { createAccount } from './accounts.js';
 import { recordEvent } from './audit.js';
 import type { Principal } from './authenticate.js';

@@ -51,7 +51,8 @@ beforeAll(async () => {
   blackHole = await startBlackHole();
   stack = await startTestStack({
     notifier: false,
-    env: { DYNAMODB_ENDPOINT: blackHole.url, LOG_LEVEL: 'SILENT' },
+    // A short request timeout: the hang path waits it out on each of the SDK's attempts.
+    env: { DYNAMODB_ENDPOINT: blackHole.url, LOG_LEVEL: 'SILENT', AWS_REQUEST_TIMEOUT_MS: '1000' },
   });
 });
 afterAll(async () => {

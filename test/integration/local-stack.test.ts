@@ -6,6 +6,7 @@ import {
   DynamoDBClient,
   ListTablesCommand,
 } from '@aws-sdk/client-dynamodb';
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
 import {
   GetQueueAttributesCommand,
@@ -16,6 +17,7 @@ import {
 import type { APIGatewayProxyEventV2, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { type ApiServer, type HttpHandler, startApiServer } from '../../scripts/local/api-server.js';
 import { type Emulators, startEmulators } from '../../scripts/local/emulators.js';
+import { startLambdaService } from '../../scripts/local/lambda-service.js';
 import { createQueues, createTables } from '../../scripts/local/provision.js';
 import { startScheduler } from '../../scripts/local/scheduler.js';
 import { startSqsPoller } from '../../scripts/local/sqs-poller.js';
@@ -382,6 +384,58 @@ describe('scheduler', () => {
   });
 });
 
+describe('Lambda service stand-in', () => {
+  test('answers an asynchronous Invoke from the real SDK with 202 and runs the function with its payload', async () => {
+    const payloads: unknown[] = [];
+    const failures: string[] = [];
+    const service = await startLambdaService({
+      functions: {
+        'stack-dispatcher': async (payload) => {
+          payloads.push(payload);
+        },
+        'stack-broken': async () => {
+          throw new Error('run failed');
+        },
+      },
+      logError: (message) => failures.push(message),
+    });
+    const lambda = new LambdaClient({ ...clientConfig, endpoint: service.url, maxAttempts: 1 });
+    try {
+      const accepted = await lambda.send(
+        new InvokeCommand({
+          FunctionName: 'stack-dispatcher',
+          InvocationType: 'Event',
+          Payload: new TextEncoder().encode(JSON.stringify({ reason: 'incident-created' })),
+        }),
+      );
+      expect(accepted.StatusCode).toBe(202);
+      await until(() => payloads.length === 1, 2_000);
+      expect(payloads).toEqual([{ reason: 'incident-created' }]);
+
+      // A failed run is the function's business, not the caller's (as with Lambda's asynchronous invokes).
+      const broken = await lambda.send(
+        new InvokeCommand({ FunctionName: 'stack-broken', InvocationType: 'Event' }),
+      );
+      expect(broken.StatusCode).toBe(202);
+      await until(() => failures.length === 1, 2_000);
+      expect(failures[0]).toContain('stack-broken');
+
+      await expect(
+        lambda.send(new InvokeCommand({ FunctionName: 'other', InvocationType: 'Event' })),
+      ).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
+      await expect(
+        lambda.send(
+          new InvokeCommand({ FunctionName: 'stack-dispatcher', InvocationType: 'RequestResponse' }),
+        ),
+      ).rejects.toMatchObject({ name: 'InvalidParameterValueException' });
+      expect(payloads).toHaveLength(1);
+    } finally {
+      lambda.destroy();
+      await service.close();
+    }
+  });
+});
+
 describe('provisioning', () => {
   const dynamodb = new DynamoDBClient({ ...clientConfig, endpoint: endpoints.dynamodb });
   const sqs = new SQSClient({ ...clientConfig, endpoint: endpoints.sqs });
@@ -516,4 +570,46 @@ describe('test stack', () => {
     });
     expect(await stack.ses.listMail(`other-${recipient}`)).toEqual([]);
   });
+});
+
+describe('test stack with a dispatcher schedule', () => {
+  let stack: TestStack;
+  beforeAll(async () => {
+    // A schedule that never comes round during the test: only the admin function's trigger can start a run.
+    stack = await startTestStack({ dispatcherIntervalMs: 600_000 });
+  });
+  afterAll(() => stack.stop());
+
+  test("starts a dispatcher run at once for an immediate incident, through the admin function's Lambda invoke", async () => {
+    const client = api(stack.apiUrl);
+    const email = `${uniquePrefix('immediate')}@example.test`;
+    const signup = await client.post('/v1/accounts', {
+      email,
+      username: uniquePrefix('u').replace(/-/g, '_'),
+      password: 'violet-harbour-lantern-42',
+    });
+    expect(signup.status).toBe(201);
+    const title = `Immediate ${uniquePrefix('incident')}`;
+
+    const created = await client.post(
+      '/v1/admin/incidents',
+      {
+        title,
+        scope: { type: 'emails', emails: [email] },
+        actions: { forcePasswordReset: false, revokeSessions: false },
+        notify: { enabled: true },
+      },
+      { token: stack.adminToken },
+    );
+    expect(created.status).toBe(201);
+
+    const incidentMails = async () =>
+      (await stack.ses.listMail(email)).filter((mail) => mail.body.text?.includes(title));
+    const deadline = Date.now() + 20_000;
+    while ((await incidentMails()).length === 0) {
+      expect(Date.now()).toBeLessThan(deadline);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(await incidentMails()).toHaveLength(1);
+  }, 40_000);
 });

@@ -2,6 +2,7 @@ import { loadConfig } from '../../shared/config.js';
 import {
   counterName,
   type IncidentRecord,
+  LeaseLostError,
   type SegmentCursor,
   type SettlementView,
 } from '../../shared/domain/incident.js';
@@ -18,7 +19,6 @@ import {
   CLAIM_RATE_INDEX,
   parseClaimCancellation,
 } from '../../shared/stores/incident-deliveries-store.js';
-import { LeaseLostError } from '../../shared/stores/incidents-store.js';
 import {
   type DispatchDeps,
   decideSettlement,
