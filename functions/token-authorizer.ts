@@ -11,7 +11,7 @@ import { createRemoteJwksSource } from '../shared/crypto/remote-jwks.js';
 import { ApiError } from '../shared/errors.js';
 import { type Clock, systemClock } from '../shared/ports/clock.js';
 import { createRevocationStateReader } from '../shared/stores/revocation-state.js';
-import { TenantPolicyStore } from '../shared/stores/tenant-policy-store.js';
+import { DynamoDbTenantPolicyStore } from '../shared/stores/tenant-policy-store.js';
 import { authenticate } from '../shared/use-cases/authenticate.js';
 
 /**
@@ -52,7 +52,7 @@ function createChecker(env: NodeJS.ProcessEnv, clock: Clock) {
     region: config.AWS_REGION,
     endpoints: { dynamodb: config.DYNAMODB_ENDPOINT },
   });
-  const tenantPolicy = new TenantPolicyStore(dynamodb, config.RECORDS_TABLE);
+  const tenantPolicy = new DynamoDbTenantPolicyStore(dynamodb, config.RECORDS_TABLE);
   return {
     clock,
     accessTokens: createAccessTokenVerifier(createRemoteJwksSource(config.JWKS_URL), {

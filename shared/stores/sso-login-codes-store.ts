@@ -1,19 +1,12 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import type { SsoLoginCodeRecord, SsoLoginCodesStore } from '../ports/sso-login-codes-store.js';
 
 /** The one-time code in `/login#sso_code=` lives this long: the page exchanges it at once. */
 export const SSO_LOGIN_CODE_LIFETIME_SECONDS = 60;
 
-export interface SsoLoginCodeRecord {
-  readonly userId: string;
-  readonly providerId: string;
-  readonly deviceName: string | null;
-  /** Epoch seconds. */
-  readonly expiresAt: number;
-}
-
 /** One-time codes that turn a finished SSO callback into tokens, stored only as hashes: pk `sso-code#<hash>`, sk `code`. */
-export class SsoLoginCodesStore {
+export class DynamoDbSsoLoginCodesStore implements SsoLoginCodesStore {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly table: string,
