@@ -21,7 +21,7 @@ import { type NewIncident, newIncidentId } from '../shared/domain/incident.js';
 import type { UserRecord } from '../shared/domain/user.js';
 import { createIncidentBody } from '../shared/http/incident-schemas.js';
 import type { NotificationQueue } from '../shared/ports/notification-queue.js';
-import { IncidentsStore } from '../shared/stores/incidents-store.js';
+import { DynamoDbIncidentsStore } from '../shared/stores/incidents-store.js';
 import { dispatchDueCampaigns } from '../shared/use-cases/dispatch-campaigns.js';
 import { addAudienceChunk, closeAudience } from '../shared/use-cases/incident-audience.js';
 import { createIncident } from '../shared/use-cases/incidents.js';
@@ -191,7 +191,7 @@ async function main() {
     await deps.incidents.cancel(incident.id, new Date());
 
     // 2. Dispatcher reads per run, 1 vs 1,000 completed incidents.
-    const incidents = new IncidentsStore(db, config.tables.records);
+    const incidents = new DynamoDbIncidentsStore(db, config.tables.records);
     let clock = Date.now() - 3_600_000;
     const declared = (overrides: Partial<NewIncident>): NewIncident => {
       clock += 1;

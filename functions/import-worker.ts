@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { createAwsClients } from '../shared/aws/clients.js';
 import { createS3ImportSource } from '../shared/aws/s3-import-source.js';
 import { argon2Hasher } from '../shared/composition/passwords.js';
-import { ImportJobsStore, ImportJobTakenOverError } from '../shared/stores/import-jobs-store.js';
+import { DynamoDbImportJobsStore, ImportJobTakenOverError } from '../shared/stores/import-jobs-store.js';
 import { runImportJob } from '../shared/use-cases/run-import-job.js';
 import { createDepsLoader, logger } from './commons/runtime.js';
 
@@ -51,7 +51,7 @@ export function jobsOf(body: string): { bucket: string; key: string; etag: strin
   }));
 }
 
-let jobsStore: ImportJobsStore | undefined;
+let jobsStore: DynamoDbImportJobsStore | undefined;
 
 /**
  * SQS (batch size 1) -> one import job run. Out of time, the job queues its continuation and this message
@@ -59,7 +59,10 @@ let jobsStore: ImportJobsStore | undefined;
  */
 export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
   const deps = await getDeps();
-  jobsStore ??= new ImportJobsStore(createAwsClients(deps.config).dynamodb, deps.config.tables.records);
+  jobsStore ??= new DynamoDbImportJobsStore(
+    createAwsClients(deps.config).dynamodb,
+    deps.config.tables.records,
+  );
   const failures: SQSBatchResponse['batchItemFailures'] = [];
   for (const record of event.Records) {
     try {

@@ -4,7 +4,7 @@ import type { Context, DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-la
 import { createAwsClients } from '../shared/aws/clients.js';
 import { loadConfig } from '../shared/config.js';
 import { invocationLogger, runInvocation } from '../shared/logging.js';
-import { UsersStore } from '../shared/stores/users-store.js';
+import { DynamoDbUsersStore } from '../shared/stores/users-store.js';
 import { fanOutSecurityEvents, type StreamedSecurityEvent } from '../shared/use-cases/fan-out-signals.js';
 import { logger } from './commons/runtime.js';
 import { getSignalDeps } from './commons/signals-runtime.js';
@@ -12,11 +12,11 @@ import { getSignalDeps } from './commons/signals-runtime.js';
 const log = invocationLogger(logger);
 const EVENTS_PREFIX = 'events#';
 
-let users: UsersStore | undefined;
-function usersStore(): UsersStore {
+let users: DynamoDbUsersStore | undefined;
+function usersStore(): DynamoDbUsersStore {
   if (!users) {
     const config = loadConfig(process.env);
-    users = new UsersStore(createAwsClients(config).dynamodb, config.tables);
+    users = new DynamoDbUsersStore(createAwsClients(config).dynamodb, config.tables);
   }
   return users;
 }

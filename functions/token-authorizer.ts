@@ -12,7 +12,7 @@ import { createRemoteJwksSource } from '../shared/crypto/remote-jwks.js';
 import { ApiError } from '../shared/errors.js';
 import { type Clock, systemClock } from '../shared/ports/clock.js';
 import { createRevocationStateReader } from '../shared/stores/revocation-state.js';
-import { TenantPolicyStore } from '../shared/stores/tenant-policy-store.js';
+import { DynamoDbTenantPolicyStore } from '../shared/stores/tenant-policy-store.js';
 import { authenticate } from '../shared/use-cases/authenticate.js';
 
 /**
@@ -55,7 +55,7 @@ function createChecker(env: NodeJS.ProcessEnv, clock: Clock) {
     endpoints: { dynamodb: config.DYNAMODB_ENDPOINT },
     awsRequestTimeoutMs: config.AWS_REQUEST_TIMEOUT_MS,
   });
-  const tenantPolicy = new TenantPolicyStore(dynamodb, config.RECORDS_TABLE);
+  const tenantPolicy = new DynamoDbTenantPolicyStore(dynamodb, config.RECORDS_TABLE);
   return {
     clock,
     accessTokens: createAccessTokenVerifier(createRemoteJwksSource(config.JWKS_URL), {

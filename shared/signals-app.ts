@@ -13,13 +13,14 @@ import { createFileKeyStore, type KeyStore, type PublicKeySource, publicKeysOf }
 import { createSetSigner, SET_SIGNING_ALGORITHM, type SetSigner } from './crypto/security-event-tokens.js';
 import type { Clock } from './ports/clock.js';
 import type { SignalQueue } from './ports/signal-queue.js';
+import type { SignalStreamsStore } from './ports/signal-streams-store.js';
 import {
   createReceiverUrlChecker,
   createSetPusher,
   type ReceiverUrlChecker,
   type SetPusher,
 } from './signals/set-push.js';
-import { SignalStreamsStore } from './stores/signal-streams-store.js';
+import { DynamoDbSignalStreamsStore } from './stores/signal-streams-store.js';
 
 export interface SignalDeps {
   readonly streams: SignalStreamsStore;
@@ -56,7 +57,7 @@ export function createSignalDeps(config: Config, clients: AwsClients, clock: Clo
   }
   const policy = { allowLoopback: config.signals.allowLoopbackReceivers };
   return {
-    streams: new SignalStreamsStore(clients.dynamodb, config.tables.records),
+    streams: new DynamoDbSignalStreamsStore(clients.dynamodb, config.tables.records),
     setSigner: keyStore
       ? createSetSigner(keyStore, config.jwt.issuer.replace(/\/+$/, ''), nowMs)
       : { sign: fails('SET signing key (SET_SIGNING_KEY_SECRET_ARN)') },

@@ -18,27 +18,27 @@ import type { Clock } from '../ports/clock.js';
 import type { Logger } from '../ports/logger.js';
 import { createLogOperatorAlerts } from '../ports/operator-alerts.js';
 import { noSecurityMetrics } from '../ports/security-metrics.js';
-import { AttemptsStore } from '../stores/attempts-store.js';
-import { AuthorizationRequestsStore } from '../stores/authorization-requests-store.js';
-import { CampaignAudience } from '../stores/campaign-audience.js';
-import { DeliveriesStore } from '../stores/deliveries-store.js';
-import { DeviceAuthorizationsStore } from '../stores/device-authorizations-store.js';
+import { DynamoDbAttemptCounters } from '../stores/attempts-store.js';
+import { DynamoDbAuthorizationRequestsStore } from '../stores/authorization-requests-store.js';
+import { DynamoDbCampaignAudience } from '../stores/campaign-audience.js';
+import { DynamoDbDeliveriesStore } from '../stores/deliveries-store.js';
+import { DynamoDbDeviceAuthorizationsStore } from '../stores/device-authorizations-store.js';
 import { createIdempotencyStore } from '../stores/idempotency-store.js';
-import { IncidentAudienceStore } from '../stores/incident-audience-store.js';
-import { IncidentDeliveriesStore } from '../stores/incident-deliveries-store.js';
-import { IncidentsStore } from '../stores/incidents-store.js';
-import { OAuthClientsStore } from '../stores/oauth-clients-store.js';
-import { ResetTokensStore } from '../stores/reset-tokens-store.js';
+import { DynamoDbIncidentAudienceStore } from '../stores/incident-audience-store.js';
+import { DynamoDbIncidentDeliveriesStore } from '../stores/incident-deliveries-store.js';
+import { DynamoDbIncidentsStore } from '../stores/incidents-store.js';
+import { DynamoDbOAuthClientsStore } from '../stores/oauth-clients-store.js';
+import { DynamoDbResetTokensStore } from '../stores/reset-tokens-store.js';
 import { createRevocationStateReader } from '../stores/revocation-state.js';
-import { SecurityEventsStore } from '../stores/security-events-store.js';
+import { DynamoDbSecurityEventsStore } from '../stores/security-events-store.js';
 import { createDynamoSendRateLimiter } from '../stores/send-rate-limiter.js';
-import { SessionsStore } from '../stores/sessions-store.js';
-import { SsoFlowsStore } from '../stores/sso-flows-store.js';
-import { SsoLinksStore } from '../stores/sso-links-store.js';
-import { SsoLoginCodesStore } from '../stores/sso-login-codes-store.js';
-import { TenantPolicyStore } from '../stores/tenant-policy-store.js';
-import { ThrottleStore } from '../stores/throttle-store.js';
-import { UsersStore } from '../stores/users-store.js';
+import { DynamoDbSessionsStore } from '../stores/sessions-store.js';
+import { DynamoDbSsoFlowsStore } from '../stores/sso-flows-store.js';
+import { DynamoDbSsoLinksStore } from '../stores/sso-links-store.js';
+import { DynamoDbSsoLoginCodesStore } from '../stores/sso-login-codes-store.js';
+import { DynamoDbTenantPolicyStore } from '../stores/tenant-policy-store.js';
+import { DynamoDbThrottleStore } from '../stores/throttle-store.js';
+import { DynamoDbUsersStore } from '../stores/users-store.js';
 import type { Deps } from '../use-cases/deps.js';
 
 /**
@@ -93,8 +93,8 @@ export function composeDeps(
   logger: Logger,
 ): Deps {
   const db = clients.dynamodb;
-  const incidents = new IncidentsStore(db, config.tables.records);
-  const tenantPolicy = new TenantPolicyStore(db, config.tables.records);
+  const incidents = new DynamoDbIncidentsStore(db, config.tables.records);
+  const tenantPolicy = new DynamoDbTenantPolicyStore(db, config.tables.records);
   const nowMs = () => clock.now().getTime();
   let keyStore: KeyStore | undefined;
   let publicKeys: PublicKeySource;
@@ -117,8 +117,8 @@ export function composeDeps(
     config,
     clock,
     logger,
-    users: new UsersStore(db, config.tables),
-    sessions: new SessionsStore(db, config.tables.sessions, config.tables.records),
+    users: new DynamoDbUsersStore(db, config.tables),
+    sessions: new DynamoDbSessionsStore(db, config.tables.sessions, config.tables.records),
     tenantPolicy,
     revocation: createRevocationStateReader({
       db,
@@ -127,9 +127,9 @@ export function composeDeps(
       clock,
       maxAgeMs: config.revocationCacheMs,
     }),
-    events: new SecurityEventsStore(db, config.tables.records),
-    throttles: new ThrottleStore(db, config.tables.records),
-    attempts: new AttemptsStore(db, config.tables.records),
+    events: new DynamoDbSecurityEventsStore(db, config.tables.records),
+    throttles: new DynamoDbThrottleStore(db, config.tables.records),
+    attempts: new DynamoDbAttemptCounters(db, config.tables.records),
     hasher: adapters.hasher?.(config) ?? notInThisFunction<Deps['hasher']>('The password hasher'),
     passwordBlocklist:
       adapters.passwordBlocklist?.() ??
@@ -146,8 +146,8 @@ export function composeDeps(
       : undefined,
     notifications: createSqsNotificationQueue(clients.sqs, config.notificationsQueueUrl),
     secretBox: adapters.secretBox?.(config) ?? notInThisFunction<Deps['secretBox']>('The TOTP secret box'),
-    resetTokens: new ResetTokensStore(db, config.tables.records),
-    deliveries: new DeliveriesStore(db, config.tables.records),
+    resetTokens: new DynamoDbResetTokensStore(db, config.tables.records),
+    deliveries: new DynamoDbDeliveriesStore(db, config.tables.records),
     ...mail,
     sendRate: createDynamoSendRateLimiter({
       db,
@@ -156,14 +156,14 @@ export function composeDeps(
       maxPerSecond: config.sesMaxSendRate,
     }),
     incidents,
-    incidentDeliveries: new IncidentDeliveriesStore(
+    incidentDeliveries: new DynamoDbIncidentDeliveriesStore(
       db,
       config.tables.records,
       incidents,
       config.sesMaxSendRate,
     ),
-    audience: new CampaignAudience(db, config.tables),
-    listedAudience: new IncidentAudienceStore(db, config.tables),
+    audience: new DynamoDbCampaignAudience(db, config.tables),
+    listedAudience: new DynamoDbIncidentAudienceStore(db, config.tables),
     dispatcherTrigger:
       adapters.dispatcherTrigger?.(config) ??
       notInThisFunction<Deps['dispatcherTrigger']>('The dispatcher trigger'),
@@ -171,13 +171,13 @@ export function composeDeps(
     identityProviders:
       adapters.identityProviders?.(config, clients) ??
       notInThisFunction<Deps['identityProviders']>('The SSO identity providers'),
-    ssoFlows: new SsoFlowsStore(db, config.tables.records),
-    ssoLinks: new SsoLinksStore(db, config.tables),
-    ssoLoginCodes: new SsoLoginCodesStore(db, config.tables.records),
+    ssoFlows: new DynamoDbSsoFlowsStore(db, config.tables.records),
+    ssoLinks: new DynamoDbSsoLinksStore(db, config.tables),
+    ssoLoginCodes: new DynamoDbSsoLoginCodesStore(db, config.tables.records),
     operatorAlerts: createLogOperatorAlerts(),
     metrics: config.metrics === 'emf' ? createPowertoolsSecurityMetrics() : noSecurityMetrics,
-    oauthClients: new OAuthClientsStore(db, config.tables.records),
-    authorizationRequests: new AuthorizationRequestsStore(db, config.tables.records),
-    deviceAuthorizations: new DeviceAuthorizationsStore(db, config.tables.records),
+    oauthClients: new DynamoDbOAuthClientsStore(db, config.tables.records),
+    authorizationRequests: new DynamoDbAuthorizationRequestsStore(db, config.tables.records),
+    deviceAuthorizations: new DynamoDbDeviceAuthorizationsStore(db, config.tables.records),
   };
 }

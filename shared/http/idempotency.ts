@@ -7,7 +7,7 @@ import {
 } from '@aws-lambda-powertools/idempotency';
 import type { Context } from 'aws-lambda';
 import { IdempotencyKeyInUseError, IdempotencyKeyReusedError, InvalidRequestError } from '../errors.js';
-import type { IdempotencyStore } from '../stores/idempotency-store.js';
+import type { IdempotencyStore } from '../ports/idempotency-store.js';
 import type { HttpResult } from './responses.js';
 
 /** CONTRACT.md: the same key with the same request answers the first response again for 24 hours. */

@@ -23,7 +23,7 @@ const GATE_ROUNDS = 4;
  * sources the account has fully signed in from. One partition per subject, so a reset clears it with one
  * query (docs/adr/0006-attempt-limiter.md).
  */
-export class AttemptsStore implements AttemptCounters {
+export class DynamoDbAttemptCounters implements AttemptCounters {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly table: string,

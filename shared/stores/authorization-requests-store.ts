@@ -1,4 +1,9 @@
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type {
+  AuthorizationRequestRecord,
+  AuthorizationRequestsStore,
+  RequestCompletion,
+} from '../ports/authorization-requests-store.js';
 import { conditionHeld } from './conditional-write.js';
 
 /**
@@ -8,30 +13,7 @@ import { conditionHeld } from './conditional-write.js';
  * -> `redeemed` (the code was exchanged; the session it started is recorded, so a replayed code can end it).
  * The request id and the code are never stored, only their hashes.
  */
-export interface AuthorizationRequestRecord {
-  readonly requestHash: string;
-  readonly clientId: string;
-  readonly redirectUri: string;
-  readonly scope: string;
-  readonly state?: string;
-  readonly nonce?: string;
-  readonly codeChallenge: string;
-  readonly status: 'pending' | 'completed' | 'redeemed';
-  readonly userId?: string;
-  /** The hosted-page session that approved it: the code dies with it. */
-  readonly approvingSessionId?: string;
-  readonly codeHash?: string;
-  /** Epoch ms: codes live 60 s. */
-  readonly codeExpiresAtMs?: number;
-  /** When the user approved (signed in): the ID token's `auth_time`. */
-  readonly completedAtMs?: number;
-  /** The session the code started, ended if the code is presented again (RFC 6749 4.1.2). */
-  readonly sessionId?: string;
-  /** Epoch seconds: the pending request's life; TTL only cleans up. */
-  readonly expiresAt: number;
-}
-
-export class AuthorizationRequestsStore {
+export class DynamoDbAuthorizationRequestsStore implements AuthorizationRequestsStore {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly table: string,
@@ -59,15 +41,7 @@ export class AuthorizationRequestsStore {
   }
 
   /** pending -> completed, once, before the request expires. False when someone else completed it first. */
-  async complete(input: {
-    requestHash: string;
-    userId: string;
-    approvingSessionId: string;
-    codeHash: string;
-    codeExpiresAtMs: number;
-    completedAtMs: number;
-    nowSeconds: number;
-  }): Promise<boolean> {
+  async complete(input: RequestCompletion): Promise<boolean> {
     return conditionHeld(
       this.db.send(
         new UpdateCommand({

@@ -1,20 +1,6 @@
 import { BatchGetCommand, type DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { identifierKey } from '../domain/identifiers.js';
-import type { AuthMethod } from '../domain/user.js';
-
-/**
- * Read-only view of the users and identifiers tables for campaigns: a parallel Scan for `scope: all` and
- * batched lookups for scoped lists. Reads only the attributes a campaign needs, never hashes or secrets.
- * (UsersStore owns writes to these tables; this module never writes.)
- */
-export interface AudienceMember {
-  readonly userId: string;
-  readonly email: string;
-  readonly authMethod: AuthMethod;
-  readonly passwordSetAt?: number;
-  readonly mustResetPassword?: boolean;
-  readonly createdAt: string;
-}
+import type { AudienceMember, CampaignAudience } from '../ports/campaign-audience.js';
 
 const MEMBER_ATTRIBUTES = [
   'userId',
@@ -37,7 +23,12 @@ const MAX_UNPROCESSED_ROUNDS = 8;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-export class CampaignAudience {
+/**
+ * Read-only view of the users and identifiers tables for campaigns: a parallel Scan for `scope: all` and
+ * batched lookups for scoped lists. Reads only the attributes a campaign needs, never hashes or secrets.
+ * (DynamoDbUsersStore owns writes to these tables; this module never writes.)
+ */
+export class DynamoDbCampaignAudience implements CampaignAudience {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly tables: { users: string; identifiers: string },

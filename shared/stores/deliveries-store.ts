@@ -7,29 +7,19 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { cancelledConditionIndexes, isConditionFailure } from '../aws/dynamodb-errors.js';
 import { sendSlotSecond } from '../domain/send-slots.js';
+import type {
+  ClaimOutcome,
+  ClaimWithSlotOutcome,
+  DeliveriesStore,
+  DeliveryStatus,
+} from '../ports/deliveries-store.js';
 import { conditionalWrite } from './conditional-write.js';
 import { sendRateSlotItem } from './send-rate-limiter.js';
 
-/**
- * sending: claimed, SES call in flight (or the sender crashed: then it stays here, as "unknown",
- *          and is never sent again);
- * retryable: a transient failure released the claim; the next delivery of the message may claim it;
- * sent / rejected / skipped: final;
- * unknown: final; SES may or may not have taken the mail (a timeout after the request left), never resent.
- */
-export type DeliveryStatus = 'sending' | 'retryable' | 'sent' | 'rejected' | 'skipped' | 'unknown';
-
 const RETENTION_SECONDS = 30 * 24 * 60 * 60;
 
-export type ClaimOutcome = { claimed: true } | { claimed: false; status: DeliveryStatus };
-/** `second`: the wall-clock second whose send slot the claim holds (see send-rate-limiter.ts). */
-export type ClaimWithSlotOutcome =
-  | { claimed: true; second: number }
-  | { claimed: false; status: DeliveryStatus }
-  | { slotFull: true };
-
 /** One item per mail, keyed by the message's business key: pk `delivery#<key>`, sk `mail`. */
-export class DeliveriesStore {
+export class DynamoDbDeliveriesStore implements DeliveriesStore {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly table: string,

@@ -1,5 +1,10 @@
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { isConditionFailure } from '../aws/dynamodb-errors.js';
+import type {
+  DeviceAuthorizationRecord,
+  DeviceAuthorizationsStore,
+  PollOutcome,
+} from '../ports/device-authorizations-store.js';
 import { conditionHeld } from './conditional-write.js';
 
 /**
@@ -7,32 +12,7 @@ import { conditionHeld } from './conditional-write.js';
  * user code is the key because the person types it; the device code is `<user code>.<secret>` and only the
  * secret's SHA-256 is stored. Life: `pending` -> `approved` | `denied` -> `consumed` (tokens issued once).
  */
-export interface DeviceAuthorizationRecord {
-  readonly userCode: string;
-  readonly deviceSecretHash: string;
-  readonly clientId: string;
-  readonly clientName: string;
-  readonly scope: string;
-  readonly status: 'pending' | 'approved' | 'denied' | 'consumed';
-  readonly userId?: string;
-  /** The approving user's token version and the time of approval: a revoke-all or a tenant cut-off after the
-   * approval and before the device's poll must not let the device in. */
-  readonly approvedTokenVersion?: number;
-  readonly decidedAtMs?: number;
-  /** Seconds the device must wait between polls; slow_down adds 5 (RFC 8628 3.5). */
-  readonly intervalSeconds: number;
-  readonly lastPolledAtMs?: number;
-  readonly createdAt: string;
-  /** Epoch seconds; checked in code, TTL only cleans up. */
-  readonly expiresAt: number;
-}
-
-export type PollOutcome =
-  | { readonly kind: 'unknown' }
-  | { readonly kind: 'too_fast' }
-  | { readonly kind: 'polled'; readonly record: DeviceAuthorizationRecord };
-
-export class DeviceAuthorizationsStore {
+export class DynamoDbDeviceAuthorizationsStore implements DeviceAuthorizationsStore {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly table: string,

@@ -1,9 +1,6 @@
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
-import type { BasePersistenceLayer } from '@aws-lambda-powertools/idempotency/persistence';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-
-/** Where Powertools keeps the idempotency records of admin writes (CONTRACT.md "Idempotent admin writes"). */
-export type IdempotencyStore = BasePersistenceLayer;
+import type { IdempotencyStore } from '../ports/idempotency-store.js';
 
 /**
  * Idempotency records live in the records table: pk `idempotency`, sk `<route group>#<hash of the key>`, with

@@ -1,29 +1,7 @@
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { isConditionFailure } from '../aws/dynamodb-errors.js';
-import type { ResumePoint } from '../domain/import-file.js';
+import type { ImportJobState, ImportJobsStore } from '../ports/import-jobs-store.js';
 import type { ImportObjectLocation } from '../ports/import-object-source.js';
-
-export interface ImportJobCounts {
-  readonly created: number;
-  readonly exists: number;
-  readonly rejected: number;
-}
-
-/** The checkpoint of one S3 import job: every batch before `next.batch` is done. */
-export interface ImportJobState {
-  readonly next: ResumePoint & { readonly batch: number };
-  readonly csvHeader?: readonly string[];
-  readonly counts: ImportJobCounts;
-  readonly status: 'running' | 'complete';
-  readonly updatedAt: string;
-}
-
-export const INITIAL_IMPORT_JOB: ImportJobState = {
-  next: { batch: 0, offset: 0, line: 1 },
-  counts: { created: 0, exists: 0, rejected: 0 },
-  status: 'running',
-  updatedAt: new Date(0).toISOString(),
-};
 
 /** Thrown when another worker moved the same job on first (a duplicated queue message): stop, it carries on. */
 export class ImportJobTakenOverError extends Error {
@@ -31,7 +9,7 @@ export class ImportJobTakenOverError extends Error {
 }
 
 /** Import job checkpoints in the records table, one item per object version (pk `import-job#<bucket>/<key>#<etag>`). */
-export class ImportJobsStore {
+export class DynamoDbImportJobsStore implements ImportJobsStore {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly table: string,

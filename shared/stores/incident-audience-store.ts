@@ -7,6 +7,12 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { cancelledConditionIndexes } from '../aws/dynamodb-errors.js';
 import { InvalidRequestError, NotFoundError } from '../errors.js';
+import type {
+  AccountClaim,
+  AudiencePart,
+  ClaimOutcome,
+  IncidentAudienceStore,
+} from '../ports/incident-audience-store.js';
 import type { TransactItem } from './conditional-write.js';
 import { incidentKey } from './incidents-store.js';
 
@@ -28,21 +34,9 @@ import { incidentKey } from './incidents-store.js';
 /** Entries per part item: 500 emails of 254 characters stay far below DynamoDB's 400 KB item limit. */
 export const PART_SIZE = 500;
 
-export interface AudiencePart {
-  readonly sk: string;
-  readonly entries: readonly string[];
-}
-
-export type ClaimOutcome = 'claimed' | 'already_ours' | 'duplicate' | 'gone';
-
-export interface AccountEffects {
-  readonly forcePasswordReset: boolean;
-  readonly revokeSessions: boolean;
-}
-
 const BATCH_GET_LIMIT = 100;
 
-export class IncidentAudienceStore {
+export class DynamoDbIncidentAudienceStore implements IncidentAudienceStore {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly tables: { records: string; users: string },
@@ -147,14 +141,7 @@ export class IncidentAudienceStore {
    * request per account). `already_ours`: this entry claimed it before (a resumed page), effects applied
    * then; `duplicate`: an earlier entry did; `gone`: the account was deleted since it was resolved.
    */
-  async claimAndApply(input: {
-    incidentId: string;
-    userId: string;
-    ref: string;
-    effects: AccountEffects | undefined;
-    event: Record<string, unknown> | undefined;
-    now: Date;
-  }): Promise<ClaimOutcome> {
+  async claimAndApply(input: AccountClaim): Promise<ClaimOutcome> {
     const claim: TransactItem = {
       Put: {
         TableName: this.tables.records,

@@ -3,32 +3,18 @@ import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { counterName } from '../domain/incident.js';
 import { sendSlotSecond } from '../domain/send-slots.js';
+import type {
+  ClaimRejection,
+  IncidentDeliveriesStore,
+  IncidentDeliveryStatus,
+  RecipientOutcome,
+} from '../ports/incident-deliveries-store.js';
 import type { TransactItem } from './conditional-write.js';
-import type { IncidentsStore } from './incidents-store.js';
+import type { DynamoDbIncidentsStore } from './incidents-store.js';
 import { sendRateSlotItem } from './send-rate-limiter.js';
-
-/**
- * Per-recipient delivery claims of campaign mail (pk `delivery#incident#<id>#<round>#<userId>`, sk `mail`,
- * beside the other deliveries of docs/adr/0003-exactly-once-mail.md) and the notifier counters on the
- * incident's shards. A 50-recipient batch costs two transactions: claim (with the cancel check and the
- * send-rate slot) and settle (with the counters).
- */
-export type IncidentDeliveryStatus = 'sending' | 'retryable' | 'sent' | 'failed';
 
 /** Long enough to outlive the slowest campaign at a sandbox rate, then TTL cleans up. */
 const RETENTION_SECONDS = 90 * 24 * 60 * 60;
-
-/** Why a claim transaction was cancelled, read from CancellationReasons by item index. */
-export interface ClaimRejection {
-  /** The incident (or its reminders) was cancelled: nothing of this batch may be sent. */
-  readonly cancelled: boolean;
-  /** This second's send budget is taken: wait for the next one. */
-  readonly rateFull: boolean;
-  /** Recipients (indexes into the batch) that someone else already claimed: drop them, never count them again. */
-  readonly taken: readonly number[];
-  /** Another transaction held one of the items, or DynamoDB throttled it: try again shortly. */
-  readonly contended: boolean;
-}
 
 /** Layout of the claim transaction: the indexes CancellationReasons refers to. */
 export const CLAIM_GUARD_INDEX = 0;
@@ -60,18 +46,17 @@ export function parseClaimCancellation(
   return explained ? rejection : undefined;
 }
 
-export interface RecipientOutcome {
-  readonly userId: string;
-  readonly status: Exclude<IncidentDeliveryStatus, 'sending'>;
-  readonly messageId?: string;
-  readonly reason?: string;
-}
-
-export class IncidentDeliveriesStore {
+/**
+ * Per-recipient delivery claims of campaign mail (pk `delivery#incident#<id>#<round>#<userId>`, sk `mail`,
+ * beside the other deliveries of docs/adr/0003-exactly-once-mail.md) and the notifier counters on the
+ * incident's shards. A 50-recipient batch costs two transactions: claim (with the cancel check and the
+ * send-rate slot) and settle (with the counters).
+ */
+export class DynamoDbIncidentDeliveriesStore implements IncidentDeliveriesStore {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly table: string,
-    private readonly incidents: IncidentsStore,
+    private readonly incidents: DynamoDbIncidentsStore,
     private readonly maxSendsPerSecond: number,
   ) {}
 

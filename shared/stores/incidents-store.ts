@@ -19,6 +19,7 @@ import {
   type SegmentCursor,
   type SettlementView,
 } from '../domain/incident.js';
+import type { IncidentsStore, WalkPage } from '../ports/incidents-store.js';
 import { DUE_INCIDENTS_INDEX, DUE_INDEX_PARTITION } from '../tables.js';
 import { conditionalWrite, type TransactItem } from './conditional-write.js';
 
@@ -57,7 +58,7 @@ const DUE_PAGE_SIZE = 100;
 const stateNames = (...attributes: ('round' | 'phase' | 'segments' | 'cursors' | 'rounds')[]) =>
   Object.fromEntries(attributes.map((attribute) => [`#${attribute}`, attribute]));
 
-export class IncidentsStore {
+export class DynamoDbIncidentsStore implements IncidentsStore {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly table: string,
@@ -313,21 +314,7 @@ export class IncidentsStore {
    * update guarded by the lease. Idempotent on `page`, so an SDK retry of a save that did land is recognised
    * instead of counting the page twice. Returns the item as it is now (the caller stops on a cancel).
    */
-  async savePage(
-    id: string,
-    owner: string,
-    input: {
-      round: number;
-      segment: number;
-      previousPage: number;
-      cursor: SegmentCursor;
-      targeted: number;
-      queued: number;
-      skipped: number;
-      /** Accounts of a listed audience whose actions this page applied. */
-      effects?: number;
-    },
-  ): Promise<IncidentRecord> {
+  async savePage(id: string, owner: string, input: WalkPage): Promise<IncidentRecord> {
     const names = {
       ...stateNames('round', 'phase', 'cursors'),
       '#seg': String(input.segment),

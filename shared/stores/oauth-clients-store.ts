@@ -7,6 +7,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { isConditionFailure } from '../aws/dynamodb-errors.js';
 import type { OAuthClient } from '../domain/oauth.js';
+import type { OAuthClientsStore } from '../ports/oauth-clients-store.js';
 import { conditionHeld } from './conditional-write.js';
 import { queryWholePartition } from './partition-query.js';
 
@@ -14,7 +15,7 @@ import { queryWholePartition } from './partition-query.js';
  * The OAuth client registry in the records table: one partition `oauth-clients`, sk `<clientId>`. A registry
  * holds tens of clients, so one partition lists them with a single Query and stays far from its limits.
  */
-export class OAuthClientsStore {
+export class DynamoDbOAuthClientsStore implements OAuthClientsStore {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly table: string,

@@ -1,18 +1,11 @@
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import type { ResetTokenRecord, ResetTokensStore } from '../ports/reset-tokens-store.js';
 import type { TransactItem } from './conditional-write.js';
 
 export const RESET_TOKEN_LIFETIME_SECONDS = 30 * 60;
 
-export interface ResetTokenRecord {
-  readonly userId: string;
-  readonly createdAtMs: number;
-  /** Epoch seconds; checked in code on every use (TTL deletion can lag by days). */
-  readonly expiresAt: number;
-  readonly usedAt?: string;
-}
-
 /** Password reset tokens, stored only as SHA-256 hashes: pk `reset#<hash>`, sk `token`. */
-export class ResetTokensStore {
+export class DynamoDbResetTokensStore implements ResetTokensStore {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly table: string,

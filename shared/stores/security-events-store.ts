@@ -6,13 +6,14 @@ import {
   QueryCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { SecurityEvent, SecurityEventType } from '../domain/security-event.js';
+import type { SecurityEventsStore } from '../ports/security-events-store.js';
 import type { TransactItem } from '../ports/transaction.js';
 
 const RETENTION_SECONDS = 365 * 24 * 60 * 60;
 const MAX_LISTED = 100;
 
 /** Per-user audit trail in the records table: pk `events#<userId>`, sk `<ISO time>#<random>`. */
-export class SecurityEventsStore {
+export class DynamoDbSecurityEventsStore implements SecurityEventsStore {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly table: string,

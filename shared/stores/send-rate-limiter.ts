@@ -2,13 +2,8 @@ import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamod
 import { isConditionFailure } from '../aws/dynamodb-errors.js';
 import { delayUntilNextSecond, msUntilSendSecond, sendSlotSecond } from '../domain/send-slots.js';
 import type { Clock } from '../ports/clock.js';
+import type { SendRateLimiter } from '../ports/send-rate-limiter.js';
 import type { TransactItem } from './conditional-write.js';
-
-/** Port: keeps every notifier together under the account's SES sending quota. */
-export interface SendRateLimiter {
-  /** Waits until `count` sends fit in the tenant-wide per-second budget, then takes them. */
-  acquire(count: number): Promise<void>;
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

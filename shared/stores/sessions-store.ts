@@ -8,6 +8,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { cancelledConditionIndexes } from '../aws/dynamodb-errors.js';
 import { SESSION_IDLE_LIFETIME_SECONDS, type SessionRecord } from '../domain/session.js';
+import type { RefreshRotation, RotatedRefreshToken, SessionsStore } from '../ports/sessions-store.js';
 import type { TransactItem } from '../ports/transaction.js';
 import { conditionHeld } from './conditional-write.js';
 
@@ -17,15 +18,9 @@ import { conditionHeld } from './conditional-write.js';
  * and ends the session, while a random string that merely names a session id cannot end it. The item lives as
  * long as the session could have lived without use after that rotation.
  */
-export interface RotatedRefreshToken {
-  readonly userId: string;
-  readonly sessionId: string;
-  readonly generation: number;
-}
-
 const rotatedKey = (hash: string) => ({ pk: `refresh#${hash}`, sk: 'rotated' });
 
-export class SessionsStore {
+export class DynamoDbSessionsStore implements SessionsStore {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly table: string,
@@ -83,16 +78,7 @@ export class SessionsStore {
    * cannot both rotate), and in the same transaction remembers the presented token as rotated away. False when
    * another refresh (or the end of the session) came first.
    */
-  async rotateRefreshToken(input: {
-    userId: string;
-    sessionId: string;
-    presentedHash: string;
-    newHash: string;
-    /** The new full token sealed under the presented one, for the grace window. */
-    graceRefreshToken: string;
-    generation: number;
-    now: Date;
-  }): Promise<boolean> {
+  async rotateRefreshToken(input: RefreshRotation): Promise<boolean> {
     const nowMs = input.now.getTime();
     const expiresAt = Math.floor(nowMs / 1000) + SESSION_IDLE_LIFETIME_SECONDS;
     try {

@@ -8,41 +8,14 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { isConditionFailure } from '../aws/dynamodb-errors.js';
-import type { DeliveryMethod, StreamStatus, SubjectFormat } from '../domain/security-signals.js';
 import { NotFoundError } from '../errors.js';
+import {
+  type HeldSet,
+  type SignalStream,
+  type SignalStreamsStore,
+  StreamChangedError,
+} from '../ports/signal-streams-store.js';
 import { queryWholePartition } from './partition-query.js';
-
-/** One SSF event stream: the receiver (an OAuth client) that owns it and how its SETs reach it. */
-export interface SignalStream {
-  readonly streamId: string;
-  /** The confidential client that created it; only that client may read or change it. */
-  readonly clientId: string;
-  /** The SETs' `aud` (the receiver's client id). */
-  readonly audience: string;
-  readonly eventsRequested: readonly string[] | undefined;
-  readonly eventsDelivered: readonly string[];
-  readonly delivery: {
-    readonly method: DeliveryMethod;
-    /** Push: the receiver's endpoint. Poll: ours (built from the stream id, not stored). */
-    readonly endpointUrl?: string;
-    /** Push: sent as the `authorization` header of each delivery (RFC 8935 2.1); never shown back. */
-    readonly authorizationHeader?: string;
-  };
-  readonly subjectFormat: SubjectFormat;
-  readonly description: string | undefined;
-  readonly status: StreamStatus;
-  readonly statusReason: string | undefined;
-  readonly createdAt: string;
-  readonly updatedAt: string;
-  /** Epoch ms of the last verification request (min_verification_interval). */
-  readonly lastVerificationAtMs: number;
-}
-
-/** A signed SET waiting for a poll (RFC 8936) or for a paused push stream to be enabled again. */
-export interface HeldSet {
-  readonly jti: string;
-  readonly set: string;
-}
 
 const STREAMS_PK = 'ssf-streams';
 const heldPk = (streamId: string) => `ssf-held#${streamId}`;
@@ -56,7 +29,7 @@ const HELD_RETENTION_SECONDS = 7 * 24 * 60 * 60;
  * - held SETs: pk `ssf-held#<streamId>`, sk `<jti>`, TTL `expiresAt`: the poll queue of a poll stream, and the
  *   events a paused push stream keeps until it is enabled. An acknowledgement is one delete of that key.
  */
-export class SignalStreamsStore {
+export class DynamoDbSignalStreamsStore implements SignalStreamsStore {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly table: string,
@@ -188,11 +161,6 @@ export class SignalStreamsStore {
       }
     }
   }
-}
-
-/** Another request changed the stream between our read and write; the receiver may retry. */
-export class StreamChangedError extends Error {
-  override readonly name = 'StreamChangedError';
 }
 
 function toStream(item: Record<string, unknown>): SignalStream {

@@ -1,29 +1,9 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
-
-export interface SsoFlowRecord {
-  readonly providerId: string;
-  /** PKCE verifier: useless without the authorization code, which only the browser and provider see. */
-  readonly codeVerifier: string;
-  readonly nonce: string;
-  /** SHA-256 of the random value in the browser's HttpOnly cookie: binds the flow to the browser that started it. */
-  readonly bindingHash: string;
-  readonly returnTo: string;
-  readonly deviceName: string | null;
-  /** Set when a signed-in owner links the provider from /security. */
-  readonly linkUserId: string | null;
-  /** Epoch seconds. */
-  readonly expiresAt: number;
-}
-
-export type ConsumedFlow =
-  | { readonly kind: 'ok'; readonly flow: SsoFlowRecord }
-  | { readonly kind: 'expired' }
-  /** Unknown or used state, or a browser without the matching cookie. */
-  | { readonly kind: 'invalid' };
+import type { ConsumedFlow, SsoFlowRecord, SsoFlowsStore } from '../ports/sso-flows-store.js';
 
 /** Pending SSO sign-ins, keyed by the SHA-256 of `state`: pk `sso-flow#<hash>`, sk `flow`. */
-export class SsoFlowsStore {
+export class DynamoDbSsoFlowsStore implements SsoFlowsStore {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly table: string,

@@ -7,20 +7,7 @@ import {
 import { cancelledConditionIndexes } from '../aws/dynamodb-errors.js';
 import { sha256Hex } from '../crypto/secrets.js';
 import type { FederatedIdentity } from '../domain/sso.js';
-
-export interface SsoLink {
-  readonly providerId: string;
-  readonly linkedAt: string;
-}
-
-export type LinkOutcome =
-  | 'linked'
-  /** This iss+sub is linked to an account already (maybe another one). */
-  | 'identity_taken'
-  /** The account already has a link to this provider. */
-  | 'provider_taken'
-  /** The account is gone, or (with requireSsoAccount) is not an SSO account any more. */
-  | 'account_mismatch';
+import type { LinkOutcome, SsoLink, SsoLinksStore } from '../ports/sso-links-store.js';
 
 /**
  * Links between provider identities and accounts, in the records table (docs/adr/0002-table-key-layout.md):
@@ -28,7 +15,7 @@ export type LinkOutcome =
  * an account's links and allows one identity per provider per account. Both are written in one transaction
  * with a condition on the user item.
  */
-export class SsoLinksStore {
+export class DynamoDbSsoLinksStore implements SsoLinksStore {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly tables: { records: string; users: string },

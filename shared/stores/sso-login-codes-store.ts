@@ -1,16 +1,9 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
-
-export interface SsoLoginCodeRecord {
-  readonly userId: string;
-  readonly providerId: string;
-  readonly deviceName: string | null;
-  /** Epoch seconds. */
-  readonly expiresAt: number;
-}
+import type { SsoLoginCodeRecord, SsoLoginCodesStore } from '../ports/sso-login-codes-store.js';
 
 /** One-time codes that turn a finished SSO callback into tokens, stored only as hashes: pk `sso-code#<hash>`, sk `code`. */
-export class SsoLoginCodesStore {
+export class DynamoDbSsoLoginCodesStore implements SsoLoginCodesStore {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly table: string,

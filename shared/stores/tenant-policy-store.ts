@@ -1,11 +1,12 @@
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { TenantPolicy, TenantPolicyField } from '../domain/tenant-policy.js';
+import type { TenantPolicyStore } from '../ports/tenant-policy-store.js';
 import type { TransactItem } from '../ports/transaction.js';
 import { conditionalWrite } from './conditional-write.js';
 
 const KEY = { pk: 'tenant', sk: 'policy' } as const;
 
-export class TenantPolicyStore {
+export class DynamoDbTenantPolicyStore implements TenantPolicyStore {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly table: string,

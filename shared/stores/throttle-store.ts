@@ -1,5 +1,6 @@
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { isConditionFailure } from '../aws/dynamodb-errors.js';
+import type { ThrottleStore } from '../ports/throttle-store.js';
 import { conditionalWrite, conditionHeld } from './conditional-write.js';
 
 /**
@@ -7,7 +8,7 @@ import { conditionalWrite, conditionHeld } from './conditional-write.js';
  * incremented atomically with ADD so concurrent attempts are all counted. Used for request and mail rate limits
  * (sign-up, forgot-password, reset mails, notices); checks of secrets use the attempt limiter (attempts-store.ts).
  */
-export class ThrottleStore {
+export class DynamoDbThrottleStore implements ThrottleStore {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly table: string,

@@ -9,6 +9,7 @@ import { cancelledConditionIndexes, isConditionFailure } from '../aws/dynamodb-e
 import { identifierGuardKeys, identifierKey, type LoginIdentifier } from '../domain/identifiers.js';
 import type { UserRecord } from '../domain/user.js';
 import { AccountExistsError, NotFoundError } from '../errors.js';
+import type { ImportWriteOutcome, PasswordChange, UsersStore } from '../ports/users-store.js';
 import { conditionHeld, type TransactItem } from './conditional-write.js';
 
 /** A key no account has (user ids are UUIDs): read to spend the same work as a real lookup. */
@@ -19,13 +20,11 @@ export const MAX_TRANSACTION_ITEMS = 100;
 /** Transactions cancelled only by a concurrent transaction on the same guard are retried this often. */
 const MAX_IMPORT_ATTEMPTS = 6;
 
-export type ImportWriteOutcome = 'created' | 'exists';
-
 /**
  * Users live in the users table keyed by userId; email and username uniqueness is enforced by guard
  * items in the identifiers table written in the same transaction (docs/adr/0002-table-key-layout.md).
  */
-export class UsersStore {
+export class DynamoDbUsersStore implements UsersStore {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly tables: { users: string; identifiers: string },
@@ -203,10 +202,7 @@ export class UsersStore {
    * bumps the token version, so that both land together with whatever else the caller adds
    * (e.g. consuming a reset token).
    */
-  setPasswordItem(
-    userId: string,
-    input: { passwordHash: string; expectedHash?: string; signOut: boolean; now: Date },
-  ): TransactItem {
+  setPasswordItem(userId: string, input: PasswordChange): TransactItem {
     const values: Record<string, unknown> = {
       ':hash': input.passwordHash,
       ':setAt': input.now.getTime(),
@@ -242,7 +238,7 @@ export class UsersStore {
    */
   async setPasswordTogether(
     userId: string,
-    input: { passwordHash: string; expectedHash?: string; signOut: boolean; now: Date },
+    input: PasswordChange,
     otherItems: readonly TransactItem[],
   ): Promise<boolean> {
     try {
@@ -257,10 +253,7 @@ export class UsersStore {
   }
 
   /** Returns the updated account, or undefined when the expected hash no longer matches. */
-  async setPassword(
-    userId: string,
-    input: { passwordHash: string; expectedHash?: string; signOut: boolean; now: Date },
-  ): Promise<UserRecord | undefined> {
+  async setPassword(userId: string, input: PasswordChange): Promise<UserRecord | undefined> {
     const item = this.setPasswordItem(userId, input);
     try {
       const result = await this.db.send(new UpdateCommand({ ...item.Update!, ReturnValues: 'ALL_NEW' }));

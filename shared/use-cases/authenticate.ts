@@ -1,6 +1,6 @@
 import type { AccessTokenClaims, AccessTokenVerifier } from '../crypto/access-tokens.js';
 import { InvalidTokenError } from '../errors.js';
-import type { RevocationState } from '../stores/revocation-state.js';
+import type { RevocationState } from '../ports/revocation-state.js';
 import type { Deps } from './deps.js';
 
 export interface Principal {

@@ -4,8 +4,8 @@ import { delayUntilNextSecond, msUntilSendSecond } from '../domain/send-slots.js
 import { type IncidentMailTemplate, incidentMail } from '../notifications/incident-mail.js';
 import type { IncidentBatchMessage, IncidentRecipient } from '../notifications/messages.js';
 import type { BulkMailResult } from '../ports/bulk-mailer.js';
-import type { IncidentDeliveriesStore, RecipientOutcome } from '../stores/incident-deliveries-store.js';
-import type { IncidentsStore } from '../stores/incidents-store.js';
+import type { IncidentDeliveriesStore, RecipientOutcome } from '../ports/incident-deliveries-store.js';
+import type { IncidentsStore } from '../ports/incidents-store.js';
 import type { Deps } from './deps.js';
 
 /**

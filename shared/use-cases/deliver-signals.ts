@@ -1,8 +1,8 @@
 import { PUSH_METHOD } from '../domain/security-signals.js';
 import type { Logger } from '../ports/logger.js';
 import type { SignalDelivery } from '../ports/signal-queue.js';
+import type { SignalStreamsStore } from '../ports/signal-streams-store.js';
 import type { SetPusher } from '../signals/set-push.js';
-import type { SignalStreamsStore } from '../stores/signal-streams-store.js';
 
 export interface DeliverSignalDeps {
   readonly streams: Pick<SignalStreamsStore, 'get' | 'hold'>;

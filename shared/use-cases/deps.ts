@@ -3,43 +3,37 @@ import type { AccessTokens } from '../crypto/access-tokens.js';
 import type { PublicKeySource } from '../crypto/key-store.js';
 import type { PasswordHasher } from '../crypto/password-hasher.js';
 import type { AttemptCounters } from '../ports/attempt-counters.js';
+import type { AuthorizationRequestsStore } from '../ports/authorization-requests-store.js';
 import type { BreachedPasswordChecker } from '../ports/breached-password-checker.js';
 import type { BulkMailer } from '../ports/bulk-mailer.js';
+import type { CampaignAudience } from '../ports/campaign-audience.js';
 import type { Clock } from '../ports/clock.js';
+import type { DeliveriesStore } from '../ports/deliveries-store.js';
+import type { DeviceAuthorizationsStore } from '../ports/device-authorizations-store.js';
 import type { DispatcherTrigger } from '../ports/dispatcher-trigger.js';
+import type { IdempotencyStore } from '../ports/idempotency-store.js';
 import type { IdentityProviders } from '../ports/identity-providers.js';
+import type { IncidentAudienceStore } from '../ports/incident-audience-store.js';
+import type { IncidentDeliveriesStore } from '../ports/incident-deliveries-store.js';
+import type { IncidentsStore } from '../ports/incidents-store.js';
 import type { Logger } from '../ports/logger.js';
 import type { Mailer } from '../ports/mailer.js';
 import type { NotificationQueue } from '../ports/notification-queue.js';
+import type { OAuthClientsStore } from '../ports/oauth-clients-store.js';
 import type { OperatorAlerts } from '../ports/operator-alerts.js';
+import type { ResetTokensStore } from '../ports/reset-tokens-store.js';
+import type { RevocationStateReader } from '../ports/revocation-state.js';
 import type { SecretBox } from '../ports/secret-box.js';
+import type { SecurityEventsStore } from '../ports/security-events-store.js';
 import type { SecurityMetrics } from '../ports/security-metrics.js';
-import type { AuthorizationRequestsStore } from '../stores/authorization-requests-store.js';
-import type { CampaignAudience } from '../stores/campaign-audience.js';
-import type { DeliveriesStore } from '../stores/deliveries-store.js';
-import type { DeviceAuthorizationsStore } from '../stores/device-authorizations-store.js';
-import type { IdempotencyStore } from '../stores/idempotency-store.js';
-import type { IncidentAudienceStore } from '../stores/incident-audience-store.js';
-import type { IncidentDeliveriesStore } from '../stores/incident-deliveries-store.js';
-import type { IncidentsStore } from '../stores/incidents-store.js';
-import type { OAuthClientsStore } from '../stores/oauth-clients-store.js';
-import type { ResetTokensStore } from '../stores/reset-tokens-store.js';
-import type { RevocationStateReader } from '../stores/revocation-state.js';
-import type { SecurityEventsStore } from '../stores/security-events-store.js';
-import type { SendRateLimiter } from '../stores/send-rate-limiter.js';
-import type { SessionsStore } from '../stores/sessions-store.js';
-import type { SsoFlowsStore } from '../stores/sso-flows-store.js';
-import type { SsoLinksStore } from '../stores/sso-links-store.js';
-import type { SsoLoginCodesStore } from '../stores/sso-login-codes-store.js';
-import type { TenantPolicyStore } from '../stores/tenant-policy-store.js';
-import type { ThrottleStore } from '../stores/throttle-store.js';
-import type { UsersStore } from '../stores/users-store.js';
-
-/**
- * A store's public methods, and nothing of how it is built: what use-cases depend on, met by the DynamoDB adapter
- * and by the in-memory adapters of the unit tests (test/support/in-memory/).
- */
-export type PortOf<Store> = { readonly [Method in keyof Store]: Store[Method] };
+import type { SendRateLimiter } from '../ports/send-rate-limiter.js';
+import type { SessionsStore } from '../ports/sessions-store.js';
+import type { SsoFlowsStore } from '../ports/sso-flows-store.js';
+import type { SsoLinksStore } from '../ports/sso-links-store.js';
+import type { SsoLoginCodesStore } from '../ports/sso-login-codes-store.js';
+import type { TenantPolicyStore } from '../ports/tenant-policy-store.js';
+import type { ThrottleStore } from '../ports/throttle-store.js';
+import type { UsersStore } from '../ports/users-store.js';
 
 /** Everything use-cases may depend on; each use-case takes only the part it needs (Pick<>). */
 export interface Deps {
@@ -47,12 +41,12 @@ export interface Deps {
   readonly clock: Clock;
   /** Writes with the current invocation's request id (shared/logging.ts). */
   readonly logger: Logger;
-  readonly users: PortOf<UsersStore>;
-  readonly sessions: PortOf<SessionsStore>;
-  readonly tenantPolicy: PortOf<TenantPolicyStore>;
+  readonly users: UsersStore;
+  readonly sessions: SessionsStore;
+  readonly tenantPolicy: TenantPolicyStore;
   readonly revocation: RevocationStateReader;
-  readonly events: PortOf<SecurityEventsStore>;
-  readonly throttles: PortOf<ThrottleStore>;
+  readonly events: SecurityEventsStore;
+  readonly throttles: ThrottleStore;
   /** The attempt limiter's counters (every check of a password or one-time code goes through them). */
   readonly attempts: AttemptCounters;
   readonly hasher: PasswordHasher;
@@ -63,7 +57,7 @@ export interface Deps {
   readonly breachedPasswords: BreachedPasswordChecker | undefined;
   readonly notifications: NotificationQueue;
   readonly secretBox: SecretBox;
-  readonly resetTokens: PortOf<ResetTokensStore>;
+  readonly resetTokens: ResetTokensStore;
   readonly deliveries: DeliveriesStore;
   readonly mailer: Mailer;
   readonly sendRate: SendRateLimiter;

@@ -12,10 +12,10 @@ import {
   type IncidentRecipient,
   incidentRecipientSchema,
 } from '../notifications/messages.js';
-import type { AudienceMember, CampaignAudience } from '../stores/campaign-audience.js';
-import type { IncidentAudienceStore } from '../stores/incident-audience-store.js';
-import type { IncidentsStore } from '../stores/incidents-store.js';
-import type { SecurityEventsStore } from '../stores/security-events-store.js';
+import type { AudienceMember, CampaignAudience } from '../ports/campaign-audience.js';
+import type { IncidentAudienceStore } from '../ports/incident-audience-store.js';
+import type { IncidentsStore } from '../ports/incidents-store.js';
+import type { SecurityEventsStore } from '../ports/security-events-store.js';
 import type { Deps } from './deps.js';
 import { resolveEntries } from './incident-audience.js';
 import { resolveScopedAccounts } from './scoped-audience.js';

@@ -6,8 +6,8 @@ import {
   subjectFor,
 } from '../domain/security-signals.js';
 import type { SignalDelivery, SignalQueue } from '../ports/signal-queue.js';
-import type { SignalStreamsStore } from '../stores/signal-streams-store.js';
-import type { UsersStore } from '../stores/users-store.js';
+import type { SignalStreamsStore } from '../ports/signal-streams-store.js';
+import type { UsersStore } from '../ports/users-store.js';
 
 export interface FanOutDeps {
   readonly issuer: string;

@@ -13,7 +13,7 @@ import {
   importRowSchema,
   rowErrorDetails,
 } from '../domain/user-import.js';
-import type { SecurityEventsStore } from '../stores/security-events-store.js';
+import type { SecurityEventsStore } from '../ports/security-events-store.js';
 import type { Deps } from './deps.js';
 
 export interface ImportUsersInput {

@@ -2,10 +2,10 @@ import { createHash } from 'node:crypto';
 import { entryRef, parseAudienceEntry } from '../domain/audience-entry.js';
 import { isIncidentId } from '../domain/incident.js';
 import { InvalidRequestError, NotFoundError } from '../errors.js';
+import type { AudienceMember, CampaignAudience } from '../ports/campaign-audience.js';
+import type { IncidentAudienceStore } from '../ports/incident-audience-store.js';
+import type { IncidentDeliveriesStore } from '../ports/incident-deliveries-store.js';
 import type { Logger } from '../ports/logger.js';
-import type { AudienceMember, CampaignAudience } from '../stores/campaign-audience.js';
-import type { IncidentAudienceStore } from '../stores/incident-audience-store.js';
-import type { IncidentDeliveriesStore } from '../stores/incident-deliveries-store.js';
 import type { Deps } from './deps.js';
 import { type IncidentView, viewOf } from './incidents.js';
 

@@ -11,7 +11,7 @@ import {
 } from '../domain/oauth.js';
 import type { RequestOrigin } from '../domain/security-event.js';
 import { NotFoundError, OAuthError, TooManyRequestsError } from '../errors.js';
-import type { DeviceAuthorizationRecord } from '../stores/device-authorizations-store.js';
+import type { DeviceAuthorizationRecord } from '../ports/device-authorizations-store.js';
 import { recordEvent } from './audit.js';
 import type { Principal } from './authenticate.js';
 import type { Deps } from './deps.js';

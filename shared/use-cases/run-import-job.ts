@@ -1,10 +1,6 @@
 import { batchEntries, type ImportFileFormat, readImportEntries, splitLines } from '../domain/import-file.js';
+import { type ImportJobState, type ImportJobsStore, INITIAL_IMPORT_JOB } from '../ports/import-jobs-store.js';
 import type { ImportObjectLocation, ImportObjectSource } from '../ports/import-object-source.js';
-import {
-  type ImportJobState,
-  type ImportJobsStore,
-  INITIAL_IMPORT_JOB,
-} from '../stores/import-jobs-store.js';
 import type { Deps } from './deps.js';
 import { importUsers } from './import-users.js';
 

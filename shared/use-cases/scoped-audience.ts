@@ -1,5 +1,5 @@
 import type { IncidentScope } from '../domain/incident.js';
-import type { AudienceMember, CampaignAudience } from '../stores/campaign-audience.js';
+import type { AudienceMember, CampaignAudience } from '../ports/campaign-audience.js';
 
 /**
  * The audience of an incident scoped to named users or emails (at most a few hundred: the request body's cap).

@@ -20,15 +20,15 @@ import {
   TooManyRequestsError,
 } from '../errors.js';
 import type { Clock } from '../ports/clock.js';
+import type { OAuthClientsStore } from '../ports/oauth-clients-store.js';
+import type { RevocationStateReader } from '../ports/revocation-state.js';
 import type { SignalQueue } from '../ports/signal-queue.js';
-import type { ReceiverUrlChecker } from '../signals/set-push.js';
-import type { OAuthClientsStore } from '../stores/oauth-clients-store.js';
-import type { RevocationStateReader } from '../stores/revocation-state.js';
 import {
   type SignalStream,
   type SignalStreamsStore,
   StreamChangedError,
-} from '../stores/signal-streams-store.js';
+} from '../ports/signal-streams-store.js';
+import type { ReceiverUrlChecker } from '../signals/set-push.js';
 import { clientTokenIsCurrent } from './oauth-token-status.js';
 
 /** The scope the CAEP interoperability profile reserves for stream management (and, here, polling). */

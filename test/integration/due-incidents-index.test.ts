@@ -9,11 +9,11 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { startEmulators } from '../../scripts/local/emulators.js';
 import { createTables } from '../../scripts/local/provision.js';
 import { type NewIncident, newIncidentId } from '../../shared/domain/incident.js';
-import { IncidentsStore } from '../../shared/stores/incidents-store.js';
+import { DynamoDbIncidentsStore } from '../../shared/stores/incidents-store.js';
 
 let stopOwnEmulators: (() => Promise<void>) | undefined;
 let client: DynamoDBClient;
-let store: IncidentsStore;
+let store: DynamoDbIncidentsStore;
 /** Items DynamoDB read for the Queries since the last reset. */
 let scanned = 0;
 let queries = 0;
@@ -39,7 +39,7 @@ beforeAll(async () => {
     { step: 'initialize', name: 'countScannedItems' },
   );
   const { names } = await createTables(client, `due${randomBytes(4).toString('hex')}`);
-  store = new IncidentsStore(DynamoDBDocumentClient.from(client), names.records);
+  store = new DynamoDbIncidentsStore(DynamoDBDocumentClient.from(client), names.records);
 }, 60_000);
 
 afterAll(async () => {

@@ -18,7 +18,7 @@ import { createEventBridgeSecurityEventBus } from '../../shared/aws/eventbridge-
 import { BUS_EVENT_SOURCE, toSecurityBusEvent } from '../../shared/domain/security-bus-events.js';
 import type { SecurityEvent } from '../../shared/domain/security-event.js';
 import type { Logger } from '../../shared/ports/logger.js';
-import { SecurityEventsStore } from '../../shared/stores/security-events-store.js';
+import { DynamoDbSecurityEventsStore } from '../../shared/stores/security-events-store.js';
 import { publishSecurityEvents } from '../../shared/use-cases/publish-security-events.js';
 import { type MotoServer, startMotoServer } from '../support/moto-server.js';
 
@@ -73,7 +73,7 @@ afterAll(async () => {
   await moto?.stop();
 });
 
-const store = new SecurityEventsStore({} as never, 'records');
+const store = new DynamoDbSecurityEventsStore({} as never, 'records');
 const context = { awsRequestId: 'test', functionName: 'publisher' } as Context;
 
 function event(

@@ -1,9 +1,10 @@
 import { createArgon2Hasher } from '../../shared/crypto/password-hasher.js';
 import { identifierGuardKeys } from '../../shared/domain/identifiers.js';
 import type { UserRecord } from '../../shared/domain/user.js';
+import type { ImportJobState } from '../../shared/ports/import-jobs-store.js';
 import type { ImportObjectLocation, ImportObjectSource } from '../../shared/ports/import-object-source.js';
-import { type ImportJobState, ImportJobTakenOverError } from '../../shared/stores/import-jobs-store.js';
-import type { ImportWriteOutcome } from '../../shared/stores/users-store.js';
+import type { ImportWriteOutcome } from '../../shared/ports/users-store.js';
+import { ImportJobTakenOverError } from '../../shared/stores/import-jobs-store.js';
 import { type ImportJobDeps, runImportJob } from '../../shared/use-cases/run-import-job.js';
 
 /** An S3 object in memory, served in small chunks from any offset (like a Range GET), recording the offsets. */

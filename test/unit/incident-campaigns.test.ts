@@ -11,8 +11,8 @@ import type {
   IncidentRecipient,
   NotificationMessage,
 } from '../../shared/notifications/messages.js';
+import type { AudienceMember } from '../../shared/ports/campaign-audience.js';
 import type { NotificationQueue } from '../../shared/ports/notification-queue.js';
-import type { AudienceMember } from '../../shared/stores/campaign-audience.js';
 import {
   CLAIM_FIRST_RECIPIENT_INDEX,
   CLAIM_GUARD_INDEX,

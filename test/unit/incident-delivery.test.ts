@@ -3,7 +3,7 @@ import { classifyEntry, classifySendError } from '../../shared/aws/ses-bulk-mail
 import { loadConfig } from '../../shared/config.js';
 import type { IncidentBatchMessage, NotificationMessage } from '../../shared/notifications/messages.js';
 import type { BulkMail, BulkMailResult } from '../../shared/ports/bulk-mailer.js';
-import type { ClaimRejection, RecipientOutcome } from '../../shared/stores/incident-deliveries-store.js';
+import type { ClaimRejection, RecipientOutcome } from '../../shared/ports/incident-deliveries-store.js';
 import {
   type BatchDeps,
   deliverIncidentBatch,

@@ -1,7 +1,7 @@
 import type { AccessTokenClaims } from '../../shared/crypto/access-tokens.js';
 import { mustResetPassword } from '../../shared/domain/tenant-policy.js';
 import type { UserRecord } from '../../shared/domain/user.js';
-import type { RevocationState } from '../../shared/stores/revocation-state.js';
+import type { RevocationState } from '../../shared/ports/revocation-state.js';
 import { isRevoked } from '../../shared/use-cases/authenticate.js';
 import {
   accessTokenIssuedAt,

@@ -8,9 +8,9 @@ import {
   type SecurityBusEvent,
   toSecurityBusEvent,
 } from '../../shared/domain/security-bus-events.js';
-import { SecurityEventsStore } from '../../shared/stores/security-events-store.js';
+import { DynamoDbSecurityEventsStore } from '../../shared/stores/security-events-store.js';
 
-const store = new SecurityEventsStore({} as never, 'records');
+const store = new DynamoDbSecurityEventsStore({} as never, 'records');
 const at = '2026-12-03T12:00:00.000Z';
 
 describe('toSecurityBusEvent', () => {

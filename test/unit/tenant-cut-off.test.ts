@@ -21,11 +21,11 @@ import { generateSigningKey } from '../../shared/crypto/signing-key-set.js';
 import type { UserRecord } from '../../shared/domain/user.js';
 import { InvalidGrantError, InvalidTokenError } from '../../shared/errors.js';
 import type { Clock } from '../../shared/ports/clock.js';
+import type { SecurityEventsStore } from '../../shared/ports/security-events-store.js';
 import { createRevocationStateReader } from '../../shared/stores/revocation-state.js';
-import type { SecurityEventsStore } from '../../shared/stores/security-events-store.js';
-import { SessionsStore } from '../../shared/stores/sessions-store.js';
-import { TenantPolicyStore } from '../../shared/stores/tenant-policy-store.js';
-import { UsersStore } from '../../shared/stores/users-store.js';
+import { DynamoDbSessionsStore } from '../../shared/stores/sessions-store.js';
+import { DynamoDbTenantPolicyStore } from '../../shared/stores/tenant-policy-store.js';
+import { DynamoDbUsersStore } from '../../shared/stores/users-store.js';
 import { authenticate } from '../../shared/use-cases/authenticate.js';
 import { formatRefreshToken, startSession } from '../../shared/use-cases/session-tokens.js';
 import { refreshSession } from '../../shared/use-cases/sessions.js';
@@ -103,12 +103,12 @@ async function twoInstances(startMs: number) {
   const keys = await importSigningKeys({ keys: [await generateSigningKey('ES256', new Date())] });
   const keyStore = { load: async () => keys };
   const instance = () => {
-    const tenantPolicy = new TenantPolicyStore(documentClient, config.tables.records);
+    const tenantPolicy = new DynamoDbTenantPolicyStore(documentClient, config.tables.records);
     return {
       config,
       clock,
-      users: new UsersStore(documentClient, config.tables),
-      sessions: new SessionsStore(documentClient, config.tables.sessions, config.tables.records),
+      users: new DynamoDbUsersStore(documentClient, config.tables),
+      sessions: new DynamoDbSessionsStore(documentClient, config.tables.sessions, config.tables.records),
       tenantPolicy,
       revocation: createRevocationStateReader({
         db: documentClient,

@@ -3,17 +3,16 @@ import type { SecurityEvent } from '../../../shared/domain/security-event.js';
 import type { TenantPolicy, TenantPolicyField } from '../../../shared/domain/tenant-policy.js';
 import type { NotificationMessage } from '../../../shared/notifications/messages.js';
 import type { NotificationQueue } from '../../../shared/ports/notification-queue.js';
+import type { ResetTokenRecord, ResetTokensStore } from '../../../shared/ports/reset-tokens-store.js';
+import type { SecurityEventsStore } from '../../../shared/ports/security-events-store.js';
+import type { TenantPolicyStore } from '../../../shared/ports/tenant-policy-store.js';
+import type { ThrottleStore } from '../../../shared/ports/throttle-store.js';
 import type { TransactItem } from '../../../shared/ports/transaction.js';
-import type { ResetTokenRecord, ResetTokensStore } from '../../../shared/stores/reset-tokens-store.js';
 import { RESET_TOKEN_LIFETIME_SECONDS } from '../../../shared/stores/reset-tokens-store.js';
-import type { SecurityEventsStore } from '../../../shared/stores/security-events-store.js';
-import type { TenantPolicyStore } from '../../../shared/stores/tenant-policy-store.js';
-import type { ThrottleStore } from '../../../shared/stores/throttle-store.js';
-import type { PortOf } from '../../../shared/use-cases/deps.js';
 import { memoryItem } from './transaction.js';
 
 /** The tenant-wide policy item (shared/stores/tenant-policy-store.ts): cut-offs only move forward. */
-export class InMemoryTenantPolicy implements PortOf<TenantPolicyStore> {
+export class InMemoryTenantPolicy implements TenantPolicyStore {
   policy: TenantPolicy = {};
   /** Runs just before each read returns: lets a test move a cut-off while a use-case is between its steps. */
   onRead: (() => void) | undefined;
@@ -42,7 +41,7 @@ export class InMemoryTenantPolicy implements PortOf<TenantPolicyStore> {
 }
 
 /** Per-user audit trail (shared/stores/security-events-store.ts). */
-export class InMemoryEvents implements PortOf<SecurityEventsStore> {
+export class InMemoryEvents implements SecurityEventsStore {
   readonly items: { userId: string; event: SecurityEvent }[] = [];
 
   async record(userId: string, event: SecurityEvent): Promise<void> {
@@ -70,7 +69,7 @@ export class InMemoryEvents implements PortOf<SecurityEventsStore> {
 }
 
 /** Fixed- and sliding-window counters (shared/stores/throttle-store.ts). */
-export class InMemoryThrottles implements PortOf<ThrottleStore> {
+export class InMemoryThrottles implements ThrottleStore {
   private readonly counts = new Map<string, number>();
   private readonly sliding = new Map<string, number[]>();
   private key(scope: string, key: string, windowSeconds: number, nowMs: number) {
@@ -109,7 +108,7 @@ export class InMemoryThrottles implements PortOf<ThrottleStore> {
 }
 
 /** Password reset tokens by hash (shared/stores/reset-tokens-store.ts): single use, checked at consumption. */
-export class InMemoryResetTokens implements PortOf<ResetTokensStore> {
+export class InMemoryResetTokens implements ResetTokensStore {
   readonly tokens = new Map<string, ResetTokenRecord>();
 
   async create(tokenHash: string, userId: string, now: Date): Promise<void> {

@@ -1,11 +1,10 @@
 import { SESSION_IDLE_LIFETIME_SECONDS, type SessionRecord } from '../../../shared/domain/session.js';
+import type { RotatedRefreshToken, SessionsStore } from '../../../shared/ports/sessions-store.js';
 import type { TransactItem } from '../../../shared/ports/transaction.js';
-import type { RotatedRefreshToken, SessionsStore } from '../../../shared/stores/sessions-store.js';
-import type { PortOf } from '../../../shared/use-cases/deps.js';
 import { commitMemoryItems, memoryItem } from './transaction.js';
 
 /** Sessions and rotated-away refresh tokens, with the conditions of shared/stores/sessions-store.ts. */
-export class InMemorySessions implements PortOf<SessionsStore> {
+export class InMemorySessions implements SessionsStore {
   readonly sessions = new Map<string, SessionRecord>();
   readonly rotated = new Map<string, RotatedRefreshToken>();
   private key = (userId: string, sessionId: string) => `${userId}|${sessionId}`;

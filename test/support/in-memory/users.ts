@@ -6,15 +6,14 @@ import {
 import type { UserRecord } from '../../../shared/domain/user.js';
 import { AccountExistsError, NotFoundError } from '../../../shared/errors.js';
 import type { TransactItem } from '../../../shared/ports/transaction.js';
-import type { ImportWriteOutcome, UsersStore } from '../../../shared/stores/users-store.js';
-import type { PortOf } from '../../../shared/use-cases/deps.js';
+import type { ImportWriteOutcome, UsersStore } from '../../../shared/ports/users-store.js';
 import { commitMemoryItems, memoryItem } from './transaction.js';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 type PasswordInput = { passwordHash: string; expectedHash?: string; signOut: boolean; now: Date };
 
 /** Users and their identifier guards, with the conditions of shared/stores/users-store.ts (atomic methods). */
-export class InMemoryUsers implements PortOf<UsersStore> {
+export class InMemoryUsers implements UsersStore {
   readonly users = new Map<string, UserRecord>();
   readonly identifiers = new Map<string, string>();
   /** Every read of an account, whether or not it exists (the login's equal work). */
