@@ -242,7 +242,8 @@ describe('second-factor guessing', () => {
       token: signIn.body.accessToken,
     });
     expect(events.body.events.map((e) => e.type)).toContain('second_factor_failed');
-  });
+    // 41 sign-ins that each verify an argon2id hash: seconds alone, far more on a loaded 2-core machine.
+  }, 90_000);
 
   it('throttles password guesses on TOTP setup and password and code guesses on TOTP disable', async () => {
     const plain = await newAccount();

@@ -57,7 +57,7 @@ beforeAll(async () => {
     env: {
       SES_MAX_SEND_RATE: '2000',
       CAMPAIGN_PAGE_SIZE: '100',
-      CAMPAIGN_SETTLE_GRACE_SECONDS: '3',
+      CAMPAIGN_SETTLE_GRACE_SECONDS: '30',
       DISPATCHER_SAFETY_MARGIN_MS: '1000',
     },
   });

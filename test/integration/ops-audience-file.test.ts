@@ -34,7 +34,7 @@ beforeAll(async () => {
     dispatcherIntervalMs: 300,
     env: {
       SES_MAX_SEND_RATE: '2000',
-      CAMPAIGN_SETTLE_GRACE_SECONDS: '3',
+      CAMPAIGN_SETTLE_GRACE_SECONDS: '30',
       DISPATCHER_SAFETY_MARGIN_MS: '1000',
       LOG_LEVEL: 'SILENT',
     },

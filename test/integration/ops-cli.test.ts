@@ -13,7 +13,7 @@ let workDir: string;
 beforeAll(async () => {
   stack = await startTestStack({
     dispatcherIntervalMs: 300,
-    env: { SES_MAX_SEND_RATE: '500', CAMPAIGN_SETTLE_GRACE_SECONDS: '5', LOG_LEVEL: 'SILENT' },
+    env: { SES_MAX_SEND_RATE: '500', CAMPAIGN_SETTLE_GRACE_SECONDS: '30', LOG_LEVEL: 'SILENT' },
   });
   workDir = await mkdtemp(join(tmpdir(), 'account-shield-ops-'));
 });
