@@ -6,8 +6,6 @@
  * tenant-wide incident has a stack of its own (tenant-wide-incident.test.ts).
  */
 import { randomUUID } from 'node:crypto';
-import { createDeps } from '../../shared/app.js';
-import { loadConfig } from '../../shared/config.js';
 import type { IncidentBatchMessage, NotificationMessage } from '../../shared/notifications/messages.js';
 import { NEVER_ASK_LINE } from '../../shared/notifications/templates.js';
 import type { NotificationQueue } from '../../shared/ports/notification-queue.js';
@@ -15,7 +13,6 @@ import { deliverIncidentBatch } from '../../shared/use-cases/deliver-incident-ba
 import type { Deps } from '../../shared/use-cases/deps.js';
 import { dispatchDueCampaigns } from '../../shared/use-cases/dispatch-campaigns.js';
 import { type Api, logIn, sleep, uniqueName } from '../support/fixtures.js';
-import { api } from '../support/http.js';
 import {
   expectAudienceContent,
   type IncidentBody,
@@ -23,13 +20,11 @@ import {
   incidentFixtures,
   isCompleted,
   PASSWORD,
+  SETTLE_GRACE_SECONDS,
   type Seeded,
+  startIncidentStack,
 } from '../support/incident-fixtures.js';
-import { startTestStack, type TestStack } from '../support/test-stack.js';
-
-// Long enough that a notifier slowed down by a loaded machine is never taken for a dead one; the test that
-// needs the grace to pass moves the dispatcher's clock instead of waiting.
-const SETTLE_GRACE_SECONDS = 30;
+import type { TestStack } from '../support/test-stack.js';
 
 let stack: TestStack;
 let client: Api;
@@ -39,19 +34,7 @@ let passwordHash: string;
 let fixtures: IncidentFixtures;
 
 beforeAll(async () => {
-  stack = await startTestStack({
-    env: {
-      // The emulators take hundreds of mails per second; the default (a sandbox's 14/s) would make this slow.
-      SES_MAX_SEND_RATE: '2000',
-      CAMPAIGN_PAGE_SIZE: '100',
-      CAMPAIGN_SETTLE_GRACE_SECONDS: String(SETTLE_GRACE_SECONDS),
-      DISPATCHER_SAFETY_MARGIN_MS: '1000',
-    },
-  });
-  client = api(stack.apiUrl);
-  admin = { token: stack.adminToken };
-  // Built after the stack set the environment: the same configuration as the handlers (stores only; no caches).
-  deps = createDeps(loadConfig(process.env));
+  ({ stack, client, admin, deps } = await startIncidentStack());
   passwordHash = await deps.hasher.hash(PASSWORD);
   fixtures = incidentFixtures(stack, client, passwordHash);
 }, 60_000);

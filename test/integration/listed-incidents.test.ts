@@ -6,15 +6,13 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { createDeps } from '../../shared/app.js';
-import { loadConfig } from '../../shared/config.js';
 import type { NotificationQueue } from '../../shared/ports/notification-queue.js';
 import type { Deps } from '../../shared/use-cases/deps.js';
 import { dispatchDueCampaigns } from '../../shared/use-cases/dispatch-campaigns.js';
 import { type Api, sleep } from '../support/fixtures.js';
-import { api } from '../support/http.js';
+import { startIncidentStack } from '../support/incident-fixtures.js';
 import { type SeededAccount, seedAccounts as seedStoredAccounts } from '../support/seed-accounts.js';
-import { startTestStack, type TestStack } from '../support/test-stack.js';
+import type { TestStack } from '../support/test-stack.js';
 
 interface Counts {
   targeted: number;
@@ -53,18 +51,7 @@ let deps: Deps;
 let seeder: DynamoDBDocumentClient;
 
 beforeAll(async () => {
-  stack = await startTestStack({
-    env: {
-      SES_MAX_SEND_RATE: '2000',
-      CAMPAIGN_PAGE_SIZE: '100',
-      CAMPAIGN_SETTLE_GRACE_SECONDS: '30',
-      DISPATCHER_SAFETY_MARGIN_MS: '1000',
-    },
-  });
-  client = api(stack.apiUrl);
-  admin = { token: stack.adminToken };
-  // Built after the stack set the environment: the same configuration as the handlers (stores only; no caches).
-  deps = createDeps(loadConfig(process.env));
+  ({ stack, client, admin, deps } = await startIncidentStack());
   seeder = DynamoDBDocumentClient.from(
     new DynamoDBClient({ endpoint: stack.endpoints.dynamodb, region: 'us-east-1', maxAttempts: 5 }),
   );

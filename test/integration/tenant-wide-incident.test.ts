@@ -4,11 +4,8 @@
  * reaches every older password and token at once, and the campaign mails every account exactly once.
  */
 import { randomUUID } from 'node:crypto';
-import { createDeps } from '../../shared/app.js';
-import { loadConfig } from '../../shared/config.js';
 import type { Deps } from '../../shared/use-cases/deps.js';
 import { type Api, logIn, sleep, uniqueName } from '../support/fixtures.js';
-import { api } from '../support/http.js';
 import {
   expectAudienceContent,
   type IncidentBody,
@@ -16,8 +13,9 @@ import {
   incidentFixtures,
   isCompleted,
   PASSWORD,
+  startIncidentStack,
 } from '../support/incident-fixtures.js';
-import { startTestStack, type TestStack } from '../support/test-stack.js';
+import type { TestStack } from '../support/test-stack.js';
 
 let stack: TestStack;
 let client: Api;
@@ -26,18 +24,7 @@ let deps: Deps;
 let fixtures: IncidentFixtures;
 
 beforeAll(async () => {
-  stack = await startTestStack({
-    env: {
-      // The emulators take hundreds of mails per second; the default (a sandbox's 14/s) would make this slow.
-      SES_MAX_SEND_RATE: '2000',
-      CAMPAIGN_PAGE_SIZE: '100',
-      CAMPAIGN_SETTLE_GRACE_SECONDS: '30',
-      DISPATCHER_SAFETY_MARGIN_MS: '1000',
-    },
-  });
-  client = api(stack.apiUrl);
-  admin = { token: stack.adminToken };
-  deps = createDeps(loadConfig(process.env));
+  ({ stack, client, admin, deps } = await startIncidentStack());
   fixtures = incidentFixtures(stack, client, await deps.hasher.hash(PASSWORD));
 }, 60_000);
 

@@ -6,11 +6,15 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { createDeps } from '../../shared/app.js';
+import { loadConfig } from '../../shared/config.js';
 import { identifierKey } from '../../shared/domain/identifiers.js';
 import type { UserRecord } from '../../shared/domain/user.js';
 import { NEVER_ASK_LINE } from '../../shared/notifications/templates.js';
+import type { Deps } from '../../shared/use-cases/deps.js';
 import { type Api, sleep } from './fixtures.js';
-import type { SentMail, TestStack } from './test-stack.js';
+import { api } from './http.js';
+import { type SentMail, startTestStack, type TestStack } from './test-stack.js';
 
 export interface Counts {
   targeted: number;
@@ -39,6 +43,39 @@ export interface Seeded {
 
 /** The password of every seeded password account. */
 export const PASSWORD = 'violet-harbour-lantern-42';
+
+/**
+ * How long the dispatcher waits on silent notifiers before it counts their claims failed: long enough that a
+ * notifier slowed down by a loaded machine is never taken for a dead one (a test that needs the grace to pass
+ * moves the dispatcher's clock instead of waiting).
+ */
+export const SETTLE_GRACE_SECONDS = 30;
+
+export interface IncidentStack {
+  readonly stack: TestStack;
+  readonly client: Api;
+  readonly admin: { readonly token: string };
+  /** The handlers' configuration and stores, built after the stack set the environment (no caches). */
+  readonly deps: Deps;
+}
+
+/** A stack for campaigns: the emulators take hundreds of mails per second (the default, 14/s, would make it slow). */
+export async function startIncidentStack(): Promise<IncidentStack> {
+  const stack = await startTestStack({
+    env: {
+      SES_MAX_SEND_RATE: '2000',
+      CAMPAIGN_PAGE_SIZE: '100',
+      CAMPAIGN_SETTLE_GRACE_SECONDS: String(SETTLE_GRACE_SECONDS),
+      DISPATCHER_SAFETY_MARGIN_MS: '1000',
+    },
+  });
+  return {
+    stack,
+    client: api(stack.apiUrl),
+    admin: { token: stack.adminToken },
+    deps: createDeps(loadConfig(process.env)),
+  };
+}
 
 export const isCompleted = (incident: IncidentBody) => incident.status === 'completed';
 
