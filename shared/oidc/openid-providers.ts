@@ -17,14 +17,27 @@ export type SecretReader = (secretArn: string) => Promise<string>;
 
 const isLoopbackHttp = (issuer: string): boolean => new URL(issuer).protocol === 'http:';
 
-/** No HTTP answer at all (refused, reset, DNS, timeout) or a 5xx: the provider is down, not the request wrong. */
+/**
+ * Error codes of a request that got no HTTP answer: Node's socket errors (ECONNREFUSED, ECONNRESET, ENOTFOUND, ...)
+ * and undici's (UND_ERR_SOCKET for a connection dropped mid-request, UND_ERR_CONNECT_TIMEOUT, ...).
+ */
+const NO_ANSWER_CODE = /^(E[A-Z]+|UND_ERR_[A-Z_]+)$/;
+
+/** No HTTP answer at all (refused, reset, dropped, DNS, timeout) or a 5xx: the provider is down, not the request wrong. */
 function isProviderOutage(error: unknown): boolean {
   for (let current: unknown = error, depth = 0; current && depth < 4; depth++) {
     if (current instanceof Response) return current.status >= 500;
-    const candidate = current as { name?: string; code?: string; status?: number; cause?: unknown };
+    const candidate = current as {
+      name?: string;
+      message?: string;
+      code?: string;
+      status?: number;
+      cause?: unknown;
+    };
     if (candidate.name === 'TimeoutError' || candidate.name === 'AbortError') return true;
-    if (current instanceof TypeError && /fetch failed/i.test(current.message)) return true;
-    if (typeof candidate.code === 'string' && /^E[A-Z]+$/.test(candidate.code)) return true;
+    // By name, not instanceof: fetch's TypeError may come from another realm (a VM context, a test runner).
+    if (candidate.name === 'TypeError' && /fetch failed/i.test(candidate.message ?? '')) return true;
+    if (typeof candidate.code === 'string' && NO_ANSWER_CODE.test(candidate.code)) return true;
     if (typeof candidate.status === 'number' && candidate.status >= 500) return true;
     current = candidate.cause;
   }
