@@ -88,6 +88,15 @@ export interface VerificationKeySource {
 /** Bounded so a flood of distinct (valid) tokens cannot grow memory without limit. */
 const VERIFIED_CACHE_MAX_ENTRIES = 10_000;
 
+/** The `kid` of the token's protected header; a token whose header does not decode is an invalid token. */
+function keyIdOf(token: string): string | undefined {
+  try {
+    return decodeProtectedHeader(token).kid;
+  } catch {
+    throw new InvalidTokenError();
+  }
+}
+
 /**
  * Issues and verifies access tokens. Signing needs the private key store, which only token-minting functions get
  * (login, refresh, password change); every other function passes `undefined` and verifies with public keys only.
@@ -159,12 +168,7 @@ export function createAccessTokens(
         if (!(error instanceof InvalidTokenError)) throw error;
       }
       const keys = await verificationKeys.load();
-      let kid: string | undefined;
-      try {
-        kid = decodeProtectedHeader(token).kid;
-      } catch {
-        throw new InvalidTokenError();
-      }
+      const kid = keyIdOf(token);
       const key = kid === undefined ? undefined : keys.verificationKeys.get(kid);
       if (!key) throw new InvalidTokenError();
       try {
@@ -237,12 +241,7 @@ export function createAccessTokenVerifier(
         verified.delete(token);
         throw new InvalidTokenError();
       }
-      let kid: string | undefined;
-      try {
-        kid = decodeProtectedHeader(token).kid;
-      } catch {
-        throw new InvalidTokenError();
-      }
+      const kid = keyIdOf(token);
       const key = kid === undefined ? undefined : await keyFor(kid);
       if (!key) throw new InvalidTokenError();
       try {
