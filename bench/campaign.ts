@@ -15,12 +15,12 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SendBulkEmailCommand } from '@aws-sdk/client-sesv2';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { BatchWriteCommand, DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { createQueues, createTables } from '../scripts/local/provision.js';
 import { createBulkSesClient, createDeps } from '../shared/app.js';
 import { createAwsClients } from '../shared/aws/clients.js';
+import { sendBulkEmailCommand } from '../shared/aws/ses-bulk-mailer.js';
 import type { Config } from '../shared/config.js';
 import { roundCounts } from '../shared/domain/incident.js';
 import type { UserRecord } from '../shared/domain/user.js';
@@ -211,24 +211,8 @@ async function emulatorFloor(stack: BenchStack, config: Config) {
     Array.from({ length: concurrency }, async () => {
       for (let i = 0; i < 2; i += 1) {
         bulkCalls += 1;
-        await ses.send(
-          new SendBulkEmailCommand({
-            FromEmailAddress: config.mailFrom,
-            DefaultContent: {
-              Template: {
-                TemplateContent: {
-                  Subject: mail.template.subject,
-                  Text: mail.template.text,
-                  Html: mail.template.html,
-                },
-                TemplateData: JSON.stringify(mail.data),
-              },
-            },
-            BulkEmailEntries: Array.from({ length: 50 }, (_, j) => ({
-              Destination: { ToAddresses: [`floor-${bulkCalls}-${j}@example.test`] },
-            })),
-          }),
-        );
+        const to = Array.from({ length: 50 }, (_, j) => `floor-${bulkCalls}-${j}@example.test`);
+        await ses.send(sendBulkEmailCommand({ ...mail, to }, { from: config.mailFrom }));
       }
     }),
   );

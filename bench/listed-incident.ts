@@ -11,17 +11,17 @@
  *
  * Figures go to bench/results/listed-incident.json.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BatchWriteCommand, DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { identifierKey } from '../shared/domain/identifiers.js';
+import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { seedAccounts } from '../scripts/seed/seed-accounts.js';
 import { type NewIncident, newIncidentId } from '../shared/domain/incident.js';
-import type { UserRecord } from '../shared/domain/user.js';
 import { createIncidentBody } from '../shared/http/incident-schemas.js';
 import type { NotificationQueue } from '../shared/ports/notification-queue.js';
 import { DynamoDbIncidentsStore } from '../shared/stores/incidents-store.js';
+import { queryPages } from '../shared/stores/partition-query.js';
 import { dispatchDueCampaigns } from '../shared/use-cases/dispatch-campaigns.js';
 import { addAudienceChunk, closeAudience } from '../shared/use-cases/incident-audience.js';
 import { createIncident } from '../shared/use-cases/incidents.js';
@@ -90,55 +90,7 @@ async function main() {
   const results: Record<string, unknown> = { measuredAt: new Date().toISOString(), node: process.version };
   try {
     // 1. Effects of a listed incident.
-    const tag = randomBytes(3).toString('hex');
-    const now = new Date();
-    const accounts = Array.from({ length: AFFECTED }, (_, i) => ({
-      userId: randomUUID(),
-      email: `listed-${tag}-${i}@example.bench`,
-      authMethod: (i % 4 === 3 ? 'sso' : 'password') as 'password' | 'sso',
-      externalId: `legacy-${tag}-${i}`,
-    }));
-    const writes = accounts.flatMap((account) => {
-      const user: UserRecord = {
-        userId: account.userId,
-        email: account.email,
-        authMethod: account.authMethod,
-        ...(account.authMethod === 'password' ? { passwordHash: 'bench', passwordSetAt: now.getTime() } : {}),
-        tokenVersion: 0,
-        mustResetPassword: false,
-        createdAt: now.toISOString(),
-        updatedAt: now.toISOString(),
-      };
-      return [
-        { table: config.tables.users, item: user as unknown as Record<string, unknown> },
-        {
-          table: config.tables.identifiers,
-          item: {
-            identifier: identifierKey({ kind: 'email', value: account.email }),
-            userId: account.userId,
-          },
-        },
-        {
-          table: config.tables.identifiers,
-          item: { identifier: `externalId#${account.externalId}`, userId: account.userId },
-        },
-      ];
-    });
-    for (let start = 0; start < writes.length; start += 25 * 8) {
-      await Promise.all(
-        Array.from({ length: 8 }, async (_, k) => {
-          const chunk = writes.slice(start + k * 25, start + k * 25 + 25);
-          if (chunk.length === 0) return;
-          let pending: Record<string, { PutRequest: { Item: Record<string, unknown> } }[]> = {};
-          for (const { table, item } of chunk)
-            pending[table] = [...(pending[table] ?? []), { PutRequest: { Item: item } }];
-          while (Object.keys(pending).length > 0) {
-            const result = await db.send(new BatchWriteCommand({ RequestItems: pending }));
-            pending = (result.UnprocessedItems ?? {}) as typeof pending;
-          }
-        }),
-      );
-    }
+    const accounts = await seedAccounts(db, config.tables, AFFECTED);
     const incident = await createIncident(
       deps,
       createIncidentBody.parse({
@@ -150,7 +102,7 @@ async function main() {
       quietLogger,
     );
     const entries = accounts.map((account, i) =>
-      i % 3 === 0 ? account.userId : i % 3 === 1 ? account.email : `ext:${account.externalId}`,
+      i % 3 === 0 ? account.id : i % 3 === 1 ? account.email : `ext:${account.externalId}`,
     );
     for (let start = 0; start < entries.length; start += 10_000)
       await addAudienceChunk(deps, incident.id, entries.slice(start, start + 10_000), `bench-${start}`);
@@ -269,20 +221,14 @@ async function main() {
 /** Incidents in the partition (the listed one of step 1 included). */
 async function countPartition(db: DynamoDBDocumentClient, table: string): Promise<number> {
   let count = 0;
-  let startKey: Record<string, unknown> | undefined;
-  do {
-    const page = await db.send(
-      new QueryCommand({
-        TableName: table,
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': 'incident' },
-        Select: 'COUNT',
-        ExclusiveStartKey: startKey,
-      }),
-    );
+  for await (const page of queryPages(db, {
+    TableName: table,
+    KeyConditionExpression: 'pk = :pk',
+    ExpressionAttributeValues: { ':pk': 'incident' },
+    Select: 'COUNT',
+  })) {
     count += page.Count ?? 0;
-    startKey = page.LastEvaluatedKey;
-  } while (startKey);
+  }
   return count;
 }
 

@@ -128,13 +128,35 @@ export const tokenAuthorizerActions = ['dynamodb:BatchGetItem', 'dynamodb:GetIte
 /** Bearer routes check the token version, the session and the tenant-wide not-before on every request. */
 const verifiesBearerTokens = { users: ['read'], sessions: ['read'], records: ['read'] } as const;
 
+/**
+ * Functions that hash or verify passwords (argon2id): 1024 MB (see `memorySize`) and the native module shipped,
+ * the two always together.
+ */
+const passwordHashing = { memorySize: 1024, hashesPasswords: true, shipsArgon2: true } as const;
+const noPasswordHashing = { hashesPasswords: false, shipsArgon2: false } as const;
+
+/**
+ * Password sign-in and its kin (login; forgotten password, reset and change): finds the account by its identifiers,
+ * checks the one-time code (TOTP secrets are decrypted, never encrypted), writes sessions and mints their tokens
+ * (login, refresh, password change), and mails about it.
+ */
+const passwordSignIn = {
+  tables: {
+    users: ['read', 'write'],
+    identifiers: ['read'],
+    sessions: ['read', 'write'],
+    records: ['read', 'write'],
+  },
+  signingKey: 'sign',
+  totpKey: ['decrypt'],
+  sendNotifications: true,
+} as const satisfies WorkloadAccess;
+
 export const workloads: Readonly<Record<Workload, WorkloadSpec>> = {
   accounts: {
     description: 'Sign-up, profile and security events',
-    memorySize: 1024,
+    ...passwordHashing,
     timeoutSeconds: 10,
-    hashesPasswords: true,
-    shipsArgon2: true,
     access: {
       tables: {
         ...verifiesBearerTokens,
@@ -149,29 +171,16 @@ export const workloads: Readonly<Record<Workload, WorkloadSpec>> = {
   },
   login: {
     description: 'Password login and refresh-token rotation',
-    memorySize: 1024,
+    ...passwordHashing,
     timeoutSeconds: 10,
-    hashesPasswords: true,
-    shipsArgon2: true,
-    access: {
-      tables: {
-        users: ['read', 'write'],
-        identifiers: ['read'],
-        sessions: ['read', 'write'],
-        records: ['read', 'write'],
-      },
-      // Mints tokens (login, refresh) but never checks a bearer token.
-      signingKey: 'sign',
-      totpKey: ['decrypt'],
-      sendNotifications: true,
-    },
+    // Mints tokens (login, refresh) but never checks a bearer token.
+    access: passwordSignIn,
   },
   sessions: {
     description: 'Session listing, logout and revoke-all',
     memorySize: 512,
     timeoutSeconds: 10,
-    hashesPasswords: false,
-    shipsArgon2: false,
+    ...noPasswordHashing,
     access: {
       tables: { users: ['read', 'write'], sessions: ['read', 'write'], records: ['read', 'write'] },
       verificationKeys: 'read',
@@ -180,30 +189,15 @@ export const workloads: Readonly<Record<Workload, WorkloadSpec>> = {
   },
   password: {
     description: 'Forgotten password, reset and change',
-    memorySize: 1024,
+    ...passwordHashing,
     timeoutSeconds: 10,
-    hashesPasswords: true,
-    shipsArgon2: true,
-    access: {
-      tables: {
-        users: ['read', 'write'],
-        identifiers: ['read'],
-        sessions: ['read', 'write'],
-        records: ['read', 'write'],
-      },
-      // Mints tokens (password change) and checks the bearer token of the change.
-      signingKey: 'sign',
-      verificationKeys: 'read',
-      totpKey: ['decrypt'],
-      sendNotifications: true,
-    },
+    // Mints tokens (password change) and checks the bearer token of the change.
+    access: { ...passwordSignIn, verificationKeys: 'read' },
   },
   mfa: {
     description: 'TOTP setup, confirmation and removal',
-    memorySize: 1024,
+    ...passwordHashing,
     timeoutSeconds: 10,
-    hashesPasswords: true,
-    shipsArgon2: true,
     access: {
       tables: { ...verifiesBearerTokens, users: ['read', 'write'], records: ['read', 'write'] },
       verificationKeys: 'read',
@@ -213,10 +207,8 @@ export const workloads: Readonly<Record<Workload, WorkloadSpec>> = {
   },
   admin: {
     description: 'Operator API: users, forced resets and incidents (IAM-authorised)',
-    memorySize: 1024,
+    ...passwordHashing,
     timeoutSeconds: 15,
-    hashesPasswords: true,
-    shipsArgon2: true,
     access: {
       // Revoking an account's sessions is a token-version bump on its user item; sessions are never touched.
       // records: incidents, events, and the Idempotency-Key records of its writes (get, conditional put,
@@ -235,8 +227,7 @@ export const workloads: Readonly<Record<Workload, WorkloadSpec>> = {
     memorySize: 512,
     // A provider gets 5 s per request (discovery, token, JWKS); the callback may make three in a row.
     timeoutSeconds: 20,
-    hashesPasswords: false,
-    shipsArgon2: false,
+    ...noPasswordHashing,
     access: {
       // identifiers: email matches and just-in-time accounts; records: flows, one-time codes, links, throttles, events.
       tables: {
@@ -254,16 +245,14 @@ export const workloads: Readonly<Record<Workload, WorkloadSpec>> = {
     description: 'Public signing keys (JWKS)',
     memorySize: 256,
     timeoutSeconds: 5,
-    hashesPasswords: false,
-    shipsArgon2: false,
+    ...noPasswordHashing,
     access: { tables: {}, verificationKeys: 'read' },
   },
   pages: {
     description: 'Hosted account pages (static HTML and scripts built at deploy time)',
     memorySize: 256,
     timeoutSeconds: 5,
-    hashesPasswords: false,
-    shipsArgon2: false,
+    ...noPasswordHashing,
     access: { tables: {} },
   },
   oauth: {
@@ -271,8 +260,7 @@ export const workloads: Readonly<Record<Workload, WorkloadSpec>> = {
       'OAuth 2.0 / OpenID Connect: discovery, authorization code + PKCE, device codes, token endpoint',
     memorySize: 512,
     timeoutSeconds: 10,
-    hashesPasswords: false,
-    shipsArgon2: false,
+    ...noPasswordHashing,
     access: {
       // sessions: OAuth grants start, rotate and end device sessions; users: token versions for every check;
       // records: clients, authorization requests, device codes, throttles and security events.
@@ -286,8 +274,7 @@ export const workloads: Readonly<Record<Workload, WorkloadSpec>> = {
     memorySize: 512,
     // Long polls (RFC 8936) wait up to 10 s for a first SET.
     timeoutSeconds: 15,
-    hashesPasswords: false,
-    shipsArgon2: false,
+    ...noPasswordHashing,
     access: {
       // records: streams, held SETs, OAuth clients (receiver tokens) and the tenant policy.
       tables: { records: ['read', 'write'] },
@@ -302,8 +289,7 @@ export const workloads: Readonly<Record<Workload, WorkloadSpec>> = {
     description: 'Turns security events from the records-table stream into signed SETs per SSF stream',
     memorySize: 512,
     timeoutSeconds: 60,
-    hashesPasswords: false,
-    shipsArgon2: false,
+    ...noPasswordHashing,
     access: {
       // records: the streams list and held SETs (poll and paused streams); users: emails for email subjects.
       tables: { users: ['read'], records: ['read', 'write'] },
@@ -317,8 +303,7 @@ export const workloads: Readonly<Record<Workload, WorkloadSpec>> = {
     memorySize: 256,
     // Ten pushes in parallel, each bounded by SSF_PUSH_TIMEOUT_MS (5 s).
     timeoutSeconds: 30,
-    hashesPasswords: false,
-    shipsArgon2: false,
+    ...noPasswordHashing,
     access: {
       // records: the stream's current endpoint and status; paused streams hold the SET.
       tables: { records: ['read', 'write'] },
@@ -328,8 +313,7 @@ export const workloads: Readonly<Record<Workload, WorkloadSpec>> = {
     description: 'Sends the queued security emails through SES',
     memorySize: 512,
     timeoutSeconds: 30,
-    hashesPasswords: false,
-    shipsArgon2: false,
+    ...noPasswordHashing,
     access: {
       // identifiers: mail addressed by email is matched to its account; records: deliveries, reset tokens, rate.
       tables: { users: ['read'], identifiers: ['read'], records: ['read', 'write'] },
@@ -343,8 +327,7 @@ export const workloads: Readonly<Record<Workload, WorkloadSpec>> = {
     memorySize: 512,
     // It runs every minute and resumes from its cursor, so a run stops before the next one starts.
     timeoutSeconds: 60,
-    hashesPasswords: false,
-    shipsArgon2: false,
+    ...noPasswordHashing,
     access: {
       // users write: a listed incident applies each account's forced reset / token bump before its mail.
       tables: { users: ['read', 'scan', 'write'], identifiers: ['read'], records: ['read', 'write'] },
@@ -356,11 +339,9 @@ export const workloads: Readonly<Record<Workload, WorkloadSpec>> = {
   importWorker: {
     description: 'Imports a user file dropped in the import bucket, batch by batch, resumable',
     // Fast digests are wrapped in argon2id at import: CPU in proportion to memory, as for the hashing routes.
-    memorySize: 1024,
+    ...passwordHashing,
     // Lambda's maximum; the job stops starting batches a minute before and queues its continuation.
     timeoutSeconds: 900,
-    hashesPasswords: true,
-    shipsArgon2: true,
     access: {
       tables: {
         // Import transactions write users and their identifier guards; records hold the job checkpoint.
@@ -377,9 +358,8 @@ export const workloads: Readonly<Record<Workload, WorkloadSpec>> = {
     memorySize: 256,
     // Three PutEvents attempts per chunk of ten, 3 s each at most, chunks in parallel.
     timeoutSeconds: 30,
-    hashesPasswords: false,
     // It imports nothing of shared/app.ts.
-    shipsArgon2: false,
+    ...noPasswordHashing,
     // It never reads or writes a table itself: Lambda reads the stream for it.
     access: { tables: {}, readRecordsStream: true, publishSecurityEvents: true },
   },
@@ -387,8 +367,7 @@ export const workloads: Readonly<Record<Workload, WorkloadSpec>> = {
     description: 'Creates and rotates the JWT signing key',
     memorySize: 256,
     timeoutSeconds: 30,
-    hashesPasswords: false,
-    shipsArgon2: false,
+    ...noPasswordHashing,
     access: { tables: {}, signingKey: 'rotate', verificationKeys: 'publish' },
   },
 };

@@ -3,7 +3,12 @@ import { CustomResource, Duration, type RemovalPolicy, Stack, Validations } from
 import { Schedule } from 'aws-cdk-lib/aws-events';
 import { ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { CfnRotationSchedule, type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import {
+  CfnRotationSchedule,
+  type ISecret,
+  Secret,
+  type SecretStringGenerator,
+} from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import type { SigningAlgorithm } from '../../shared/crypto/signing-key-set.js';
 import { AppFunction, type WorkloadResources } from './app-function.js';
@@ -20,6 +25,17 @@ export interface SigningKeyProps {
    */
   readonly algorithm?: SigningAlgorithm;
 }
+
+/**
+ * What both secrets hold at deploy: an empty key list (and a placeholder field, as a generated secret needs one)
+ * until the custom resource below puts the first key and the rotation function publishes its public half.
+ */
+const emptyKeySet: SecretStringGenerator = {
+  secretStringTemplate: JSON.stringify({ keys: [] }),
+  generateStringKey: 'placeholder',
+  excludePunctuation: true,
+  passwordLength: 16,
+};
 
 /**
  * The JWT signing key set in Secrets Manager (`{"keys": [...]}`, keys[0] signs), its first key created at deploy
@@ -43,25 +59,14 @@ export class SigningKey extends Construct {
     const purpose = algorithm === 'RS256' ? 'Security Event Token' : 'JWT';
     const secret = new Secret(this, 'Secret', {
       description: `account-shield ${purpose} signing keys (${algorithm} private JWKs; keys[0] signs, all are published)`,
-      // A placeholder with an empty key list until the custom resource below puts the first key.
-      generateSecretString: {
-        secretStringTemplate: JSON.stringify({ keys: [] }),
-        generateStringKey: 'placeholder',
-        excludePunctuation: true,
-        passwordLength: 16,
-      },
+      generateSecretString: emptyKeySet,
       removalPolicy: props.removalPolicy,
     });
     this.secret = secret;
 
     const publicKeys = new Secret(this, 'PublicKeys', {
       description: `account-shield ${purpose} verification keys (public JWKs only, published by the key rotation)`,
-      generateSecretString: {
-        secretStringTemplate: JSON.stringify({ keys: [] }),
-        generateStringKey: 'placeholder',
-        excludePunctuation: true,
-        passwordLength: 16,
-      },
+      generateSecretString: emptyKeySet,
       removalPolicy: props.removalPolicy,
     });
     this.publicKeys = publicKeys;

@@ -19,11 +19,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { BatchWriteCommand, DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { hash } from '@node-rs/argon2';
 import { Command } from 'commander';
-import { identifierKey } from '../../shared/domain/identifiers.js';
+import type { IncidentView } from '../../shared/use-cases/incidents.js';
 import { startLocalStack } from '../local/local-stack.js';
+import { accountItems, batchPut, type TableItem } from '../seed/seed-accounts.js';
 
 const program = new Command('drill')
   .description('Breach drill: seed a synthetic population, declare a listed incident from a file, time it')
@@ -78,17 +79,8 @@ const fmt = (seconds: number) =>
       ? `${(seconds / 60).toFixed(1)} min`
       : `${seconds.toFixed(1)} s`;
 
-interface IncidentState {
-  status: string;
-  counts: {
-    targeted: number;
-    queued: number;
-    sent: number;
-    skipped: number;
-    failed: number;
-    effectsApplied?: number;
-  };
-}
+/** What the drill reads of `GET /v1/admin/incidents/{id}`. */
+type IncidentState = Pick<IncidentView, 'status' | 'counts'>;
 
 async function main(): Promise<void> {
   const workDir = await mkdtemp(join(tmpdir(), 'account-shield-drill-'));
@@ -242,21 +234,16 @@ async function seed(
     parallelism: 1,
   });
   const now = Date.now();
-  const nowIso = new Date(now).toISOString();
+  const nowDate = new Date(now);
+  const nowIso = nowDate.toISOString();
+  const password = { hash: passwordHash, setAt: now - 86_400_000 };
   const tag = randomBytes(3).toString('hex');
   const accounts: Account[] = [];
-  let pending: { table: string; item: Record<string, unknown> }[] = [];
+  let pending: TableItem[] = [];
   let written = 0;
   const inFlight = new Set<Promise<void>>();
-  const flush = async (batch: { table: string; item: Record<string, unknown> }[]) => {
-    let requests: Record<string, { PutRequest: { Item: Record<string, unknown> } }[]> = {};
-    for (const { table, item } of batch)
-      requests[table] = [...(requests[table] ?? []), { PutRequest: { Item: item } }];
-    for (let attempt = 0; Object.keys(requests).length > 0; attempt += 1) {
-      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(50 * attempt, 1000)));
-      const result = await db.send(new BatchWriteCommand({ RequestItems: requests }));
-      requests = (result.UnprocessedItems ?? {}) as typeof requests;
-    }
+  const flush = async (batch: TableItem[]) => {
+    await batchPut(db, batch);
     written += batch.length;
   };
   const push = async (table: string, item: Record<string, unknown>) => {
@@ -274,17 +261,8 @@ async function seed(
     const userId = randomUUID();
     const email = `drill-${tag}-${i}@example.test`;
     accounts.push({ id: userId, email, authMethod });
-    await push(tables.users, {
-      userId,
-      email,
-      authMethod,
-      ...(authMethod === 'password' ? { passwordHash, passwordSetAt: now - 86_400_000 } : {}),
-      tokenVersion: 0,
-      mustResetPassword: false,
-      createdAt: nowIso,
-      updatedAt: nowIso,
-    });
-    await push(tables.identifiers, { identifier: identifierKey({ kind: 'email', value: email }), userId });
+    for (const { table, item } of accountItems(tables, { userId, email, authMethod }, password, nowDate))
+      await push(table, item);
     for (let s = 0; s < SESSIONS; s += 1) {
       await push(tables.sessions, {
         userId,

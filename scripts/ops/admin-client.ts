@@ -14,16 +14,11 @@ import type {
   SourceData,
 } from '@smithy/types';
 import { z } from 'zod';
+import { INCIDENT_STATUSES, type IncidentScope } from '../../shared/domain/incident.js';
 
-const INCIDENT_STATUSES = ['collecting', 'scheduled', 'running', 'completed', 'cancelled'] as const;
-export type IncidentStatus = (typeof INCIDENT_STATUSES)[number];
-
-export type IncidentScope =
-  | { readonly type: 'all' }
-  | { readonly type: 'users'; readonly userIds: readonly string[] }
-  | { readonly type: 'emails'; readonly emails: readonly string[] }
-  /** Entries follow through addAudience, then closeAudience. */
-  | { readonly type: 'list' };
+// The API's incident scope and statuses are the domain's; a `list` scope's entries follow through addAudience,
+// then closeAudience.
+export type { IncidentScope, IncidentStatus } from '../../shared/domain/incident.js';
 
 export interface CreateIncidentRequest {
   readonly title: string;

@@ -11,7 +11,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { rename, rm, stat, writeFile } from 'node:fs/promises';
+import { rename, rm, writeFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import cliProgress from 'cli-progress';
 import { normaliseAudienceEntry } from '../../shared/domain/audience-entry.js';
@@ -130,13 +130,7 @@ export async function createListedIncident(
   options: AudienceFileOptions,
 ): Promise<{ incident: Incident | undefined; code: number }> {
   const path = options.file;
-  let size: number;
-  try {
-    size = (await stat(path)).size;
-  } catch {
-    throw new UsageError(`cannot read ${path}`);
-  }
-  const fileId = await fileIdentity(path, size);
+  const fileId = await fileIdentity(path);
   const requestId = createHash('sha256').update(JSON.stringify(request)).digest('hex');
   const checkpointPath = options.checkpoint ?? `${path}.incident-state.json`;
   if (options.restart) await rm(checkpointPath, { force: true });

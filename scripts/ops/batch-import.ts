@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { appendFile, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { appendFile, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import cliProgress from 'cli-progress';
 import {
   batchEntries,
@@ -82,13 +82,7 @@ export async function batchImportCommand(ctx: OpsContext, flags: BatchImportFlag
       : path.toLowerCase().endsWith('.csv')
         ? 'csv'
         : 'jsonl';
-  let size: number;
-  try {
-    size = (await stat(path)).size;
-  } catch {
-    throw new UsageError(`cannot read ${path}`);
-  }
-  const fileId = await fileIdentity(path, size);
+  const fileId = await fileIdentity(path);
   const checkpointPath = flags.checkpoint ?? `${path}.import-state.json`;
   const rejectedPath = flags.rejected ?? `${path}.rejected.jsonl`;
 

@@ -4,8 +4,9 @@
  * rows can be fixed, and nothing here ever echoes a password (or a whole users-file row) back.
  */
 import { createHash } from 'node:crypto';
-import { open, readFile } from 'node:fs/promises';
+import { open, readFile, stat } from 'node:fs/promises';
 import type { AdminUserInput } from './admin-client.js';
+import { UsageError } from './output.js';
 
 export interface LineError {
   /** 1-based physical line of the file where the offending record starts. */
@@ -474,8 +475,17 @@ function sortByLine(errors: LineError[]): LineError[] {
   return errors.sort((a, b) => a.line - b.line);
 }
 
-/** Identity of the file's content: size plus its first and last MiB (hashing 30 GB up front would take minutes). */
-export async function fileIdentity(path: string, size: number): Promise<string> {
+/**
+ * Identity of the file's content: size plus its first and last MiB (hashing 30 GB up front would take minutes).
+ * What a checkpoint is tied to, so a resumed run cannot continue on another file.
+ */
+export async function fileIdentity(path: string): Promise<string> {
+  let size: number;
+  try {
+    size = (await stat(path)).size;
+  } catch {
+    throw new UsageError(`cannot read ${path}`);
+  }
   const hash = createHash('sha256').update(`${size}:`);
   const handle = await open(path, 'r');
   try {

@@ -72,6 +72,28 @@ export function classifyEntry(entry: BulkEmailEntryResult | undefined): BulkMail
   return { status: 'unknown', reason: status };
 }
 
+/** One SendBulkEmail of the mail to every destination, with its template inline (no SES template to manage). */
+export function sendBulkEmailCommand(
+  mail: BulkMail,
+  options: { from: string; configurationSet?: string },
+): SendBulkEmailCommand {
+  return new SendBulkEmailCommand({
+    FromEmailAddress: options.from,
+    ConfigurationSetName: options.configurationSet,
+    DefaultContent: {
+      Template: {
+        TemplateContent: {
+          Subject: mail.template.subject,
+          Text: mail.template.text,
+          Html: mail.template.html,
+        },
+        TemplateData: JSON.stringify(mail.data),
+      },
+    },
+    BulkEmailEntries: mail.to.map((address) => ({ Destination: { ToAddresses: [address] } })),
+  });
+}
+
 /**
  * SES v2 SendBulkEmail with the template given inline (DefaultContent.Template.TemplateContent): SES accepts
  * it for bulk sends ("simple substitutions" only), so no named template has to be created, versioned and kept
@@ -87,23 +109,7 @@ export function createSesBulkMailer(
       if (mail.to.length === 0) return [];
       let results: BulkEmailEntryResult[];
       try {
-        const output = await ses.send(
-          new SendBulkEmailCommand({
-            FromEmailAddress: options.from,
-            ConfigurationSetName: options.configurationSet,
-            DefaultContent: {
-              Template: {
-                TemplateContent: {
-                  Subject: mail.template.subject,
-                  Text: mail.template.text,
-                  Html: mail.template.html,
-                },
-                TemplateData: JSON.stringify(mail.data),
-              },
-            },
-            BulkEmailEntries: mail.to.map((address) => ({ Destination: { ToAddresses: [address] } })),
-          }),
-        );
+        const output = await ses.send(sendBulkEmailCommand(mail, options));
         results = output.BulkEmailEntryResults ?? [];
       } catch (error) {
         const status = classifySendError(error);

@@ -1,5 +1,5 @@
 import { randomUUID, type webcrypto } from 'node:crypto';
-import { decodeProtectedHeader, errors as joseErrors, jwtVerify, SignJWT } from 'jose';
+import { decodeProtectedHeader, type JWTVerifyOptions, errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import { InvalidTokenError } from '../errors.js';
 import { type KeyStore, SIGNING_ALGORITHM, signerAt } from './key-store.js';
 import { ACCESS_TOKEN_TTL_SECONDS } from './key-timing.js';
@@ -88,6 +88,31 @@ export interface VerificationKeySource {
 /** Bounded so a flood of distinct (valid) tokens cannot grow memory without limit. */
 const VERIFIED_CACHE_MAX_ENTRIES = 10_000;
 
+/** What every access token must pass (RFC 9068): our algorithm, issuer, audience and `at+jwt` type, unexpired now. */
+function accessTokenChecks(
+  jwt: { issuer: string; audience: string },
+  requiredClaims: string[],
+  nowMs: number,
+): JWTVerifyOptions {
+  return {
+    algorithms: [SIGNING_ALGORITHM],
+    issuer: jwt.issuer,
+    audience: jwt.audience,
+    typ: 'at+jwt',
+    requiredClaims,
+    currentDate: new Date(nowMs),
+  };
+}
+
+/** The `kid` of the token's protected header; a token whose header does not decode is an invalid token. */
+function keyIdOf(token: string): string | undefined {
+  try {
+    return decodeProtectedHeader(token).kid;
+  } catch {
+    throw new InvalidTokenError();
+  }
+}
+
 /**
  * Issues and verifies access tokens. Signing needs the private key store, which only token-minting functions get
  * (login, refresh, password change); every other function passes `undefined` and verifies with public keys only.
@@ -159,23 +184,15 @@ export function createAccessTokens(
         if (!(error instanceof InvalidTokenError)) throw error;
       }
       const keys = await verificationKeys.load();
-      let kid: string | undefined;
-      try {
-        kid = decodeProtectedHeader(token).kid;
-      } catch {
-        throw new InvalidTokenError();
-      }
+      const kid = keyIdOf(token);
       const key = kid === undefined ? undefined : keys.verificationKeys.get(kid);
       if (!key) throw new InvalidTokenError();
       try {
-        const { payload } = await jwtVerify(token, key, {
-          algorithms: [SIGNING_ALGORITHM],
-          issuer: jwt.issuer,
-          audience: jwt.audience,
-          typ: 'at+jwt',
-          requiredClaims: ['sub', 'client_id', 'scope', 'cv', 'iat', 'exp', 'jti'],
-          currentDate: new Date(now()),
-        });
+        const { payload } = await jwtVerify(
+          token,
+          key,
+          accessTokenChecks(jwt, ['sub', 'client_id', 'scope', 'cv', 'iat', 'exp', 'jti'], now()),
+        );
         const { sub, client_id, scope, cv, iat, exp, jti } = payload as Record<string, unknown>;
         if (
           typeof sub !== 'string' ||
@@ -237,23 +254,15 @@ export function createAccessTokenVerifier(
         verified.delete(token);
         throw new InvalidTokenError();
       }
-      let kid: string | undefined;
-      try {
-        kid = decodeProtectedHeader(token).kid;
-      } catch {
-        throw new InvalidTokenError();
-      }
+      const kid = keyIdOf(token);
       const key = kid === undefined ? undefined : await keyFor(kid);
       if (!key) throw new InvalidTokenError();
       try {
-        const { payload } = await jwtVerify(token, key, {
-          algorithms: [SIGNING_ALGORITHM],
-          issuer: jwt.issuer,
-          audience: jwt.audience,
-          typ: 'at+jwt',
-          requiredClaims: ['sub', 'sid', 'tv', 'iat', 'exp', 'jti'],
-          currentDate: new Date(now()),
-        });
+        const { payload } = await jwtVerify(
+          token,
+          key,
+          accessTokenChecks(jwt, ['sub', 'sid', 'tv', 'iat', 'exp', 'jti'], now()),
+        );
         const { sub, sid, tv, iat, exp, jti, client_id, scope } = payload as Record<string, unknown>;
         if (
           (client_id !== undefined && typeof client_id !== 'string') ||

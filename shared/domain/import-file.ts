@@ -231,6 +231,16 @@ export async function* batchEntries(
   let bytes = 0;
   let wrapped = 0;
   let last: ResumePoint | undefined;
+  /** The batch so far, ending at `last`; the next one starts empty. */
+  const cut = (): ImportBatch => {
+    const batch = { number, rows, unreadable, next: last! };
+    number += 1;
+    rows = [];
+    unreadable = [];
+    bytes = 0;
+    wrapped = 0;
+    return batch;
+  };
   for await (const entry of entries) {
     if ('header' in entry) {
       options.onHeader?.(entry.header);
@@ -245,12 +255,7 @@ export async function* batchEntries(
         rows.length > 0 &&
         (bytes + size > MAX_BATCH_BYTES || (isWrapped && wrapped >= MAX_WRAPPED_ROWS_PER_BATCH))
       ) {
-        yield { number, rows, unreadable, next: last! };
-        number += 1;
-        rows = [];
-        unreadable = [];
-        bytes = 0;
-        wrapped = 0;
+        yield cut();
       }
       rows.push({ line: entry.line, row: entry.row });
       bytes += size;
@@ -258,12 +263,7 @@ export async function* batchEntries(
     }
     if (entry.next) last = entry.next;
     if (rows.length >= maxRows) {
-      yield { number, rows, unreadable, next: last! };
-      number += 1;
-      rows = [];
-      unreadable = [];
-      bytes = 0;
-      wrapped = 0;
+      yield cut();
     }
   }
   if (rows.length > 0 || unreadable.length > 0) {

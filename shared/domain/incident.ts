@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 
 /** An incident, its notification campaign's rounds and the counter maths; stored by shared/stores/incidents-store.ts. */
 /** collecting: a listed audience is being uploaded; nothing happens to any account until it is closed. */
-export type IncidentStatus = 'collecting' | 'scheduled' | 'running' | 'completed' | 'cancelled';
+export const INCIDENT_STATUSES = ['collecting', 'scheduled', 'running', 'completed', 'cancelled'] as const;
+export type IncidentStatus = (typeof INCIDENT_STATUSES)[number];
 
 export type IncidentScope =
   | { readonly type: 'all' }

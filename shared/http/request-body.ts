@@ -35,6 +35,18 @@ export function toErrorDetails(error: z.ZodError): ErrorDetail[] {
   });
 }
 
+/** The body as UTF-8 text (API Gateway base64-encodes some bodies), refused above `maxBytes`. */
+function bodyText(raw: RawBody, maxBytes: number): string {
+  const text =
+    raw.body === undefined
+      ? ''
+      : raw.isBase64Encoded
+        ? Buffer.from(raw.body, 'base64').toString('utf8')
+        : raw.body;
+  if (Buffer.byteLength(text, 'utf8') > maxBytes) throw new PayloadTooLargeError(maxBytes);
+  return text;
+}
+
 /**
  * Size, media type, JSON syntax, then schema: each failure is the contract's 4xx with a sentence that
  * says what to fix, never a parser's stack or message.
@@ -44,13 +56,7 @@ export function parseJsonBody<S extends z.ZodType>(
   schema: S,
   maxBytes: number = MAX_BODY_BYTES,
 ): z.infer<S> {
-  const text =
-    raw.body === undefined
-      ? ''
-      : raw.isBase64Encoded
-        ? Buffer.from(raw.body, 'base64').toString('utf8')
-        : raw.body;
-  if (Buffer.byteLength(text, 'utf8') > maxBytes) throw new PayloadTooLargeError(maxBytes);
+  const text = bodyText(raw, maxBytes);
   if (text.trim() === '') {
     // Routes whose fields are all optional accept no body at all, as a careful client would expect.
     const empty = schema.safeParse({});
@@ -84,13 +90,7 @@ function isFormContentType(contentType: string): boolean {
  * most once, unknown parameters ignored. Every mistake is the RFC's `invalid_request`, as OAuth clients expect.
  */
 export function parseFormBody<S extends z.ZodType>(raw: RawBody, schema: S): z.infer<S> {
-  const text =
-    raw.body === undefined
-      ? ''
-      : raw.isBase64Encoded
-        ? Buffer.from(raw.body, 'base64').toString('utf8')
-        : raw.body;
-  if (Buffer.byteLength(text, 'utf8') > MAX_BODY_BYTES) throw new PayloadTooLargeError(MAX_BODY_BYTES);
+  const text = bodyText(raw, MAX_BODY_BYTES);
   if (text !== '' && (!raw.contentType || !isFormContentType(raw.contentType))) {
     throw new OAuthError(
       'invalid_request',

@@ -14,7 +14,7 @@ import type { Principal } from './authenticate.js';
 import type { Deps } from './deps.js';
 import { requireGrant } from './oauth-clients.js';
 import { type OAuthTokenResponse, toOAuthTokenResponse } from './oauth-tokens.js';
-import { startSession } from './session-tokens.js';
+import { type CodeSignInDeps, startSession } from './session-tokens.js';
 
 /** How long the user has to sign in on the hosted page after the app sent them to /oauth2/authorize. */
 const PENDING_REQUEST_SECONDS = 10 * 60;
@@ -165,17 +165,7 @@ const invalidGrant = (description: string) => new OAuthError('invalid_grant', de
  * be retried; a code presented again ends the session it started (RFC 6749 4.1.2).
  */
 export async function authorizationCodeGrant(
-  deps: Pick<
-    Deps,
-    | 'authorizationRequests'
-    | 'users'
-    | 'sessions'
-    | 'accessTokens'
-    | 'revocation'
-    | 'tenantPolicy'
-    | 'clock'
-    | 'events'
-  >,
+  deps: CodeSignInDeps & Pick<Deps, 'authorizationRequests'>,
   client: OAuthClient,
   input: { code: string | undefined; redirectUri: string | undefined; codeVerifier: string | undefined },
   origin: RequestOrigin,

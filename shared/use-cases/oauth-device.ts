@@ -17,7 +17,7 @@ import type { Principal } from './authenticate.js';
 import type { Deps } from './deps.js';
 import { requireGrant } from './oauth-clients.js';
 import { type OAuthTokenResponse, toOAuthTokenResponse } from './oauth-tokens.js';
-import { startSession } from './session-tokens.js';
+import { type CodeSignInDeps, startSession } from './session-tokens.js';
 
 /** RFC 8628 3.2. */
 export interface DeviceAuthorizationResponse {
@@ -173,17 +173,7 @@ const DEVICE_CODE = new RegExp(`^([${USER_CODE_ALPHABET}]{${USER_CODE_LENGTH}})\
 
 /** RFC 8628 3.4/3.5: the device polls the token endpoint with its device code. */
 export async function deviceCodeGrant(
-  deps: Pick<
-    Deps,
-    | 'deviceAuthorizations'
-    | 'users'
-    | 'sessions'
-    | 'accessTokens'
-    | 'revocation'
-    | 'tenantPolicy'
-    | 'clock'
-    | 'events'
-  >,
+  deps: CodeSignInDeps & Pick<Deps, 'deviceAuthorizations'>,
   client: OAuthClient,
   deviceCode: string | undefined,
   origin: RequestOrigin,

@@ -112,6 +112,15 @@ export async function sessionTokens(
   };
 }
 
+/**
+ * The ports of a sign-in by a one-time code (OAuth authorization code, device code, SSO code): the account, the
+ * tenant policy and revocation state, the new session and its tokens, and the `login_succeeded` event.
+ */
+export type CodeSignInDeps = Pick<
+  Deps,
+  'users' | 'sessions' | 'accessTokens' | 'revocation' | 'tenantPolicy' | 'clock' | 'events'
+>;
+
 /** Starts a new device session for a user who just proved who they are. */
 export async function startSession(
   deps: Pick<Deps, 'sessions' | 'accessTokens' | 'tenantPolicy' | 'clock'>,

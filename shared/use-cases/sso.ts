@@ -15,7 +15,7 @@ import { createAccount } from './accounts.js';
 import { recordEvent } from './audit.js';
 import type { Principal } from './authenticate.js';
 import type { Deps } from './deps.js';
-import { startSession, type TokenResponse } from './session-tokens.js';
+import { type CodeSignInDeps, startSession, type TokenResponse } from './session-tokens.js';
 
 export const SSO_BINDING_COOKIE = 'account_shield_sso';
 export const SSO_COOKIE_PATH = '/v1/auth/sso/';
@@ -305,18 +305,7 @@ async function resolveAccount(
 
 /** `POST /v1/auth/sso/exchange`: the one-time code from the callback, for a normal session. */
 export async function exchangeSsoCode(
-  deps: Pick<
-    Deps,
-    | 'ssoLoginCodes'
-    | 'identityProviders'
-    | 'users'
-    | 'sessions'
-    | 'accessTokens'
-    | 'tenantPolicy'
-    | 'revocation'
-    | 'clock'
-    | 'events'
-  >,
+  deps: CodeSignInDeps & Pick<Deps, 'ssoLoginCodes' | 'identityProviders'>,
   input: { code: string; deviceName?: string },
   origin: RequestOrigin,
 ): Promise<TokenResponse> {

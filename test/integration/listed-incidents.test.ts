@@ -6,22 +6,16 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { type SeededAccount, seedAccounts as seedStoredAccounts } from '../../scripts/seed/seed-accounts.js';
 import type { NotificationQueue } from '../../shared/ports/notification-queue.js';
 import type { Deps } from '../../shared/use-cases/deps.js';
 import { dispatchDueCampaigns } from '../../shared/use-cases/dispatch-campaigns.js';
+import type { IncidentView } from '../../shared/use-cases/incidents.js';
 import { type Api, sleep } from '../support/fixtures.js';
 import { startIncidentStack } from '../support/incident-fixtures.js';
-import { type SeededAccount, seedAccounts as seedStoredAccounts } from '../support/seed-accounts.js';
 import type { TestStack } from '../support/test-stack.js';
 
-interface Counts {
-  targeted: number;
-  queued: number;
-  sent: number;
-  skipped: number;
-  failed: number;
-  effectsApplied?: number;
-}
+type Counts = IncidentView['counts'];
 interface IncidentBody {
   id: string;
   title: string;

@@ -10,13 +10,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { seedAccounts } from '../../scripts/seed/seed-accounts.js';
 import { createDeps } from '../../shared/app.js';
 import { loadConfig } from '../../shared/config.js';
 import type { Deps } from '../../shared/use-cases/deps.js';
 import { sleep } from '../support/fixtures.js';
 import { api } from '../support/http.js';
 import { runOpsCli } from '../support/ops-cli.js';
-import { seedAccounts } from '../support/seed-accounts.js';
 import { startTestStack, type TestStack } from '../support/test-stack.js';
 
 const KNOWN = 1_000;

@@ -5,7 +5,7 @@
  */
 import { type ApiError, callPublic, callSigned, type TokenResponse } from './lib/api.js';
 import { byId, forgetFragment, fragmentParams, say, sayWithLink, show, whileBusy } from './lib/dom.js';
-import { describeWait, genericError } from './lib/messages.js';
+import { describeWait, genericError, otpRejectedSentence, otpRequiredSentence } from './lib/messages.js';
 import { deviceName, readSession, safeReturnPath, saveSession } from './lib/session.js';
 
 const form = byId<HTMLFormElement>('login-form');
@@ -72,21 +72,12 @@ function showError(error: ApiError): void {
     case 'mfa_required':
       show(codeStep);
       say(errorRegion, '');
-      say(
-        statusRegion,
-        'Your account has two-factor authentication. Enter the code from your authenticator app.',
-      );
+      say(statusRegion, otpRequiredSentence);
       codeInput.focus();
       return;
     case 'invalid_otp':
       show(codeStep);
-      say(
-        errorRegion,
-        'That code is not right, or it was already used. Wait for the next code and try again.',
-        {
-          focus: true,
-        },
-      );
+      say(errorRegion, otpRejectedSentence, { focus: true });
       return;
     case 'password_reset_required':
       sayWithLink(

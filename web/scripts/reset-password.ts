@@ -14,7 +14,7 @@ import {
   show,
   whileBusy,
 } from './lib/dom.js';
-import { genericError, reasonSentence } from './lib/messages.js';
+import { genericError, otpRejectedSentence, otpRequiredSentence, reasonSentence } from './lib/messages.js';
 
 const form = byId<HTMLFormElement>('reset-form');
 const password = byId<HTMLInputElement>('new-password');
@@ -90,21 +90,12 @@ form.addEventListener('submit', (event) => {
         return;
       case 'mfa_required':
         show(codeStep);
-        say(
-          errorRegion,
-          'Your account has two-factor authentication. Enter the code from your authenticator app.',
-        );
+        say(errorRegion, otpRequiredSentence);
         code.focus();
         return;
       case 'invalid_otp':
         show(codeStep);
-        say(
-          errorRegion,
-          'That code is not right, or it was already used. Wait for the next code and try again.',
-          {
-            focus: true,
-          },
-        );
+        say(errorRegion, otpRejectedSentence, { focus: true });
         return;
       default:
         say(errorRegion, genericError(result), { focus: true });

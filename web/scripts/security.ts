@@ -15,7 +15,7 @@ import {
   show,
   whileBusy,
 } from './lib/dom.js';
-import { genericError, reasonSentence } from './lib/messages.js';
+import { genericError, otpRejectedSentence, reasonSentence } from './lib/messages.js';
 import { qrSvg } from './lib/qr.js';
 import { clearSession, readSession, redirectToLogin, saveSession } from './lib/session.js';
 
@@ -185,7 +185,7 @@ function mfaFailure(result: { error: string } & Parameters<typeof genericError>[
     result.error === 'invalid_credentials'
       ? 'Your current password is not right.'
       : result.error === 'invalid_otp'
-        ? 'That code is not right, or it was already used. Wait for the next code and try again.'
+        ? otpRejectedSentence
         : result.error === 'forbidden'
           ? result.message || 'This is not possible for your account.'
           : genericError(result);

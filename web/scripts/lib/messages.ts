@@ -16,6 +16,12 @@ export function reasonSentence(reason: string): string {
   return reasonSentences[reason] ?? 'Choose a different password.';
 }
 
+/** The code step of a sign-in or a password reset (`mfa_required`), and any page's `invalid_otp` answer. */
+export const otpRequiredSentence =
+  'Your account has two-factor authentication. Enter the code from your authenticator app.';
+export const otpRejectedSentence =
+  'That code is not right, or it was already used. Wait for the next code and try again.';
+
 /** "30 seconds", "2 minutes", "1 hour". */
 export function describeWait(seconds: number | undefined): string {
   if (seconds === undefined || seconds <= 0) return 'a little while';
