@@ -1,17 +1,11 @@
 import { type Api, logIn, signUp } from '../support/fixtures.js';
-import { api } from '../support/http.js';
-import { startTestStack, type TestStack } from '../support/test-stack.js';
+import { type TestStack, useTestStack } from '../support/test-stack.js';
 import { totpCode } from '../support/totp.js';
 
 let stack: TestStack;
 let client: Api;
-
-beforeAll(async () => {
-  stack = await startTestStack();
-  client = api(stack.apiUrl);
-});
-afterAll(async () => {
-  await stack?.stop();
+useTestStack((started) => {
+  ({ stack, client } = started);
 });
 
 async function enableTotp(account: { email: string; password: string }) {
