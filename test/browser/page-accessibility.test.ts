@@ -20,7 +20,7 @@ let client: Api;
 let browser: Browser;
 let account: TestAccount;
 
-useBrowserStack(async (started) => {
+useBrowserStack({}, async (started) => {
   ({ stack, client, browser } = started);
   account = await signUp(client);
 });

@@ -13,7 +13,7 @@ let stack: TestStack;
 let client: Api;
 let browser: Browser;
 
-useBrowserStack((started) => {
+useBrowserStack({}, (started) => {
   ({ stack, client, browser } = started);
 });
 

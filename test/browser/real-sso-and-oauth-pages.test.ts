@@ -13,12 +13,9 @@ let stack: TestStack;
 let client: Api;
 let browser: Browser;
 
-useBrowserStack(
-  (started) => {
-    ({ stack, client, browser } = started);
-  },
-  { localIdp: { jitCreate: false } },
-);
+useBrowserStack({ localIdp: { jitCreate: false } }, (started) => {
+  ({ stack, client, browser } = started);
+});
 
 describe('pages with the real SSO and OAuth routes', () => {
   it('an admin-created SSO account signs in with the Local IdP, reaches /security and signs out everywhere', async () => {

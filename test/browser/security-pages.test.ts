@@ -19,12 +19,9 @@ let stack: TestStack;
 let client: Api;
 let browser: Browser;
 
-useBrowserStack(
-  (started) => {
-    ({ stack, client, browser } = started);
-  },
-  { env: { LOGIN_MAX_FAILURES_PER_ACCOUNT: '3' } },
-);
+useBrowserStack({ env: { LOGIN_MAX_FAILURES_PER_ACCOUNT: '3' } }, (started) => {
+  ({ stack, client, browser } = started);
+});
 
 const codeAt = (secret: string, offsetSteps = 0) =>
   generate({ secret, epoch: Math.floor(Date.now() / 1000) + offsetSteps * 30 });

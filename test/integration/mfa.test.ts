@@ -4,7 +4,7 @@ import { totpCode } from '../support/totp.js';
 
 let stack: TestStack;
 let client: Api;
-useTestStack((started) => {
+useTestStack({}, (started) => {
   ({ stack, client } = started);
 });
 

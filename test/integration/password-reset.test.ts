@@ -3,7 +3,7 @@ import { TEST_APP_URL, type TestStack, useTestStack } from '../support/test-stac
 
 let stack: TestStack;
 let client: Api;
-useTestStack((started) => {
+useTestStack({}, (started) => {
   ({ stack, client } = started);
 });
 

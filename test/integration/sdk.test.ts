@@ -9,7 +9,7 @@ import { type TestStack, useTestStack } from '../support/test-stack.js';
 /** The SDK of clients/typescript against the local stack. */
 let stack: TestStack;
 let client: Api;
-useTestStack((started) => {
+useTestStack({}, (started) => {
   ({ stack, client } = started);
 });
 

@@ -37,13 +37,13 @@ export interface BrowserStack extends StackWithClient {
 }
 
 /**
- * One stack (its mail links on its own origin, as `npm start` does, unless `options` say otherwise) and one browser
- * for the page test file: started together before its tests and handed to `use` (which keeps them in the file's
- * variables), closed after them. Call it at the top level of the test file.
+ * One stack (with `options`; its mail links on its own origin, as `npm start` does, unless they say otherwise) and
+ * one browser for the page test file: started together before its tests and handed to `use` (which keeps them in
+ * the file's variables), closed after them. Call it at the top level of the test file.
  */
 export function useBrowserStack(
+  options: TestStackOptions,
   use: (started: BrowserStack) => void | Promise<void>,
-  options: TestStackOptions = {},
 ): void {
   // A real browser on a shared 2-core machine: page steps wait on argon2 and the emulators.
   jest.setTimeout(90_000);

@@ -82,19 +82,19 @@ export interface StackWithClient {
 }
 
 /**
- * One stack for the test file, with an API client on it: started before the file's tests and handed to `use` (which
- * keeps them in the file's variables), stopped after them. Call it at the top level of the test file.
+ * One stack for the test file (with `options`) and an API client on it: started before the file's tests and
+ * handed to `use` (which keeps them in the file's variables), stopped after them. Call it at the top level of the
+ * test file.
  */
 export function useTestStack(
+  options: TestStackOptions,
   use: (started: StackWithClient) => void | Promise<void>,
-  options: TestStackOptions = {},
-  startTimeoutMs?: number,
 ): void {
   let stack: TestStack | undefined;
   beforeAll(async () => {
     stack = await startTestStack(options);
     await use({ stack, client: api(stack.apiUrl) });
-  }, startTimeoutMs);
+  });
   afterAll(async () => {
     await stack?.stop();
   });
