@@ -4,27 +4,17 @@
  * itself (playwright's request routing), so what is tested is the pages' behaviour, and these tests keep passing
  * once the real routes exist. Everything else (sign-in, sessions) is the real API.
  */
-import { jest } from '@jest/globals';
 import type { Browser, Page, Route } from 'playwright-core';
-import { launchBrowser, newDevice, signInThroughPage } from '../support/browser.js';
+import { newDevice, signInThroughPage, useBrowserStack } from '../support/browser.js';
 import { type Api, logIn, signUp } from '../support/fixtures.js';
-import { api } from '../support/http.js';
-import { startTestStack, type TestStack } from '../support/test-stack.js';
-
-// A real browser on a shared 2-core machine: page steps wait on argon2 and the emulators.
-jest.setTimeout(90_000);
+import type { TestStack } from '../support/test-stack.js';
 
 let stack: TestStack;
 let client: Api;
 let browser: Browser;
 
-beforeAll(async () => {
-  [stack, browser] = await Promise.all([startTestStack({ publicAppUrl: 'api' }), launchBrowser()]);
-  client = api(stack.apiUrl);
-}, 60_000);
-
-afterAll(async () => {
-  await Promise.all([browser?.close(), stack?.stop()]);
+useBrowserStack({}, (started) => {
+  ({ stack, client, browser } = started);
 });
 
 const json = (route: Route, status: number, body: unknown) =>

@@ -3,36 +3,26 @@
  * headers are the strict ones (CSP without inline script, no referrer), nothing is loaded from another origin,
  * and sign-in works by keyboard alone. Leaves a screenshot of each page in test/artifacts/.
  */
-import { jest } from '@jest/globals';
 import type { Browser, Page } from 'playwright-core';
 import {
-  launchBrowser,
   newDevice,
   screenshot,
   scrollsHorizontally,
   seriousAxeViolations,
   signInThroughPage,
+  useBrowserStack,
 } from '../support/browser.js';
 import { type Api, signUp, type TestAccount } from '../support/fixtures.js';
-import { api } from '../support/http.js';
-import { startTestStack, type TestStack } from '../support/test-stack.js';
-
-// A real browser on a shared 2-core machine: page steps wait on argon2 and the emulators.
-jest.setTimeout(90_000);
+import type { TestStack } from '../support/test-stack.js';
 
 let stack: TestStack;
 let client: Api;
 let browser: Browser;
 let account: TestAccount;
 
-beforeAll(async () => {
-  [stack, browser] = await Promise.all([startTestStack({ publicAppUrl: 'api' }), launchBrowser()]);
-  client = api(stack.apiUrl);
+useBrowserStack({}, async (started) => {
+  ({ stack, client, browser } = started);
   account = await signUp(client);
-}, 60_000);
-
-afterAll(async () => {
-  await Promise.all([browser?.close(), stack?.stop()]);
 });
 
 interface PageCase {

@@ -3,28 +3,18 @@
  * from the SES emulator's store, /reset-password with "Sign out connected devices" ticked, and the effect on
  * another signed-in device. One browser for the file; each test opens fresh contexts (fresh devices).
  */
-import { jest } from '@jest/globals';
 import { generate } from 'otplib';
 import type { Browser } from 'playwright-core';
-import { launchBrowser, linkIn, newDevice, screenshot } from '../support/browser.js';
+import { linkIn, newDevice, screenshot, useBrowserStack } from '../support/browser.js';
 import { type Api, logIn, signUp, uniqueName } from '../support/fixtures.js';
-import { api } from '../support/http.js';
-import { startTestStack, type TestStack } from '../support/test-stack.js';
-
-// A real browser on a shared 2-core machine: page steps wait on argon2 and the emulators.
-jest.setTimeout(90_000);
+import type { TestStack } from '../support/test-stack.js';
 
 let stack: TestStack;
 let client: Api;
 let browser: Browser;
 
-beforeAll(async () => {
-  [stack, browser] = await Promise.all([startTestStack({ publicAppUrl: 'api' }), launchBrowser()]);
-  client = api(stack.apiUrl);
-}, 60_000);
-
-afterAll(async () => {
-  await Promise.all([browser?.close(), stack?.stop()]);
+useBrowserStack({}, (started) => {
+  ({ stack, client, browser } = started);
 });
 
 const newPassword = () => `harbour-${uniqueName('lamp')}-meadow`;

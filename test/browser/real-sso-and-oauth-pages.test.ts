@@ -3,35 +3,19 @@
  * audience) signs in through the local OpenID provider and signs out of all devices; and a first-party app signs a
  * user in with authorization code + PKCE through the hosted /login page, finished by openid-client.
  */
-import { jest } from '@jest/globals';
 import * as oidc from 'openid-client';
-import type { Browser, Page } from 'playwright-core';
-import { launchBrowser, newDevice } from '../support/browser.js';
+import type { Browser } from 'playwright-core';
+import { newDevice, storedAccessToken, useBrowserStack } from '../support/browser.js';
 import { type Api, signUp, uniqueName } from '../support/fixtures.js';
-import { api } from '../support/http.js';
-import { startTestStack, type TestStack } from '../support/test-stack.js';
-
-// A real browser on a shared 2-core machine: page steps wait on argon2 and the emulators.
-jest.setTimeout(90_000);
+import type { TestStack } from '../support/test-stack.js';
 
 let stack: TestStack;
 let client: Api;
 let browser: Browser;
 
-beforeAll(async () => {
-  [stack, browser] = await Promise.all([
-    startTestStack({ publicAppUrl: 'api', localIdp: { jitCreate: false } }),
-    launchBrowser(),
-  ]);
-  client = api(stack.apiUrl);
-}, 60_000);
-
-afterAll(async () => {
-  await Promise.all([browser?.close(), stack?.stop()]);
+useBrowserStack({ localIdp: { jitCreate: false } }, (started) => {
+  ({ stack, client, browser } = started);
 });
-
-const storedAccessToken = (page: Page) =>
-  page.evaluate<string>("JSON.parse(sessionStorage.getItem('account-shield.session') ?? '{}').accessToken");
 
 describe('pages with the real SSO and OAuth routes', () => {
   it('an admin-created SSO account signs in with the Local IdP, reaches /security and signs out everywhere', async () => {

@@ -4,38 +4,27 @@
  */
 import { jest } from '@jest/globals';
 import { generate } from 'otplib';
-import type { Browser, Page } from 'playwright-core';
-import { launchBrowser, newDevice, screenshot, signInThroughPage } from '../support/browser.js';
+import type { Browser } from 'playwright-core';
+import {
+  newDevice,
+  screenshot,
+  signInThroughPage,
+  storedAccessToken,
+  useBrowserStack,
+} from '../support/browser.js';
 import { type Api, logIn, signUp } from '../support/fixtures.js';
-import { api } from '../support/http.js';
-import { startTestStack, type TestStack } from '../support/test-stack.js';
-
-// A real browser on a shared 2-core machine: page steps wait on argon2 and the emulators.
-jest.setTimeout(90_000);
+import type { TestStack } from '../support/test-stack.js';
 
 let stack: TestStack;
 let client: Api;
 let browser: Browser;
 
-beforeAll(async () => {
-  [stack, browser] = await Promise.all([
-    startTestStack({ publicAppUrl: 'api', env: { LOGIN_MAX_FAILURES_PER_ACCOUNT: '3' } }),
-    launchBrowser(),
-  ]);
-  client = api(stack.apiUrl);
-}, 60_000);
-
-afterAll(async () => {
-  await Promise.all([browser?.close(), stack?.stop()]);
+useBrowserStack({ env: { LOGIN_MAX_FAILURES_PER_ACCOUNT: '3' } }, (started) => {
+  ({ stack, client, browser } = started);
 });
 
 const codeAt = (secret: string, offsetSteps = 0) =>
   generate({ secret, epoch: Math.floor(Date.now() / 1000) + offsetSteps * 30 });
-
-/** The access token the page keeps in sessionStorage. */
-const storedAccessToken = (page: Page) =>
-  // A string: this file is type-checked for Node, and the expression runs in the page.
-  page.evaluate<string>("JSON.parse(sessionStorage.getItem('account-shield.session') ?? '{}').accessToken");
 
 describe('/security and /login', () => {
   it('turns on two-factor from the page (secret read from the page), then signs in with the code step', async () => {

@@ -144,6 +144,15 @@ const TABLE_ACTIONS: Readonly<Record<keyof typeof tableActions, readonly string[
   scan: ['dynamodb:Scan'],
 };
 
+/** What an SQS event source grants its function, so that Lambda can poll the queue on its behalf. */
+const SQS_EVENT_SOURCE_ACTIONS = [
+  'sqs:ReceiveMessage',
+  'sqs:ChangeMessageVisibility',
+  'sqs:GetQueueUrl',
+  'sqs:DeleteMessage',
+  'sqs:GetQueueAttributes',
+];
+
 /** The pairs the access map of `workload` calls for, computed independently of the construct code. */
 function expectedPairs(workload: Workload, fn: AppFunction): Set<string> {
   const access = workloads[workload].access;
@@ -221,16 +230,7 @@ function expectedPairs(workload: Workload, fn: AppFunction): Set<string> {
     );
   }
   if (workload === 'importWorker') {
-    add(
-      [
-        'sqs:ReceiveMessage',
-        'sqs:ChangeMessageVisibility',
-        'sqs:GetQueueUrl',
-        'sqs:DeleteMessage',
-        'sqs:GetQueueAttributes',
-      ],
-      [stack.userImport.queue.queueArn],
-    );
+    add(SQS_EVENT_SOURCE_ACTIONS, [stack.userImport.queue.queueArn]);
   }
   const signals = stack.securitySignals;
   if (access.sendSignals) add(['sqs:SendMessage'], [signals.queue.queueArn]);
@@ -239,29 +239,11 @@ function expectedPairs(workload: Workload, fn: AppFunction): Set<string> {
   if (access.setVerificationKeys === 'read')
     add(['secretsmanager:GetSecretValue'], [signals.setKeys.publicKeys.secretArn]);
   if (workload === 'signalsDelivery') {
-    add(
-      [
-        'sqs:ReceiveMessage',
-        'sqs:ChangeMessageVisibility',
-        'sqs:GetQueueUrl',
-        'sqs:DeleteMessage',
-        'sqs:GetQueueAttributes',
-      ],
-      [signals.queue.queueArn],
-    );
+    add(SQS_EVENT_SOURCE_ACTIONS, [signals.queue.queueArn]);
   }
   if (workload === 'notifier') {
     // Granted by the SQS event source so Lambda can poll on the notifier's behalf.
-    add(
-      [
-        'sqs:ReceiveMessage',
-        'sqs:ChangeMessageVisibility',
-        'sqs:GetQueueUrl',
-        'sqs:DeleteMessage',
-        'sqs:GetQueueAttributes',
-      ],
-      [stack.notifications.queue.queueArn],
-    );
+    add(SQS_EVENT_SOURCE_ACTIONS, [stack.notifications.queue.queueArn]);
   }
   return pairs;
 }

@@ -17,12 +17,11 @@ import {
   expectAudienceContent,
   type IncidentBody,
   type IncidentFixtures,
-  incidentFixtures,
   isCompleted,
   PASSWORD,
   SETTLE_GRACE_SECONDS,
   type Seeded,
-  startIncidentStack,
+  useIncidentStack,
 } from '../support/incident-fixtures.js';
 import type { TestStack } from '../support/test-stack.js';
 
@@ -32,16 +31,8 @@ let admin: { token: string };
 let deps: Deps;
 let passwordHash: string;
 let fixtures: IncidentFixtures;
-
-beforeAll(async () => {
-  ({ stack, client, admin, deps } = await startIncidentStack());
-  passwordHash = await deps.hasher.hash(PASSWORD);
-  fixtures = incidentFixtures(stack, client, passwordHash);
-}, 60_000);
-
-afterAll(async () => {
-  fixtures?.close();
-  await stack?.stop();
+useIncidentStack((started) => {
+  ({ stack, client, admin, deps, passwordHash, fixtures } = started);
 });
 
 /** One dispatcher run as if the clock read `nowMs`; its report on incident `id`. */

@@ -141,6 +141,38 @@ async function waitForMails(title: string, expected: number, timeoutMs = 60_000)
   }
 }
 
+/** The counts of a campaign over `accounts` known accounts that each got their mail and their protection. */
+const sentAndProtected = (accounts: number): Partial<Counts> => ({
+  targeted: accounts,
+  sent: accounts,
+  skipped: 0,
+  failed: 0,
+  effectsApplied: accounts,
+});
+
+/** A listed incident whose audience is `entries` (one upload) and is closed: due for the dispatcher. */
+async function createClosedListIncident(title: string, entries: readonly string[]): Promise<IncidentBody> {
+  const incident = await createListIncident(title);
+  await upload(incident.id, entries, 'all');
+  await client.post(`/v1/admin/incidents/${incident.id}/audience/close`, undefined, admin);
+  return incident;
+}
+
+/** One dispatcher run with `dying` in place of its dependency of that name: the run must die of it. */
+async function expectDispatcherKilled(dying: Partial<Deps>, owner: string): Promise<void> {
+  const now = Date.now();
+  await expect(
+    dispatchDueCampaigns({ ...deps, ...dying }, { owner, stopAtMs: now + 60_000, deadlineMs: now + 1 }),
+  ).rejects.toThrow('killed');
+}
+
+/** Every account got exactly one mail of the incident: none missed, and none twice even a moment later. */
+async function expectMailedOnceEach(title: string, accounts: readonly Seeded[]): Promise<void> {
+  const mails = await waitForMails(title, accounts.length);
+  await sleep(500);
+  expect(accounts.filter((account) => mails.get(account.email) !== 1)).toEqual([]);
+}
+
 describe('incidents with a listed audience', () => {
   it('protects and mails every known account of a mixed file exactly once, with exact counts and a report', async () => {
     // Prepare: ids, emails (some in upper case), external ids, unknown entries and duplicates, shuffled.
@@ -216,13 +248,10 @@ describe('incidents with a listed audience', () => {
   it('resumes a dispatcher killed halfway without a second mail or a missed account', async () => {
     const accounts = await seedAccounts(600);
     const title = `Listed crash ${randomBytes(4).toString('hex')}`;
-    const incident = await createListIncident(title);
-    await upload(
-      incident.id,
+    const incident = await createClosedListIncident(
+      title,
       accounts.map((account) => account.email),
-      'all',
     );
-    await client.post(`/v1/admin/incidents/${incident.id}/audience/close`, undefined, admin);
     // A dispatcher whose queue dies after the first page's mail is queued (before its cursor is saved).
     let enqueues = 0;
     const dying: NotificationQueue = {
@@ -232,28 +261,14 @@ describe('incidents with a listed audience', () => {
         if (enqueues === 1) throw new Error('killed after queueing the first page');
       },
     };
-    const now = Date.now();
-    await expect(
-      dispatchDueCampaigns(
-        { ...deps, notifications: dying },
-        { owner: 'crashing', stopAtMs: now + 60_000, deadlineMs: now + 1 },
-      ),
-    ).rejects.toThrow('killed');
+    await expectDispatcherKilled({ notifications: dying }, 'crashing');
     const halfway = await getIncident(incident.id);
     expect(halfway.counts.effectsApplied).toBe(0);
 
     const done = await dispatchUntilCompleted(incident.id);
 
-    expect(done.counts).toMatchObject({
-      targeted: 600,
-      sent: 600,
-      skipped: 0,
-      failed: 0,
-      effectsApplied: 600,
-    });
-    const mails = await waitForMails(title, 600);
-    await sleep(500);
-    for (const account of accounts) expect(mails.get(account.email)).toBe(1);
+    expect(done.counts).toMatchObject(sentAndProtected(600));
+    await expectMailedOnceEach(title, accounts);
     for (const account of accounts.slice(0, 20))
       expect((await deps.users.get(account.id))?.tokenVersion).toBe(1);
   }, 120_000);
@@ -261,13 +276,10 @@ describe('incidents with a listed audience', () => {
   it('resumes a dispatcher killed in the middle of a page of effects: every account protected and mailed once', async () => {
     const accounts = await seedAccounts(300);
     const title = `Listed effects crash ${randomBytes(4).toString('hex')}`;
-    const incident = await createListIncident(title);
-    await upload(
-      incident.id,
+    const incident = await createClosedListIncident(
+      title,
       accounts.map((account, i) => (i % 2 ? account.id : account.email)),
-      'all',
     );
-    await client.post(`/v1/admin/incidents/${incident.id}/audience/close`, undefined, admin);
     const listed = deps.listedAudience;
     // The 150th account's transaction never happens: the run dies with half the page protected, none queued.
     let claims = 0;
@@ -278,13 +290,7 @@ describe('incidents with a listed audience', () => {
         return listed.claimAndApply(input);
       },
     });
-    const now = Date.now();
-    await expect(
-      dispatchDueCampaigns(
-        { ...deps, listedAudience: dying },
-        { owner: 'dying-mid-effects', stopAtMs: now + 60_000, deadlineMs: now + 1 },
-      ),
-    ).rejects.toThrow('killed');
+    await expectDispatcherKilled({ listedAudience: dying }, 'dying-mid-effects');
     const tokenVersions = async () => {
       const versions: (number | undefined)[] = [];
       for (let start = 0; start < accounts.length; start += 20) {
@@ -304,17 +310,8 @@ describe('incidents with a listed audience', () => {
 
     const done = await dispatchUntilCompleted(incident.id);
 
-    expect(done.counts).toEqual({
-      targeted: 300,
-      queued: 300,
-      sent: 300,
-      skipped: 0,
-      failed: 0,
-      effectsApplied: 300,
-    });
-    const mails = await waitForMails(title, 300);
-    await sleep(500);
-    expect(accounts.filter((account) => mails.get(account.email) !== 1)).toEqual([]);
+    expect(done.counts).toEqual({ ...sentAndProtected(300), queued: 300 });
+    await expectMailedOnceEach(title, accounts);
     const versions = await tokenVersions();
     expect(versions.filter((version) => version !== 1)).toEqual([]);
   }, 120_000);

@@ -1,4 +1,4 @@
-import { request as httpRequest, type RequestOptions } from 'node:http';
+import { type ClientRequest, request as httpRequest, type RequestOptions } from 'node:http';
 import { createServer, type Server } from 'node:net';
 import {
   DescribeTableCommand,
@@ -56,6 +56,29 @@ const rawRequest = (baseUrl: string, options: RequestOptions & { body?: string }
     });
     req.on('error', reject);
     req.end(options.body);
+  });
+
+/**
+ * POST /v1/accounts with these headers, the body written by `send` (which need not finish it): the status, as soon
+ * as the answer's head arrives; the request is then dropped.
+ */
+const postAccountsStatus = (
+  baseUrl: string,
+  headers: Record<string, string>,
+  send: (req: ClientRequest) => void,
+): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const { port } = new URL(baseUrl);
+    const req = httpRequest(
+      { host: '127.0.0.1', port, method: 'POST', path: '/v1/accounts', headers },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+        req.destroy();
+      },
+    );
+    req.on('error', reject);
+    send(req);
   });
 
 // A second JVM takes seconds to boot, so the one the stop() test needs boots while the tests before it run.
@@ -213,48 +236,19 @@ describe('local API gateway', () => {
   });
 
   test('refuses a body above 10 MB with 413 before reading it', async () => {
-    const { port } = new URL(server.url);
-    const status = await new Promise<number>((resolve, reject) => {
-      const req = httpRequest(
-        {
-          host: '127.0.0.1',
-          port,
-          method: 'POST',
-          path: '/v1/accounts',
-          headers: { 'content-type': 'application/json', 'content-length': String(11 * 1024 * 1024) },
-        },
-        (res) => {
-          res.resume();
-          resolve(res.statusCode ?? 0);
-          req.destroy();
-        },
-      );
-      req.on('error', reject);
+    const status = await postAccountsStatus(
+      server.url,
+      { 'content-type': 'application/json', 'content-length': String(11 * 1024 * 1024) },
       // Only a sliver of the announced body is ever sent: the answer must not wait for the rest.
-      req.write('{"padding":"');
-    });
+      (req) => req.write('{"padding":"'),
+    );
 
     expect(status).toBe(413);
     expect(events).toHaveLength(0);
   });
 
   test('refuses a chunked body once it passes 10 MB', async () => {
-    const { port } = new URL(server.url);
-    const status = await new Promise<number>((resolve, reject) => {
-      const req = httpRequest(
-        {
-          host: '127.0.0.1',
-          port,
-          method: 'POST',
-          path: '/v1/accounts',
-          headers: { 'transfer-encoding': 'chunked' },
-        },
-        (res) => {
-          res.resume();
-          resolve(res.statusCode ?? 0);
-        },
-      );
-      req.on('error', reject);
+    const status = await postAccountsStatus(server.url, { 'transfer-encoding': 'chunked' }, (req) => {
       const megabyte = Buffer.alloc(1024 * 1024, 0x61);
       for (let sent = 0; sent < 11; sent += 1) req.write(megabyte);
       req.end();

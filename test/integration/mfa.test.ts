@@ -1,17 +1,11 @@
 import { type Api, logIn, signUp } from '../support/fixtures.js';
-import { api } from '../support/http.js';
-import { startTestStack, type TestStack } from '../support/test-stack.js';
+import { type TestStack, useTestStack } from '../support/test-stack.js';
 import { totpCode } from '../support/totp.js';
 
 let stack: TestStack;
 let client: Api;
-
-beforeAll(async () => {
-  stack = await startTestStack();
-  client = api(stack.apiUrl);
-});
-afterAll(async () => {
-  await stack?.stop();
+useTestStack({}, (started) => {
+  ({ stack, client } = started);
 });
 
 async function enableTotp(account: { email: string; password: string }) {
@@ -32,6 +26,18 @@ async function enableTotp(account: { email: string; password: string }) {
   return { secret: setup.body.secret, recoveryCodes: confirm.body.recoveryCodes, tokens };
 }
 
+/** A sign-in with the account's password and, when given, `otp` (a TOTP or recovery code). */
+function logInWithCode<T = Record<string, unknown>>(
+  account: { email: string; password: string },
+  otp?: string,
+) {
+  return client.post<T>('/v1/auth/login', {
+    login: account.email,
+    password: account.password,
+    ...(otp === undefined ? {} : { otp }),
+  });
+}
+
 describe('TOTP two-factor', () => {
   it('requires a code after setup, accepts each step once, and mails a notice', async () => {
     const account = await signUp(client);
@@ -39,34 +45,19 @@ describe('TOTP two-factor', () => {
     expect(recoveryCodes).toHaveLength(10);
     expect(new Set(recoveryCodes).size).toBe(10);
 
-    const withoutCode = await client.post('/v1/auth/login', {
-      login: account.email,
-      password: account.password,
-    });
+    const withoutCode = await logInWithCode(account);
     expect(withoutCode.status).toBe(401);
     expect(withoutCode.body).toMatchObject({ error: 'mfa_required' });
 
-    const wrongCode = await client.post('/v1/auth/login', {
-      login: account.email,
-      password: account.password,
-      otp: '000000',
-    });
+    const wrongCode = await logInWithCode(account, '000000');
     expect(wrongCode.status).toBe(401);
     expect(wrongCode.body).toMatchObject({ error: 'invalid_otp' });
 
     const code = await totpCode(secret);
-    const ok = await client.post<{ user: { mfaEnabled: boolean } }>('/v1/auth/login', {
-      login: account.email,
-      password: account.password,
-      otp: code,
-    });
+    const ok = await logInWithCode<{ user: { mfaEnabled: boolean } }>(account, code);
     expect(ok.status).toBe(200);
     expect(ok.body.user.mfaEnabled).toBe(true);
-    const replay = await client.post('/v1/auth/login', {
-      login: account.email,
-      password: account.password,
-      otp: code,
-    });
+    const replay = await logInWithCode(account, code);
     expect(replay.status).toBe(401);
     expect(replay.body).toMatchObject({ error: 'invalid_otp' });
 
@@ -97,17 +88,9 @@ describe('TOTP two-factor', () => {
     const account = await signUp(client);
     const { recoveryCodes } = await enableTotp(account);
     const code = recoveryCodes[3]!;
-    const first = await client.post('/v1/auth/login', {
-      login: account.email,
-      password: account.password,
-      otp: code,
-    });
+    const first = await logInWithCode(account, code);
     expect(first.status).toBe(200);
-    const again = await client.post('/v1/auth/login', {
-      login: account.email,
-      password: account.password,
-      otp: code,
-    });
+    const again = await logInWithCode(account, code);
     expect(again.status).toBe(401);
     expect(again.body).toMatchObject({ error: 'invalid_otp' });
   });

@@ -1,16 +1,10 @@
 import { type Api, logIn, signUp, sleep, uniqueName } from '../support/fixtures.js';
-import { api } from '../support/http.js';
-import { startTestStack, TEST_APP_URL, type TestStack } from '../support/test-stack.js';
+import { TEST_APP_URL, type TestStack, useTestStack } from '../support/test-stack.js';
 
 let stack: TestStack;
 let client: Api;
-
-beforeAll(async () => {
-  stack = await startTestStack();
-  client = api(stack.apiUrl);
-});
-afterAll(async () => {
-  await stack?.stop();
+useTestStack({}, (started) => {
+  ({ stack, client } = started);
 });
 
 const NEVER_ASK = 'We will never ask for your password or card number by email.';

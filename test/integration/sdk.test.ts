@@ -4,19 +4,13 @@ import {
   createResourceServerVerifier,
 } from '../../clients/typescript/src/index.js';
 import { type Api, signUp, sleep, uniqueName } from '../support/fixtures.js';
-import { api } from '../support/http.js';
-import { startTestStack, type TestStack } from '../support/test-stack.js';
+import { type TestStack, useTestStack } from '../support/test-stack.js';
 
 /** The SDK of clients/typescript against the local stack. */
 let stack: TestStack;
 let client: Api;
-
-beforeAll(async () => {
-  stack = await startTestStack();
-  client = api(stack.apiUrl);
-});
-afterAll(async () => {
-  await stack?.stop();
+useTestStack({}, (started) => {
+  ({ stack, client } = started);
 });
 
 /**

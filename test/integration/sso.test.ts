@@ -8,7 +8,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { sha256Hex } from '../../shared/crypto/secrets.js';
 import { NEVER_ASK_LINE } from '../../shared/notifications/templates.js';
-import { TestBrowser } from '../support/cookie-browser.js';
+import { type PageResponse, TestBrowser } from '../support/cookie-browser.js';
 import { type Api, logIn, signUp, sleep, type Tokens, uniqueName } from '../support/fixtures.js';
 import { type ForgedProvider, startForgedProvider } from '../support/forged-oidc-provider.js';
 import { api } from '../support/http.js';
@@ -76,6 +76,13 @@ async function createSsoAccount(email: string): Promise<string> {
   return response.body.user.id;
 }
 
+/** The absolute URL that the IdP's page posts its sign-in (`login`) or cancel (`abort`) form to. */
+function idpFormAction(page: PageResponse, form: 'login' | 'abort'): string {
+  const action = new RegExp(`<form method="post" action="([^"]+/${form})">`).exec(page.text)?.[1];
+  expect(action).toBeDefined();
+  return new URL(action!, page.url).href;
+}
+
 /** Start -> the IdP's page (checked for its "Email" textbox and "Sign in" button) -> submit -> back at the app. */
 async function signInAtLocalIdp(
   browser: TestBrowser,
@@ -88,10 +95,17 @@ async function signInAtLocalIdp(
   expect(page.text).toMatch(/<label for="email">Email<\/label>/);
   expect(page.text).toMatch(/<input id="email" name="email" type="email"/);
   expect(page.text).toMatch(/<button type="submit">Sign in<\/button>/);
-  const action = /<form method="post" action="([^"]+\/login)">/.exec(page.text)?.[1];
-  expect(action).toBeDefined();
-  const done = await browser.navigate(new URL(action!, page.url).href, atApp, { email });
+  const done = await browser.navigate(idpFormAction(page, 'login'), atApp, { email });
   expect(done.status).toBe(302);
+  return done.location!;
+}
+
+/** Start -> submit the IdP's sign-in form -> stop at the API's callback: returns its URL, not yet requested. */
+async function signInUpToCallback(browser: TestBrowser, email: string): Promise<string> {
+  const page = await browser.navigate(`${stack.apiUrl}/v1/auth/sso/local/start`, atApp);
+  const done = await browser.navigate(idpFormAction(page, 'login'), (url) => url.includes('/callback'), {
+    email,
+  });
   return done.location!;
 }
 
@@ -272,8 +286,7 @@ describe('SSO failures are redirects with an error code, never a 500', () => {
     const authorize = new URL(start.location!);
     authorize.searchParams.set('state', 'tampered-state-value-aaaaaaaaaaaaaaaaaaaaaaa');
     const page = await browser.navigate(authorize.href, atApp);
-    const action = /<form method="post" action="([^"]+\/login)">/.exec(page.text)?.[1];
-    const done = await browser.navigate(new URL(action!, page.url).href, atApp, {
+    const done = await browser.navigate(idpFormAction(page, 'login'), atApp, {
       email: `${uniqueName('sso')}@example.test`,
     });
     expect(done.location).toBe(`${TEST_APP_URL}/login#sso_error=invalid_state`);
@@ -282,19 +295,10 @@ describe('SSO failures are redirects with an error code, never a 500', () => {
   it('refuses a callback in a browser that did not start the sign-in (no binding cookie)', async () => {
     const email = `${uniqueName('sso')}@example.test`;
     await createSsoAccount(email);
-    const victim = new TestBrowser();
-    const page = await victim.navigate(`${stack.apiUrl}/v1/auth/sso/local/start`, atApp);
-    const action = /<form method="post" action="([^"]+\/login)">/.exec(page.text)?.[1];
-    // Stop at the API's callback: this URL is what an attacker would hand to someone else's browser.
-    const callback = await victim.navigate(
-      new URL(action!, page.url).href,
-      (url) => url.includes('/callback'),
-      {
-        email,
-      },
-    );
-    expect(callback.location).toContain('/v1/auth/sso/local/callback?');
-    const other = await new TestBrowser().request('GET', callback.location!);
+    // Stopped at the API's callback: this URL is what an attacker would hand to someone else's browser.
+    const callback = await signInUpToCallback(new TestBrowser(), email);
+    expect(callback).toContain('/v1/auth/sso/local/callback?');
+    const other = await new TestBrowser().request('GET', callback);
     expect(other.location).toBe(`${TEST_APP_URL}/login#sso_error=invalid_state`);
   });
 
@@ -302,25 +306,17 @@ describe('SSO failures are redirects with an error code, never a 500', () => {
     const email = `${uniqueName('sso')}@example.test`;
     await createSsoAccount(email);
     const browser = new TestBrowser();
-    const page = await browser.navigate(`${stack.apiUrl}/v1/auth/sso/local/start`, atApp);
-    const action = /<form method="post" action="([^"]+\/login)">/.exec(page.text)?.[1];
-    const callback = await browser.navigate(
-      new URL(action!, page.url).href,
-      (url) => url.includes('/callback'),
-      {
-        email,
-      },
-    );
-    const first = await browser.request('GET', callback.location!);
+    const callback = await signInUpToCallback(browser, email);
+    const first = await browser.request('GET', callback);
     expect(fragmentOf(first.location).get('sso_code')).toBeTruthy();
     // The same callback again: its state was consumed.
-    const replay = await browser.request('GET', callback.location!);
+    const replay = await browser.request('GET', callback);
     expect(replay.location).toBe(`${TEST_APP_URL}/login#sso_error=invalid_state`);
 
     // A new sign-in in the same browser, answered with the old (used) code: the provider refuses it.
     const fresh = await browser.request('GET', `${stack.apiUrl}/v1/auth/sso/local/start`);
     const freshState = new URL(fresh.location!).searchParams.get('state')!;
-    const grafted = new URL(callback.location!);
+    const grafted = new URL(callback);
     grafted.searchParams.set('state', freshState);
     const refused = await browser.request('GET', grafted.href);
     expect(refused.location).toBe(`${TEST_APP_URL}/login#sso_error=invalid_grant`);
@@ -330,17 +326,9 @@ describe('SSO failures are redirects with an error code, never a 500', () => {
     const email = `${uniqueName('sso')}@example.test`;
     await createSsoAccount(email);
     const browser = new TestBrowser();
-    const page = await browser.navigate(`${stack.apiUrl}/v1/auth/sso/local/start`, atApp);
-    const action = /<form method="post" action="([^"]+\/login)">/.exec(page.text)?.[1];
-    const callback = await browser.navigate(
-      new URL(action!, page.url).href,
-      (url) => url.includes('/callback'),
-      {
-        email,
-      },
-    );
+    const callback = await signInUpToCallback(browser, email);
     // Ten minutes pass (the flow's expiry moved into the past rather than waiting).
-    const state = new URL(callback.location!).searchParams.get('state')!;
+    const state = new URL(callback).searchParams.get('state')!;
     const db = DynamoDBDocumentClient.from(
       new DynamoDBClient({ endpoint: stack.endpoints.dynamodb, region: 'us-east-1' }),
     );
@@ -354,15 +342,14 @@ describe('SSO failures are redirects with an error code, never a 500', () => {
       }),
     );
     db.destroy();
-    const expired = await browser.request('GET', callback.location!);
+    const expired = await browser.request('GET', callback);
     expect(expired.location).toBe(`${TEST_APP_URL}/login#sso_error=expired`);
   });
 
   it('reports a sign-in cancelled at the provider as access_denied', async () => {
     const browser = new TestBrowser();
     const page = await browser.navigate(`${stack.apiUrl}/v1/auth/sso/local/start`, atApp);
-    const abort = /<form method="post" action="([^"]+\/abort)">/.exec(page.text)?.[1];
-    const done = await browser.navigate(new URL(abort!, page.url).href, atApp, {});
+    const done = await browser.navigate(idpFormAction(page, 'abort'), atApp, {});
     expect(done.location).toBe(`${TEST_APP_URL}/login#sso_error=access_denied`);
   });
 

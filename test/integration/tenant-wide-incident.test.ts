@@ -10,27 +10,17 @@ import {
   expectAudienceContent,
   type IncidentBody,
   type IncidentFixtures,
-  incidentFixtures,
   isCompleted,
   PASSWORD,
-  startIncidentStack,
+  useIncidentStack,
 } from '../support/incident-fixtures.js';
-import type { TestStack } from '../support/test-stack.js';
 
-let stack: TestStack;
 let client: Api;
 let admin: { token: string };
 let deps: Deps;
 let fixtures: IncidentFixtures;
-
-beforeAll(async () => {
-  ({ stack, client, admin, deps } = await startIncidentStack());
-  fixtures = incidentFixtures(stack, client, await deps.hasher.hash(PASSWORD));
-}, 60_000);
-
-afterAll(async () => {
-  fixtures?.close();
-  await stack?.stop();
+useIncidentStack((started) => {
+  ({ client, admin, deps, fixtures } = started);
 });
 
 describe('a tenant-wide incident (scope: all)', () => {

@@ -5,7 +5,10 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { jest } from '@jest/globals';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { api } from './http.js';
+import { type StackWithClient, startTestStack, type TestStack, type TestStackOptions } from './test-stack.js';
 
 const require = createRequire(import.meta.url);
 export const artifactsDir = join(process.cwd(), 'test', 'artifacts');
@@ -27,6 +30,41 @@ export function launchBrowser(): Promise<Browser> {
     timeout: 20_000,
   });
 }
+
+/** A page test file's stack, an API client on it, and the browser. */
+export interface BrowserStack extends StackWithClient {
+  readonly browser: Browser;
+}
+
+/**
+ * One stack (with `options`; its mail links on its own origin, as `npm start` does, unless they say otherwise) and
+ * one browser for the page test file: started together before its tests and handed to `use` (which keeps them in
+ * the file's variables), closed after them. Call it at the top level of the test file.
+ */
+export function useBrowserStack(
+  options: TestStackOptions,
+  use: (started: BrowserStack) => void | Promise<void>,
+): void {
+  // A real browser on a shared 2-core machine: page steps wait on argon2 and the emulators.
+  jest.setTimeout(90_000);
+  let stack: TestStack | undefined;
+  let browser: Browser | undefined;
+  beforeAll(async () => {
+    [stack, browser] = await Promise.all([
+      startTestStack({ publicAppUrl: 'api', ...options }),
+      launchBrowser(),
+    ]);
+    await use({ stack, client: api(stack.apiUrl), browser });
+  }, 60_000);
+  afterAll(async () => {
+    await Promise.all([browser?.close(), stack?.stop()]);
+  });
+}
+
+/** The access token the page keeps in sessionStorage. */
+export const storedAccessToken = (page: Page) =>
+  // A string: this file is type-checked for Node, and the expression runs in the page.
+  page.evaluate<string>("JSON.parse(sessionStorage.getItem('account-shield.session') ?? '{}').accessToken");
 
 /** A fresh context is a fresh device: its own sessionStorage, so its own sign-in. */
 export async function newDevice(

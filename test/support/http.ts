@@ -20,6 +20,27 @@ export interface RequestOptions {
 
 type JsonObject = Record<string, unknown>;
 
+type SendRequest = <T>(
+  method: string,
+  path: string,
+  body: unknown,
+  options?: RequestOptions,
+) => Promise<ApiResponse<T>>;
+
+/** The client's methods over one way of sending a request (fetch, or a socket from a chosen address). */
+function withMethods(request: SendRequest) {
+  return {
+    get: <T = JsonObject>(path: string, options?: RequestOptions) =>
+      request<T>('GET', path, undefined, options),
+    post: <T = JsonObject>(path: string, body?: unknown, options?: RequestOptions) =>
+      request<T>('POST', path, body, options),
+    delete: <T = JsonObject>(path: string, body?: unknown, options?: RequestOptions) =>
+      request<T>('DELETE', path, body, options),
+    request: <T = JsonObject>(method: string, path: string, body?: unknown, options?: RequestOptions) =>
+      request<T>(method, path, body, options),
+  };
+}
+
 export function api(baseUrl: string) {
   const request = async <T>(
     method: string,
@@ -49,16 +70,7 @@ export function api(baseUrl: string) {
     }
     return { status: response.status, headers: response.headers, body: parsed as T, text };
   };
-  return {
-    get: <T = JsonObject>(path: string, options?: RequestOptions) =>
-      request<T>('GET', path, undefined, options),
-    post: <T = JsonObject>(path: string, body?: unknown, options?: RequestOptions) =>
-      request<T>('POST', path, body, options),
-    delete: <T = JsonObject>(path: string, body?: unknown, options?: RequestOptions) =>
-      request<T>('DELETE', path, body, options),
-    request: <T = JsonObject>(method: string, path: string, body?: unknown, options?: RequestOptions) =>
-      request<T>(method, path, body, options),
-  };
+  return withMethods(request);
 }
 
 /**
@@ -107,14 +119,5 @@ export function apiFrom(baseUrl: string, localAddress: string) {
       req.on('error', reject);
       req.end(payload);
     });
-  return {
-    get: <T = JsonObject>(path: string, options?: RequestOptions) =>
-      request<T>('GET', path, undefined, options),
-    post: <T = JsonObject>(path: string, body?: unknown, options?: RequestOptions) =>
-      request<T>('POST', path, body, options),
-    delete: <T = JsonObject>(path: string, body?: unknown, options?: RequestOptions) =>
-      request<T>('DELETE', path, body, options),
-    request: <T = JsonObject>(method: string, path: string, body?: unknown, options?: RequestOptions) =>
-      request<T>(method, path, body, options),
-  };
+  return withMethods(request);
 }

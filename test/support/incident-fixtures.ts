@@ -82,7 +82,7 @@ export const isCompleted = (incident: IncidentBody) => incident.status === 'comp
 export type IncidentFixtures = ReturnType<typeof incidentFixtures>;
 
 /** `passwordHash`: one real argon2id hash of PASSWORD, computed once per file (logins verify it like any other). */
-export function incidentFixtures(stack: TestStack, client: Api, passwordHash: string) {
+function incidentFixtures(stack: TestStack, client: Api, passwordHash: string) {
   const admin = { token: stack.adminToken };
   const seeder = DynamoDBDocumentClient.from(
     new DynamoDBClient({ endpoint: stack.endpoints.dynamodb, region: 'us-east-1', maxAttempts: 5 }),
@@ -201,6 +201,32 @@ export function incidentFixtures(stack: TestStack, client: Api, passwordHash: st
     sessionStatus,
     close: () => seeder.destroy(),
   };
+}
+
+/** An incident stack with its fixtures, and the one argon2id hash of PASSWORD its seeded accounts have. */
+export interface IncidentTestStack extends IncidentStack {
+  readonly passwordHash: string;
+  readonly fixtures: IncidentFixtures;
+}
+
+/**
+ * One incident stack for the test file, with its fixtures: started before the file's tests and handed to `use`
+ * (which keeps them in the file's variables), closed after them. Call it at the top level of the test file.
+ */
+export function useIncidentStack(use: (started: IncidentTestStack) => void): void {
+  let stack: TestStack | undefined;
+  let fixtures: IncidentFixtures | undefined;
+  beforeAll(async () => {
+    const started = await startIncidentStack();
+    stack = started.stack;
+    const passwordHash = await started.deps.hasher.hash(PASSWORD);
+    fixtures = incidentFixtures(started.stack, started.client, passwordHash);
+    use({ ...started, passwordHash, fixtures });
+  }, 60_000);
+  afterAll(async () => {
+    fixtures?.close();
+    await stack?.stop();
+  });
 }
 
 export function expectAudienceContent(mail: SentMail, audience: 'password' | 'sso') {

@@ -12,6 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { EmulatorEndpoints } from '../../scripts/local/emulators.js';
 import { type LocalStack, type LocalStackOptions, startLocalStack } from '../../scripts/local/local-stack.js';
+import type { Api } from './fixtures.js';
+import { api } from './http.js';
 
 export interface TestStackOptions {
   /** Feed the notifications queue to functions/notifier.ts (skipped while that file does not exist). @default true */
@@ -72,6 +74,31 @@ export interface TestStack {
 
 /** Public app URL of the test stacks: the reset links in mails start with it. */
 export const TEST_APP_URL = 'https://app.account-shield.test';
+
+/** A test file's stack and an API client on it. */
+export interface StackWithClient {
+  readonly stack: TestStack;
+  readonly client: Api;
+}
+
+/**
+ * One stack for the test file (with `options`) and an API client on it: started before the file's tests and
+ * handed to `use` (which keeps them in the file's variables), stopped after them. Call it at the top level of the
+ * test file.
+ */
+export function useTestStack(
+  options: TestStackOptions,
+  use: (started: StackWithClient) => void | Promise<void>,
+): void {
+  let stack: TestStack | undefined;
+  beforeAll(async () => {
+    stack = await startTestStack(options);
+    await use({ stack, client: api(stack.apiUrl) });
+  });
+  afterAll(async () => {
+    await stack?.stop();
+  });
+}
 
 export async function startTestStack(options: TestStackOptions = {}): Promise<TestStack> {
   // The SES store is shared by the whole run; this stack only ever needs the mail sent after it started.

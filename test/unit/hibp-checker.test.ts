@@ -1,17 +1,35 @@
 import { createHash } from 'node:crypto';
-import { createHibpChecker } from '../../shared/aws/hibp-breached-password-checker.js';
-import { startRangeServer } from '../support/hibp-range-server.js';
+import { createHibpChecker, type HibpOptions } from '../../shared/aws/hibp-breached-password-checker.js';
+import type { BreachedPasswordChecker } from '../../shared/ports/breached-password-checker.js';
+import { type RangeServer, startRangeServer } from '../support/hibp-range-server.js';
+
+/**
+ * Runs `check` against a checker on `server` (a 2 s timeout unless `options` say otherwise), with the reasons
+ * the checker gave for failing open; the server is closed afterwards, whatever happens.
+ */
+async function withChecker(
+  server: RangeServer,
+  options: Partial<HibpOptions>,
+  check: (checker: BreachedPasswordChecker, unavailable: string[]) => Promise<void>,
+): Promise<void> {
+  const unavailable: string[] = [];
+  const checker = createHibpChecker({
+    baseUrl: server.url,
+    timeoutMs: 2000,
+    onUnavailable: (reason) => unavailable.push(reason),
+    ...options,
+  });
+  try {
+    await check(checker, unavailable);
+  } finally {
+    await server.close();
+  }
+}
 
 describe('breached-password check (HIBP range API)', () => {
   it('finds a breached password while sending only the 5-character SHA-1 prefix', async () => {
     const server = await startRangeServer(['correct horse battery staple']);
-    const unavailable: string[] = [];
-    const checker = createHibpChecker({
-      baseUrl: server.url,
-      timeoutMs: 2000,
-      onUnavailable: (r) => unavailable.push(r),
-    });
-    try {
+    await withChecker(server, {}, async (checker, unavailable) => {
       expect(await checker.isBreached('correct horse battery staple')).toBe(true);
       expect(await checker.isBreached('a never-breached passphrase 7Qz')).toBe(false);
       const digest = createHash('sha1').update('correct horse battery staple').digest('hex').toUpperCase();
@@ -19,54 +37,41 @@ describe('breached-password check (HIBP range API)', () => {
       expect(server.requests.every((r) => !r.url.includes(digest.slice(5)))).toBe(true);
       expect(server.requests[0]?.padding).toBe('true');
       expect(unavailable).toEqual([]);
-    } finally {
-      await server.close();
-    }
+    });
   });
 
-  it('fails open with a log line when the service is too slow', async () => {
-    const server = await startRangeServer(['hunter2hunter2'], { delayMs: 500 });
-    const unavailable: string[] = [];
-    const checker = createHibpChecker({
-      baseUrl: server.url,
+  it.each([
+    {
+      when: 'with a log line when the service is too slow',
+      breached: ['hunter2hunter2'],
+      server: { delayMs: 500 },
       timeoutMs: 50,
-      onUnavailable: (r) => unavailable.push(r),
-    });
-    try {
-      expect(await checker.isBreached('hunter2hunter2')).toBe(false);
-      expect(unavailable).toEqual(['timed out']);
-    } finally {
-      await server.close();
-    }
-  });
-
-  it('fails open when the service answers with an error', async () => {
-    const server = await startRangeServer([], { status: 503 });
-    const unavailable: string[] = [];
-    const checker = createHibpChecker({
-      baseUrl: server.url,
+      password: 'hunter2hunter2',
+      reason: 'timed out',
+    },
+    {
+      when: 'when the service answers with an error',
+      breached: [],
+      server: { status: 503 },
       timeoutMs: 2000,
-      onUnavailable: (r) => unavailable.push(r),
-    });
-    try {
-      expect(await checker.isBreached('whatever-password')).toBe(false);
-      expect(unavailable).toEqual(['range API answered 503']);
-    } finally {
-      await server.close();
-    }
+      password: 'whatever-password',
+      reason: 'range API answered 503',
+    },
+  ])('fails open $when', async ({ breached, server, timeoutMs, password, reason }) => {
+    await withChecker(
+      await startRangeServer(breached, server),
+      { timeoutMs },
+      async (checker, unavailable) => {
+        expect(await checker.isBreached(password)).toBe(false);
+        expect(unavailable).toEqual([reason]);
+      },
+    );
   });
 
   it('asks once per prefix within the cache time, however many sign-ins try that password', async () => {
     const server = await startRangeServer(['Summer2024!']);
     let nowMs = 1_000_000;
-    const checker = createHibpChecker({
-      baseUrl: server.url,
-      timeoutMs: 2000,
-      onUnavailable: () => undefined,
-      cacheTtlMs: 300_000,
-      now: () => nowMs,
-    });
-    try {
+    await withChecker(server, { cacheTtlMs: 300_000, now: () => nowMs }, async (checker) => {
       // A stuffing wave: many concurrent and successive checks of one password.
       const answers = await Promise.all(Array.from({ length: 20 }, () => checker.isBreached('Summer2024!')));
       expect(answers.every(Boolean)).toBe(true);
@@ -75,20 +80,12 @@ describe('breached-password check (HIBP range API)', () => {
       nowMs += 300_001;
       expect(await checker.isBreached('Summer2024!')).toBe(true);
       expect(server.requests).toHaveLength(2);
-    } finally {
-      await server.close();
-    }
+    });
   });
 
   it('keeps at most cacheMaxEntries prefixes and does not cache failures', async () => {
     const server = await startRangeServer([]);
-    const checker = createHibpChecker({
-      baseUrl: server.url,
-      timeoutMs: 2000,
-      onUnavailable: () => undefined,
-      cacheMaxEntries: 2,
-    });
-    try {
+    await withChecker(server, { cacheMaxEntries: 2 }, async (checker) => {
       // Three passwords with distinct SHA-1 prefixes: the first one is evicted by the third.
       for (const password of ['alpha-one', 'bravo-two', 'charlie-three', 'alpha-one']) {
         await checker.isBreached(password);
@@ -96,21 +93,12 @@ describe('breached-password check (HIBP range API)', () => {
       expect(server.requests).toHaveLength(4);
       await checker.isBreached('charlie-three');
       expect(server.requests).toHaveLength(4);
-    } finally {
-      await server.close();
-    }
-    const failing = await startRangeServer([], { status: 503 });
-    const flaky = createHibpChecker({
-      baseUrl: failing.url,
-      timeoutMs: 2000,
-      onUnavailable: () => undefined,
     });
-    try {
+    const failing = await startRangeServer([], { status: 503 });
+    await withChecker(failing, {}, async (flaky) => {
       await flaky.isBreached('whatever-password');
       await flaky.isBreached('whatever-password');
       expect(failing.requests).toHaveLength(2);
-    } finally {
-      await failing.close();
-    }
+    });
   });
 });
